@@ -1,0 +1,58 @@
+# bufshim — make builds the library and the command; make check tests them.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE     := -std=gnu11 $(WARN)
+PKG_CHECK = $(shell pkg-config --cflags --libs check 2>/dev/null)
+
+B := build
+
+CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c
+SHIM_SRC := shim/init.c shim/files.c shim/hooks.c
+CORE_HDR := $(wildcard core/*.h)
+SHIM_HDR := $(wildcard shim/*.h)
+
+LIB := $(B)/libbufshim.so
+CMD := $(B)/bufshim
+
+.PHONY: all check unit integration clean
+all: $(LIB) $(CMD)
+
+$(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) shim/libbufshim.map | $(B)
+	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -fvisibility=hidden \
+		-Wl,--version-script=shim/libbufshim.map -Wl,-z,now \
+		-o $@ $(CORE_SRC) $(SHIM_SRC) -ldl -lpthread
+
+$(CMD): cmd/bufshim.c $(CORE_SRC) $(CORE_HDR) | $(B)
+	$(CC) $(BASE) $(CFLAGS) -o $@ cmd/bufshim.c $(CORE_SRC) -lpthread
+
+$(B):
+	mkdir -p $@
+
+# ---- tests ---------------------------------------------------------------------
+
+UNIT_TESTS := $(B)/test_buffer $(B)/test_config
+TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
+
+$(B)/test_%: tests/unit/test_%.c tests/unit/fake_sink.h $(CORE_SRC) $(CORE_HDR) | $(B)
+	@test -n "$(PKG_CHECK)" || { echo "Check is missing: run scripts/install-deps.sh (Debian: apt-get install check pkg-config)"; exit 1; }
+	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(CORE_SRC) $(PKG_CHECK) -lpthread
+
+$(B)/progs/%: tests/progs/%.c | $(B)
+	@mkdir -p $(B)/progs
+	$(CC) $(BASE) $(CFLAGS) -o $@ $< -lpthread
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do $$t || exit 1; done
+
+integration: all $(TEST_PROGS)
+	tests/integration/run.sh
+
+check: deps unit integration
+
+deps:
+	@scripts/install-deps.sh --if-missing
+
+clean:
+	rm -rf $(B)

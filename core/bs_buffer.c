@@ -1,0 +1,310 @@
+/*
+ * bs_buffer — the buffer engine: append, deliver, report.
+ */
+#define _GNU_SOURCE
+#include "bs_buffer.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/single_threaded.h>
+
+/* ---- locking: free while the process has one thread ---------------------- */
+
+static int lock_maybe(struct bs_buffer *b)
+{
+	if (__libc_single_threaded)
+		return 0;
+	pthread_mutex_lock(&b->lock);
+	return 1;
+}
+
+static void unlock_maybe(struct bs_buffer *b, int locked)
+{
+	if (locked)
+		pthread_mutex_unlock(&b->lock);
+}
+
+void bs_buffer_lock(struct bs_buffer *b)
+{
+	pthread_mutex_lock(&b->lock);
+}
+
+void bs_buffer_unlock(struct bs_buffer *b)
+{
+	pthread_mutex_unlock(&b->lock);
+}
+
+void bs_buffer_reinit_lock(struct bs_buffer *b)
+{
+	pthread_mutex_init(&b->lock, NULL);
+}
+
+/* ---- delivery ------------------------------------------------------------- */
+
+/* One sink call, EINTR retried. */
+static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n)
+{
+	ssize_t r;
+
+	do {
+		b->stats.syscalls++;
+		r = b->sink(b->ctx, v, n);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/*
+ * Hand v[0..n), want bytes in all, to the sink; a partial write resumes at
+ * the exact byte. v is consumed. Returns the bytes delivered: want, or fewer
+ * with errno saying why.
+ */
+static size_t sink_all(struct bs_buffer *b, struct iovec *v, int n, size_t want)
+{
+	size_t done = 0;
+
+	while (done < want) {
+		ssize_t r = sink_once(b, v, n);
+
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;	/* no progress: do not spin */
+			return done;
+		}
+		done += (size_t)r;
+		while (n > 0 && (size_t)r >= v->iov_len) {
+			r -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + r;
+			v->iov_len -= (size_t)r;
+		}
+	}
+	return done;
+}
+
+/*
+ * The sink failed with done of the len buffered bytes delivered. A transient
+ * EAGAIN keeps the rest for later; any other error drops it, counted.
+ */
+static ssize_t fail_buffered(struct bs_buffer *b, size_t done)
+{
+	int err = errno;
+	size_t rest = b->len - done;
+
+	b->stats.errors++;
+	if (err == EAGAIN || err == EWOULDBLOCK) {
+		memmove(b->data, b->data + done, rest);
+		b->len = rest;
+	} else {
+		b->stats.dropped += rest;
+		b->len = 0;
+	}
+	errno = err;
+	return -1;
+}
+
+/*
+ * Deliver the buffered bytes followed by the caller's iov[0..n) (total
+ * bytes): one sink call when the kernel takes it all. Returns the caller's
+ * bytes delivered, or -1/errno when none were.
+ */
+static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
+			      int n, size_t total, enum bs_reason why)
+{
+	struct iovec v[BS_IOV_LOCAL + 1];
+	size_t head = b->len, done;
+	int cnt = 0, joined = n <= BS_IOV_LOCAL;
+	ssize_t r;
+
+	b->stats.flushes[why]++;
+	if (head)
+		v[cnt++] = (struct iovec){ .iov_base = b->data, .iov_len = head };
+	if (joined && n > 0) {
+		memcpy(v + cnt, iov, (size_t)n * sizeof *iov);
+		cnt += n;
+	}
+	done = sink_all(b, v, cnt, head + (joined ? total : 0));
+	if (done < head)
+		return fail_buffered(b, done);
+	b->len = 0;
+	if (!joined) {
+		/* Too many iovecs to join: the program's array goes out as it
+		 * came, and a short count reaches it as it would without us. */
+		r = sink_once(b, iov, n);
+		if (r < 0)
+			b->stats.errors++;
+		return r;
+	}
+	done -= head;
+	if (done < total) {
+		b->stats.errors++;
+		if (done == 0)
+			return -1;
+	}
+	return (ssize_t)done;
+}
+
+/* ---- the public engine ------------------------------------------------------ */
+
+int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
+		   enum bs_mode mode, bs_sink_fn sink, void *ctx)
+{
+	if (cap == 0 || !data || !sink ||
+	    (mode != BS_MODE_NONE && mode != BS_MODE_LINE && mode != BS_MODE_FULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(b, 0, sizeof *b);
+	pthread_mutex_init(&b->lock, NULL);
+	b->data = data;
+	b->cap = cap;
+	b->mode = mode;
+	b->eol = mode == BS_MODE_LINE ? '\n' : -1;
+	b->sink = sink;
+	b->ctx = ctx;
+	return 0;
+}
+
+static int has_eol(const struct iovec *iov, int n, int eol)
+{
+	if (eol < 0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (iov[i].iov_len && memchr(iov[i].iov_base, eol, iov[i].iov_len))
+			return 1;
+	return 0;
+}
+
+/* Sum of iov lengths; SIZE_MAX when the kernel would refuse the array. */
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t total = 0;
+
+	if (n < 0 || n > IOV_MAX || (n > 0 && !iov))
+		return SIZE_MAX;
+	for (int i = 0; i < n; i++) {
+		if (iov[i].iov_len > SSIZE_MAX - total)
+			return SIZE_MAX;
+		if (iov[i].iov_len && !iov[i].iov_base)
+			return SIZE_MAX;	/* let the kernel say EFAULT */
+		total += iov[i].iov_len;
+	}
+	return total;
+}
+
+static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
+			     int n, size_t total)
+{
+	ssize_t r;
+
+	if (b->error) {
+		errno = b->error;
+		b->error = 0;
+		return -1;
+	}
+	if (b->mode == BS_MODE_NONE) {
+		r = sink_once(b, iov, n);
+		if (r < 0)
+			b->stats.errors++;
+	} else if (total <= b->cap - b->len && !has_eol(iov, n, b->eol)) {
+		char *p = b->data + b->len;
+
+		for (int i = 0; i < n; i++) {
+			memcpy(p, iov[i].iov_base, iov[i].iov_len);
+			p += iov[i].iov_len;
+		}
+		b->len += total;
+		r = (ssize_t)total;
+	} else {
+		r = deliver_locked(b, iov, n, total,
+				   b->eol < 0 ? BS_FLUSH_FULL : BS_FLUSH_LINE);
+	}
+	if (r >= 0) {
+		b->stats.writes++;
+		b->stats.bytes += (uint64_t)r;
+	}
+	return r;
+}
+
+ssize_t bs_buffer_writev(struct bs_buffer *b, const struct iovec *iov,
+			 int iovcnt)
+{
+	size_t total = iov_total(iov, iovcnt);
+	int locked, err;
+	ssize_t r;
+
+	locked = lock_maybe(b);
+	if (total == SIZE_MAX) {
+		/* Invalid for the kernel: it answers (EINVAL, EFAULT), after
+		 * what was buffered so that nothing changes order. */
+		r = b->len ? deliver_locked(b, NULL, 0, 0, BS_FLUSH_SYNC) : 0;
+		if (r >= 0)
+			r = sink_once(b, iov, iovcnt);
+	} else if (total == 0 && b->mode != BS_MODE_NONE && !b->error) {
+		r = 0;
+	} else {
+		r = writev_locked(b, iov, iovcnt, total);
+	}
+	err = errno;
+	unlock_maybe(b, locked);
+	errno = err;
+	return r;
+}
+
+ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len)
+{
+	struct iovec v = { .iov_base = (void *)data, .iov_len = len };
+
+	return bs_buffer_writev(b, &v, 1);
+}
+
+static int flush_locked(struct bs_buffer *b, enum bs_reason why, int report)
+{
+	int err = 0;
+
+	if (b->len && deliver_locked(b, NULL, 0, 0, why) < 0) {
+		err = errno;
+		if (!report)
+			b->error = err;
+	} else if (report && b->error) {
+		err = b->error;
+		b->error = 0;
+	}
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int bs_buffer_flush(struct bs_buffer *b, enum bs_reason why, int report)
+{
+	int locked = lock_maybe(b), rc, err;
+
+	rc = flush_locked(b, why, report);
+	err = errno;
+	unlock_maybe(b, locked);
+	errno = err;
+	return rc;
+}
+
+int bs_buffer_flush_held(struct bs_buffer *b, enum bs_reason why, int report)
+{
+	return flush_locked(b, why, report);
+}
+
+void bs_buffer_set_passthrough_held(struct bs_buffer *b)
+{
+	b->stats.dropped += b->len;	/* kept after EAGAIN: nobody can retry now */
+	b->len = 0;
+	b->mode = BS_MODE_NONE;
+	b->eol = -1;
+}
+
+size_t bs_buffer_pending(const struct bs_buffer *b)
+{
+	return __atomic_load_n(&b->len, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,115 @@
+/*
+ * bs_buffer — the buffer engine.
+ *
+ * A buffer collects what a program writes and hands it to an injected sink
+ * (a writev-shaped function) in as few calls as the contract allows. It knows
+ * nothing of real file descriptors, the environment or symbol lookup, so the
+ * tests drive it with fake sinks.
+ *
+ * Contract (SPEC invariants 2 and 3):
+ *  - the bytes of one call no larger than the capacity reach the sink inside
+ *    one sink call; a call that does not fit goes out in one writev together
+ *    with what was buffered;
+ *  - EINTR and partial writes are retried; any other failure is reported
+ *    exactly once: by the call that hit it, else by the next write or sync.
+ *
+ * Thread safety: every public function takes the buffer's lock, except when
+ * the process is single-threaded, where the lock costs nothing.
+ */
+#ifndef BS_BUFFER_H
+#define BS_BUFFER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+enum bs_mode {
+	BS_MODE_NONE,	/* pass straight through */
+	BS_MODE_LINE,	/* deliver a write that holds a newline at once */
+	BS_MODE_FULL,	/* deliver when the next write does not fit */
+	BS_MODE_AUTO,	/* configuration only: line on a terminal, else full */
+};
+
+/* Why buffered bytes were delivered; counted per buffer for the stats. */
+enum bs_reason {
+	BS_FLUSH_FULL,		/* the next write did not fit */
+	BS_FLUSH_LINE,		/* line mode saw a newline */
+	BS_FLUSH_SYNC,		/* the program touched the fd: close, fsync, ... */
+	BS_FLUSH_WAIT,		/* the program is about to wait */
+	BS_FLUSH_PROCESS,	/* fork, exec, spawn */
+	BS_FLUSH_TIMER,		/* the latency bound expired */
+	BS_FLUSH_EXIT,		/* the process is ending */
+	BS_FLUSH_NREASONS
+};
+
+struct bs_stats {
+	uint64_t writes;	/* write/writev calls that succeeded */
+	uint64_t bytes;		/* bytes those calls accepted */
+	uint64_t syscalls;	/* sink calls made, retries included */
+	uint64_t flushes[BS_FLUSH_NREASONS];
+	uint64_t errors;	/* failed deliveries */
+	uint64_t dropped;	/* accepted bytes that never reached the sink */
+};
+
+typedef ssize_t (*bs_sink_fn)(void *ctx, const struct iovec *iov, int iovcnt);
+
+struct bs_buffer {
+	pthread_mutex_t lock;
+	char *data;
+	size_t cap;
+	size_t len;
+	int eol;		/* '\n' in line mode, -1 otherwise */
+	enum bs_mode mode;
+	int error;		/* errno waiting to be reported, 0 if none */
+	bs_sink_fn sink;
+	void *ctx;
+	struct bs_stats stats;
+};
+
+/* Most iovecs a program's writev may carry and still share one sink call
+ * with the buffered bytes; larger arrays go out after them, unchanged. */
+#define BS_IOV_LOCAL 64
+
+/*
+ * Prepare b over caller-owned memory data[0..cap). mode is NONE, LINE or
+ * FULL. Returns 0, or -1 with errno EINVAL for a zero capacity or bad mode.
+ */
+int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
+		   enum bs_mode mode, bs_sink_fn sink, void *ctx);
+
+/*
+ * Accept iov[0..iovcnt) as one write. Returns the byte count accepted (all
+ * of it, unless the sink wrote part of this call's bytes and then failed),
+ * or -1 with errno: the sink's failure, or an earlier one still unreported.
+ */
+ssize_t bs_buffer_writev(struct bs_buffer *b, const struct iovec *iov,
+			 int iovcnt);
+ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len);
+
+/*
+ * Deliver everything buffered, counted under why. With report set, a
+ * failure (now, or an earlier unreported one) is returned as -1/errno and
+ * counts as reported; without it a failure is kept for the next write or
+ * sync to report, and still returned as -1/errno for the caller's own use.
+ */
+int bs_buffer_flush(struct bs_buffer *b, enum bs_reason why, int report);
+
+/* The same, for a caller that holds b's lock (bs_buffer_lock). */
+int bs_buffer_flush_held(struct bs_buffer *b, enum bs_reason why, int report);
+
+/* From now on b passes every write straight to its sink. Lock held; b
+ * should be empty (flushed) first. */
+void bs_buffer_set_passthrough_held(struct bs_buffer *b);
+
+/* Bytes waiting in b (a snapshot when other threads write). */
+size_t bs_buffer_pending(const struct bs_buffer *b);
+
+/* Hold or release b's lock around work that must not interleave with
+ * writes, such as fork. bs_buffer_reinit_lock is for a fork child. */
+void bs_buffer_lock(struct bs_buffer *b);
+void bs_buffer_unlock(struct bs_buffer *b);
+void bs_buffer_reinit_lock(struct bs_buffer *b);
+
+#endif

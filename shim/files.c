@@ -1,0 +1,364 @@
+/*
+ * files.c — which fds are buffered, their buffers, and process-wide flushes.
+ *
+ * The fd table maps an fd number to its buffer, to BS_PASS, or to NULL (not
+ * judged yet). Readers take no lock; every change happens under files_lock,
+ * which also guards the list of buffers. Lock order: files_lock, then a
+ * buffer's lock.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define FDTAB_CHUNK 4096
+
+static struct bs_file *fdtab0[FDTAB_CHUNK];
+static struct bs_file **fdtab_dir[BS_FD_LIMIT / FDTAB_CHUNK];
+
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bs_file *files;		/* every buffer, newest first */
+static struct bs_file *free_files;	/* retired, ready for reuse */
+static BS_TLS int fork_held;		/* this thread's fork holds the locks */
+
+/* ---- the fd table ------------------------------------------------------------ */
+
+struct bs_file *bs_fdtab_get(int fd)
+{
+	struct bs_file **chunk;
+
+	if (bs_likely((unsigned)fd < FDTAB_CHUNK))
+		return __atomic_load_n(&fdtab0[fd], __ATOMIC_ACQUIRE);
+	if ((unsigned)fd >= BS_FD_LIMIT)
+		return BS_PASS;
+	chunk = __atomic_load_n(&fdtab_dir[fd / FDTAB_CHUNK], __ATOMIC_ACQUIRE);
+	return chunk ? __atomic_load_n(&chunk[fd % FDTAB_CHUNK], __ATOMIC_ACQUIRE)
+		     : NULL;
+}
+
+/* The slot of fd, its chunk made if need be. files_lock held. */
+static struct bs_file **fdtab_slot(int fd)
+{
+	struct bs_file **chunk;
+
+	if ((unsigned)fd < FDTAB_CHUNK)
+		return &fdtab0[fd];
+	chunk = fdtab_dir[fd / FDTAB_CHUNK];
+	if (!chunk) {
+		chunk = mmap(NULL, FDTAB_CHUNK * sizeof *chunk, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (chunk == MAP_FAILED)
+			return NULL;
+		__atomic_store_n(&fdtab_dir[fd / FDTAB_CHUNK], chunk, __ATOMIC_RELEASE);
+	}
+	return &chunk[fd % FDTAB_CHUNK];
+}
+
+static void fdtab_set(int fd, struct bs_file *f)
+{
+	struct bs_file **slot = fdtab_slot(fd);
+
+	if (slot)
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+}
+
+/* ---- judging an fd (SPEC invariant 7) ----------------------------------------- */
+
+/* Filesystems whose files take each write as a command. */
+static int is_pseudo_fs(int fd)
+{
+	static const long magics[] = {
+		0x9fa0,		/* proc */
+		0x62656572,	/* sysfs */
+		0x27e0eb,	/* cgroup */
+		0x63677270,	/* cgroup2 */
+		0x64626720,	/* debugfs */
+		0x74726163,	/* tracefs */
+		0x62656570,	/* configfs */
+		0x73636673,	/* securityfs */
+		0xcafe4a11,	/* bpf */
+		0xf97cff8c,	/* selinuxfs */
+		0xde5e81e4,	/* efivarfs */
+		0x6165676c,	/* pstore */
+	};
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return 1;
+	for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+		if ((long)sf.f_type == magics[i])
+			return 1;
+	return 0;
+}
+
+/* 1 and *kind when fd may be buffered, 0 when it may not, -1 when it is
+ * not open (then nothing is remembered). */
+static int judge(int fd, enum bs_kind *kind)
+{
+	struct termios t;
+	struct stat st;
+	int fl, type;
+	socklen_t len = sizeof type;
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fstat(fd, &st) < 0)
+		return -1;
+	if ((fl & O_ACCMODE) == O_RDONLY || (fl & (O_PATH | O_NONBLOCK | O_DIRECT)))
+		return 0;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG:
+		*kind = BS_KIND_FILE;
+		return !is_pseudo_fs(fd);
+	case S_IFIFO:
+		*kind = BS_KIND_PIPE;
+		return 1;
+	case S_IFSOCK:
+		*kind = BS_KIND_SOCKET;
+		return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+		       type == SOCK_STREAM;
+	case S_IFCHR:
+		if (st.st_rdev == makedev(1, 3)) {
+			*kind = BS_KIND_NULL;
+			return 1;
+		}
+		*kind = BS_KIND_TTY;
+		return ioctl(fd, TCGETS, &t) == 0;
+	default:
+		return 0;	/* anonymous inodes, directories, ... */
+	}
+}
+
+const char *bs_kind_name(enum bs_kind kind)
+{
+	static const char *const names[] = {
+		[BS_KIND_FILE] = "file", [BS_KIND_PIPE] = "pipe",
+		[BS_KIND_SOCKET] = "socket", [BS_KIND_TTY] = "tty",
+		[BS_KIND_NULL] = "null",
+	};
+
+	return names[kind];
+}
+
+/* ---- buffers ------------------------------------------------------------------ */
+
+/* Deliver through the file's fd. A fd that turned non-blocking behind our
+ * back (another process shares it) is waited for: the program was told
+ * these bytes were written. */
+static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
+{
+	struct bs_file *f = ctx;
+	ssize_t r;
+
+	for (;;) {
+		r = bs_sys_writev(f->fd, iov, n);
+		if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return r;
+		struct pollfd p = { .fd = f->fd, .events = POLLOUT };
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return r;
+	}
+}
+
+static struct bs_file *file_alloc(void)
+{
+	static char *slab;
+	static size_t slab_left;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t data_len = (bs_cfg.size + page - 1) / page * page;
+	struct bs_file *f = free_files;
+	char *data;
+
+	if (f) {
+		free_files = f->free_next;
+		return f;
+	}
+	if (slab_left < sizeof *f) {
+		slab = mmap(NULL, 16 * page, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (slab == MAP_FAILED)
+			return NULL;
+		slab_left = 16 * page;
+	}
+	data = mmap(NULL, data_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (data == MAP_FAILED)
+		return NULL;
+	f = (struct bs_file *)slab;
+	slab += sizeof *f;
+	slab_left -= sizeof *f;
+	f->buf.data = data;
+	return f;
+}
+
+struct bs_file *bs_file_for(int fd)
+{
+	enum bs_kind kind = BS_KIND_FILE;
+	struct bs_file *f;
+	int mode, ok;
+
+	bs_init();
+	if (!bs_active || bs_finished)
+		return BS_PASS;		/* not remembered: bs_init may be under way */
+	mode = bs_config_fd_mode(&bs_cfg, fd);
+	pthread_mutex_lock(&files_lock);
+	f = bs_fdtab_get(fd);
+	if (f)
+		goto out;
+	ok = mode < 0 || mode == BS_MODE_NONE ? 0 : judge(fd, &kind);
+	f = ok > 0 ? file_alloc() : NULL;
+	if (ok < 0 || (ok > 0 && !f)) {
+		f = BS_PASS;		/* not open, or no memory: judge again */
+		goto out;
+	}
+	if (!ok) {
+		f = BS_PASS;
+		fdtab_set(fd, f);
+		goto out;
+	}
+	if (mode == BS_MODE_AUTO)
+		mode = kind == BS_KIND_TTY ? BS_MODE_LINE : BS_MODE_FULL;
+	bs_buffer_init(&f->buf, f->buf.data, bs_cfg.size, (enum bs_mode)mode,
+		       file_sink, f);
+	f->fd = fd;
+	f->kind = kind;
+	f->mode = (enum bs_mode)mode;
+	f->closed = 0;
+	f->next = files;
+	files = f;
+	fdtab_set(fd, f);
+out:
+	pthread_mutex_unlock(&files_lock);
+	return f;
+}
+
+void bs_file_forget(int fd)
+{
+	struct bs_file *f, **p;
+
+	if ((unsigned)fd >= BS_FD_LIMIT)
+		return;
+	pthread_mutex_lock(&files_lock);
+	f = bs_fdtab_get(fd);
+	fdtab_set(fd, NULL);
+	if (f && f != BS_PASS) {
+		/* A thread still holding f (a racing write) now writes
+		 * through to the fd number, as it would without us. */
+		bs_buffer_lock(&f->buf);
+		bs_buffer_set_passthrough_held(&f->buf);
+		bs_buffer_unlock(&f->buf);
+		f->closed = 1;
+		if (bs_cfg.stats == BS_STATS_OFF || f->buf.stats.writes == 0) {
+			for (p = &files; *p != f; p = &(*p)->next)
+				;
+			*p = f->next;
+			f->free_next = free_files;
+			free_files = f;
+		}
+	}
+	pthread_mutex_unlock(&files_lock);
+}
+
+void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg)
+{
+	pthread_mutex_lock(&files_lock);
+	for (struct bs_file *f = files; f; f = f->next)
+		fn(f, arg);
+	pthread_mutex_unlock(&files_lock);
+}
+
+/* ---- process-wide flushes ------------------------------------------------------ */
+
+static void say_lost(struct bs_file *f, int err)
+{
+	char line[256];
+	struct bs_str s;
+
+	bs_str_init(&s, line, sizeof line);
+	bs_str_add(&s, "bufshim: fd ");
+	bs_str_u64(&s, (uint64_t)f->fd);
+	bs_str_add(&s, ": output lost at exit: ");
+	bs_str_add(&s, strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error");
+	bs_str_add(&s, " (");
+	bs_str_u64(&s, f->buf.stats.dropped);
+	bs_str_add(&s, " B dropped in all)");
+	bs_diag(line);
+}
+
+/* Flush every open buffer; at exit, say what could not be delivered. With
+ * final set, every buffer writes through from now on. */
+static void flush_each(enum bs_reason why, int at_exit, int final)
+{
+	pthread_mutex_lock(&files_lock);
+	for (struct bs_file *f = files; f; f = f->next) {
+		if (f->closed)
+			continue;
+		bs_buffer_lock(&f->buf);
+		if (bs_buffer_flush_held(&f->buf, why, at_exit) < 0 && at_exit)
+			say_lost(f, errno);
+		if (final)
+			bs_buffer_set_passthrough_held(&f->buf);
+		bs_buffer_unlock(&f->buf);
+	}
+	if (final)
+		__atomic_store_n(&bs_finished, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&files_lock);
+}
+
+void bs_flush_all(enum bs_reason why, int at_exit)
+{
+	flush_each(why, at_exit, 0);
+}
+
+void bs_finish(void)
+{
+	flush_each(BS_FLUSH_EXIT, 1, 1);
+}
+
+void bs_fork_prepare(void)
+{
+	if (bs_depth || !bs_active)
+		return;		/* a fork from a signal handler inside us */
+	fork_held = 1;
+	pthread_mutex_lock(&files_lock);
+	for (struct bs_file *f = files; f; f = f->next) {
+		if (f->closed)
+			continue;
+		bs_buffer_lock(&f->buf);
+		bs_buffer_flush_held(&f->buf, BS_FLUSH_PROCESS, 0);
+	}
+}
+
+static void fork_release(int child)
+{
+	if (!fork_held)
+		return;
+	fork_held = 0;
+	for (struct bs_file *f = files; f; f = f->next) {
+		if (child)	/* the child reports only its own work */
+			memset(&f->buf.stats, 0, sizeof f->buf.stats);
+		if (!f->closed)
+			bs_buffer_unlock(&f->buf);
+	}
+	pthread_mutex_unlock(&files_lock);
+}
+
+void bs_fork_parent(void)
+{
+	fork_release(0);
+}
+
+void bs_fork_child(void)
+{
+	fork_release(1);
+}

@@ -1,0 +1,181 @@
+/*
+ * init.c — the real functions, the configuration, and the end of a process.
+ */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/bs_stats.h"
+
+struct bs_real bs_real;
+BS_TLS int bs_depth;
+struct bs_config bs_cfg;
+int bs_active;
+int bs_finished;
+
+enum { INIT_NONE, INIT_BUSY, INIT_DONE };
+static int init_state;
+
+/* ---- raw fallbacks ------------------------------------------------------------ */
+
+ssize_t bs_sys_write(int fd, const void *buf, size_t n)
+{
+	if (bs_likely(bs_real.write != NULL))
+		return bs_real.write(fd, buf, n);
+	return syscall(SYS_write, fd, buf, n);
+}
+
+ssize_t bs_sys_writev(int fd, const struct iovec *iov, int n)
+{
+	if (bs_likely(bs_real.writev != NULL))
+		return bs_real.writev(fd, iov, n);
+	return syscall(SYS_writev, fd, iov, n);
+}
+
+int bs_sys_close(int fd)
+{
+	if (bs_likely(bs_real.close != NULL))
+		return bs_real.close(fd);
+	return (int)syscall(SYS_close, fd);
+}
+
+void bs_diag(const char *line)
+{
+	struct iovec v[2] = {
+		{ .iov_base = (void *)line, .iov_len = strlen(line) },
+		{ .iov_base = "\n", .iov_len = 1 },
+	};
+
+	bs_sys_writev(2, v, 2);
+}
+
+/* ---- once per process ------------------------------------------------------------ */
+
+void *bs_resolve(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+static void resolve(void)
+{
+#define BS_RESOLVE(name, ret, args) \
+	bs_real.name = (ret(*) args)dlsym(RTLD_NEXT, #name);
+	BS_REAL_FUNCS(BS_RESOLVE)
+#undef BS_RESOLVE
+}
+
+static void configure(void)
+{
+	struct bs_env env;
+	struct bs_str msg;
+	char line[256];
+
+	if (getauxval(AT_SECURE))
+		return;		/* setuid and friends: do nothing, say nothing */
+	env.fds = getenv("BUFSHIM_FDS");
+	env.size = getenv("BUFSHIM_SIZE");
+	env.mode = getenv("BUFSHIM_MODE");
+	env.flush_ms = getenv("BUFSHIM_FLUSH_MS");
+	env.stats = getenv("BUFSHIM_STATS");
+	env.stdio = getenv("BUFSHIM_STDIO");
+	bs_str_init(&msg, line, sizeof line);
+	if (bs_config_parse(&bs_cfg, &env, &msg) < 0) {
+		bs_diag(line);
+		return;
+	}
+	bs_active = 1;
+}
+
+void bs_init(void)
+{
+	int expected = INIT_NONE, depth;
+
+	if (bs_likely(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_DONE))
+		return;
+	if (!__atomic_compare_exchange_n(&init_state, &expected, INIT_BUSY, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;		/* done, or under way in another thread */
+	depth = bs_depth;
+	bs_depth = 1;		/* dlsym and getenv must not come back to us */
+	resolve();
+	configure();
+	bs_depth = depth;
+	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
+}
+
+/* ---- stats ----------------------------------------------------------------------- */
+
+static void report_one(struct bs_file *f, void *arg)
+{
+	int fd = *(int *)arg;
+	char line[512];
+	struct bs_str s;
+
+	if (f->buf.stats.writes == 0)
+		return;
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_line(&s, f->fd, bs_kind_name(f->kind), f->mode, f->buf.cap,
+		      &f->buf.stats);
+	bs_str_add(&s, "\n");
+	bs_sys_write(fd, line, s.len);
+	memset(&f->buf.stats, 0, sizeof f->buf.stats);
+}
+
+void bs_report_stats(void)
+{
+	int fd = 2;
+
+	if (!bs_active || bs_cfg.stats == BS_STATS_OFF)
+		return;
+	bs_depth++;
+	if (bs_cfg.stats == BS_STATS_FILE)
+		fd = open(bs_cfg.stats_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		bs_files_each(report_one, &fd);
+		if (fd != 2)
+			bs_sys_close(fd);
+	}
+	bs_depth--;
+}
+
+/* ---- the end of a process ----------------------------------------------------------- */
+
+/* First flush at exit, before destructors and handlers registered before
+ * ours run: they may wait on a reader of our output. */
+static void at_exit_flush(void)
+{
+	if (!bs_depth)
+		bs_flush_all(BS_FLUSH_EXIT, 1);
+}
+
+void bs_end_process(void)
+{
+	if (bs_depth || !bs_active)
+		return;		/* inside us (a signal handler): nothing is safe */
+	bs_depth++;
+	if (!__atomic_load_n(&bs_finished, __ATOMIC_ACQUIRE))
+		bs_finish();
+	bs_depth--;
+	bs_report_stats();
+}
+
+__attribute__((constructor)) static void bs_constructor(void)
+{
+	bs_init();
+	if (!bs_active)
+		return;
+	pthread_atfork(bs_fork_prepare, bs_fork_parent, bs_fork_child);
+	atexit(at_exit_flush);
+}
+
+__attribute__((destructor)) static void bs_destructor(void)
+{
+	bs_end_process();
+}

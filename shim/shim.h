@@ -1,0 +1,159 @@
+/*
+ * shim.h — the private contract of the interposition layer.
+ *
+ * Layers: hooks.c (the exported functions) -> files.c (fd table, buffers,
+ * process-wide flushes) -> core/ (the engine). init.c resolves the real
+ * functions, reads the configuration and ends the process's buffering.
+ */
+#ifndef BS_SHIM_H
+#define BS_SHIM_H
+
+#define _GNU_SOURCE
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "../core/bs_buffer.h"
+#include "../core/bs_config.h"
+
+#define BS_EXPORT __attribute__((visibility("default")))
+#define BS_TLS __thread __attribute__((tls_model("initial-exec")))
+#define bs_likely(x) __builtin_expect(!!(x), 1)
+#define bs_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- the real functions, one table ---------------------------------------- */
+
+#define BS_REAL_FUNCS(X)						\
+	X(write, ssize_t, (int, const void *, size_t))			\
+	X(writev, ssize_t, (int, const struct iovec *, int))		\
+	X(close, int, (int))						\
+	X(fsync, int, (int))						\
+	X(fdatasync, int, (int))					\
+	X(fork, pid_t, (void))						\
+	X(_exit, void, (int))						\
+	X(_Exit, void, (int))						\
+	X(fclose, int, (FILE *))
+
+struct bs_real {
+#define BS_REAL_FIELD(name, ret, args) ret (*name) args;
+	BS_REAL_FUNCS(BS_REAL_FIELD)
+#undef BS_REAL_FIELD
+};
+
+extern struct bs_real bs_real;
+
+/* The real function, looked up now if bs_init has not done it yet. */
+void *bs_resolve(const char *name);
+#define BS_REAL(name) ({						\
+	if (bs_unlikely(bs_real.name == NULL))				\
+		bs_real.name = (__typeof__(bs_real.name))bs_resolve(#name); \
+	bs_real.name;							\
+})
+
+/* ---- process state ----------------------------------------------------------- */
+
+/* Nonzero while this thread runs library code: wrappers then pass straight
+ * through (re-entry, signal handlers, libc calling back into us). */
+extern BS_TLS int bs_depth;
+
+extern struct bs_config bs_cfg;
+/* Set once the configuration is good and the process may be buffered. */
+extern int bs_active;
+/* Set by the final flush: nothing new is buffered after it. */
+extern int bs_finished;
+
+/* Resolve the real functions and read the configuration, once. Safe to
+ * call from any wrapper, before the constructor, from several threads. */
+void bs_init(void);
+
+/* The real calls, or the raw syscall when a wrapper runs before the
+ * real functions are known (another library's constructor, dlsym). */
+ssize_t bs_sys_write(int fd, const void *buf, size_t n);
+ssize_t bs_sys_writev(int fd, const struct iovec *iov, int n);
+int bs_sys_close(int fd);
+
+/* One line on stderr, through the real write. */
+void bs_diag(const char *line);
+
+/* Stats lines for every buffer that did work, then reset (init.c). */
+void bs_report_stats(void);
+
+/* The process ends (exit, _exit, exec): final flush, stats. */
+void bs_end_process(void);
+
+/* ---- buffered fds (files.c) -------------------------------------------------- */
+
+enum bs_kind { BS_KIND_FILE, BS_KIND_PIPE, BS_KIND_SOCKET, BS_KIND_TTY,
+	       BS_KIND_NULL };
+
+struct bs_file {
+	struct bs_buffer buf;
+	int fd;			/* delivery goes through this fd */
+	enum bs_kind kind;
+	enum bs_mode mode;	/* as configured, for the stats */
+	int closed;		/* fd closed; kept only for its stats */
+	struct bs_file *next;	/* every file, for process-wide flushes */
+	struct bs_file *free_next;
+};
+
+/* The fd table's verdict for fds that are not buffered. */
+#define BS_PASS ((struct bs_file *)1)
+
+struct bs_file *bs_fdtab_get(int fd);
+
+/* The buffer for fd, judging fd when it is new: BS_PASS when fd is not
+ * chosen, not eligible, or not open. */
+struct bs_file *bs_file_for(int fd);
+
+/* The fd is gone or changed (closed, replaced): forget the verdict, and
+ * retire its buffer. Deliver first with bs_buffer_flush. */
+void bs_file_forget(int fd);
+
+/* Deliver every buffer (reason why). A failure is kept for the next call
+ * on that fd to report; with at_exit it is said on stderr instead. */
+void bs_flush_all(enum bs_reason why, int at_exit);
+
+/* The final flush at exit: deliver everything, then write through. */
+void bs_finish(void);
+
+/* fork: hold every buffer, empty, across the real fork. */
+void bs_fork_prepare(void);
+void bs_fork_parent(void);
+void bs_fork_child(void);
+
+/* Visit every buffer that ever did work (for the stats). */
+void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg);
+
+const char *bs_kind_name(enum bs_kind kind);
+
+/* Enter/leave library code for fd: NULL means pass straight through. */
+static inline struct bs_file *bs_enter(int fd)
+{
+	struct bs_file *f;
+
+	if (bs_depth)
+		return NULL;
+	f = bs_fdtab_get(fd);
+	if (f == BS_PASS)
+		return NULL;
+	bs_depth = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (bs_unlikely(!f)) {
+		f = bs_file_for(fd);
+		if (f == BS_PASS) {
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			bs_depth = 0;
+			return NULL;
+		}
+	}
+	return f;
+}
+
+static inline void bs_leave(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	bs_depth = 0;
+}
+
+#endif

@@ -1,0 +1,508 @@
+/*
+ * Unit tests of the buffer engine with fake sinks.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "../../core/bs_buffer.h"
+#include "fake_sink.h"
+
+#define CAP 4096
+
+static struct fake_sink *sink;
+static struct bs_buffer buf;
+static char *mem;
+static int short_sink;	/* the sink splits on purpose: skip invariant 2 */
+
+static void make(size_t cap, enum bs_mode mode)
+{
+	sink = fake_new(64 << 20);
+	mem = malloc(cap);
+	ck_assert_int_eq(bs_buffer_init(&buf, mem, cap, mode, fake_writev, sink), 0);
+}
+
+static void teardown(void)
+{
+	fake_free(sink);
+	free(mem);
+}
+
+/* n bytes of a pattern that never repeats within a test */
+static void pattern(char *p, size_t n, size_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)('a' + (seed + i * 7 + i / 26) % 26);
+}
+
+/* Write total bytes in writes of size w; check invariant 1 and 2. */
+static void write_in_pieces(size_t total, size_t w)
+{
+	char *src = malloc(total), *p = src;
+	size_t *starts = malloc((total / w + 2) * sizeof *starts), nw = 0;
+
+	pattern(src, total, w);
+	for (size_t off = 0; off < total; off += w) {
+		size_t k = total - off < w ? total - off : w;
+
+		starts[nw++] = off;
+		ck_assert_int_eq(bs_buffer_write(&buf, p + off, k), (ssize_t)k);
+	}
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_uint_eq(sink->len, total);
+	ck_assert(memcmp(sink->out, src, total) == 0);
+	for (size_t i = 0; i < nw; i++) {
+		size_t end = starts[i] + w < total ? starts[i] + w : total;
+
+		if (end - starts[i] <= buf.cap && !short_sink)
+			ck_assert_msg(fake_whole(sink, starts[i], end),
+				      "write %zu split across syscalls", i);
+	}
+	free(src);
+	free(starts);
+}
+
+static size_t ceil_div(size_t a, size_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* ---- full mode ------------------------------------------------------------ */
+
+START_TEST(full_one_byte_writes_reach_the_floor)
+{
+	make(CAP, BS_MODE_FULL);
+	write_in_pieces(100000, 1);
+	ck_assert_int_le(sink->calls, (int)ceil_div(100000, CAP));
+	ck_assert_uint_eq(buf.stats.writes, 100000);
+	ck_assert_uint_eq(buf.stats.bytes, 100000);
+	ck_assert_uint_eq(buf.stats.syscalls, (uint64_t)sink->calls);
+	teardown();
+}
+END_TEST
+
+static const size_t sizes[] = { 1, 7, CAP - 1, CAP, CAP + 1, 3 * CAP + 5 };
+
+START_TEST(full_every_size_whole_and_few)
+{
+	size_t w = sizes[_i];
+
+	make(CAP, BS_MODE_FULL);
+	write_in_pieces(50 * CAP + 123, w);
+	/* at most one syscall per capacity of bytes, or one per write when
+	 * writes are larger than the buffer */
+	ck_assert_int_le(sink->calls, (int)ceil_div(50 * CAP + 123, w <= CAP ? CAP : w) + 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(full_capacity_one)
+{
+	make(1, BS_MODE_FULL);
+	write_in_pieces(1000, 1);
+	ck_assert_int_le(sink->calls, 500);	/* {buffered, new} in one writev */
+	teardown();
+}
+END_TEST
+
+START_TEST(full_nothing_delivered_until_it_does_not_fit)
+{
+	char a[CAP];
+
+	make(CAP, BS_MODE_FULL);
+	pattern(a, sizeof a, 1);
+	ck_assert_int_eq(bs_buffer_write(&buf, a, 1000), 1000);
+	ck_assert_int_eq(bs_buffer_write(&buf, a + 1000, CAP - 1000), CAP - 1000);
+	ck_assert_int_eq(sink->calls, 0);		/* exactly full: still held */
+	ck_assert_int_eq(bs_buffer_write(&buf, "x", 1), 1);
+	ck_assert_int_eq(sink->calls, 1);		/* one writev of both */
+	ck_assert_uint_eq(sink->len, CAP + 1);
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 0);
+	ck_assert_uint_eq(buf.stats.flushes[BS_FLUSH_FULL], 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(full_large_write_goes_out_without_a_copy)
+{
+	size_t big = 1 << 20;
+	char *p = malloc(big);
+
+	make(CAP, BS_MODE_FULL);
+	pattern(p, big, 3);
+	ck_assert_int_eq(bs_buffer_write(&buf, "head", 4), 4);
+	ck_assert_int_eq(bs_buffer_write(&buf, p, big), (ssize_t)big);
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert_uint_eq(sink->len, big + 4);
+	ck_assert(memcmp(sink->out, "head", 4) == 0);
+	ck_assert(memcmp(sink->out + 4, p, big) == 0);
+	/* empty buffer: the caller's memory goes to the sink as it is */
+	ck_assert_int_eq(bs_buffer_write(&buf, p, big), (ssize_t)big);
+	ck_assert_ptr_eq(sink->first_base[1], p);
+	free(p);
+	teardown();
+}
+END_TEST
+
+START_TEST(full_zero_length_write_makes_no_syscall)
+{
+	make(CAP, BS_MODE_FULL);
+	ck_assert_int_eq(bs_buffer_write(&buf, "x", 0), 0);
+	ck_assert_int_eq(sink->calls, 0);
+	teardown();
+}
+END_TEST
+
+/* ---- writev -------------------------------------------------------------------- */
+
+START_TEST(writev_is_one_write)
+{
+	struct iovec v[3] = { { "ab", 2 }, { "", 0 }, { "cde", 3 } };
+
+	make(4, BS_MODE_FULL);
+	ck_assert_int_eq(bs_buffer_write(&buf, "x", 1), 1);
+	ck_assert_int_eq(bs_buffer_writev(&buf, v, 3), 5);	/* 1 + 5 > 4 */
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert_uint_eq(sink->len, 6);
+	ck_assert(memcmp(sink->out, "xabcde", 6) == 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(writev_with_many_iovecs_keeps_order)
+{
+	struct iovec v[200];
+	char bytes[200];
+
+	make(16, BS_MODE_FULL);
+	for (int i = 0; i < 200; i++) {
+		bytes[i] = (char)('A' + i % 26);
+		v[i].iov_base = &bytes[i];
+		v[i].iov_len = 1;
+	}
+	ck_assert_int_eq(bs_buffer_write(&buf, "12", 2), 2);
+	ck_assert_int_eq(bs_buffer_writev(&buf, v, 200), 200);
+	ck_assert_uint_eq(sink->len, 202);
+	ck_assert(memcmp(sink->out, "12", 2) == 0);
+	ck_assert(memcmp(sink->out + 2, bytes, 200) == 0);
+	ck_assert_int_eq(sink->calls, 2);	/* buffered, then the array as it came */
+	ck_assert(fake_whole(sink, 2, 202));
+	teardown();
+}
+END_TEST
+
+START_TEST(writev_invalid_count_reaches_the_sink)
+{
+	make(CAP, BS_MODE_FULL);
+	ck_assert_int_eq(bs_buffer_write(&buf, "ab", 2), 2);
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_writev(&buf, NULL, -1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_uint_eq(sink->len, 2);	/* what was buffered went first */
+	teardown();
+}
+END_TEST
+
+/* ---- line and none ---------------------------------------------------------------- */
+
+START_TEST(line_newline_delivers_with_the_buffer)
+{
+	make(CAP, BS_MODE_LINE);
+	ck_assert_int_eq(bs_buffer_write(&buf, "abc", 3), 3);
+	ck_assert_int_eq(bs_buffer_write(&buf, "de", 2), 2);
+	ck_assert_int_eq(sink->calls, 0);
+	ck_assert_int_eq(bs_buffer_write(&buf, "f\ng", 3), 3);
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert_uint_eq(sink->len, 8);
+	ck_assert(memcmp(sink->out, "abcdef\ng", 8) == 0);
+	ck_assert_uint_eq(buf.stats.flushes[BS_FLUSH_LINE], 1);
+	ck_assert_int_eq(bs_buffer_write(&buf, "\n", 1), 1);
+	ck_assert_int_eq(sink->calls, 2);
+	teardown();
+}
+END_TEST
+
+START_TEST(line_long_lines_still_whole)
+{
+	make(64, BS_MODE_LINE);
+	write_in_pieces(10000, 100);	/* no newlines: behaves as full */
+	teardown();
+}
+END_TEST
+
+START_TEST(none_passes_each_write)
+{
+	make(CAP, BS_MODE_NONE);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(bs_buffer_write(&buf, "ab", 2), 2);
+	ck_assert_int_eq(sink->calls, 10);
+	ck_assert_uint_eq(sink->len, 20);
+	teardown();
+}
+END_TEST
+
+START_TEST(init_rejects_nonsense)
+{
+	char m[4];
+
+	ck_assert_int_eq(bs_buffer_init(&buf, m, 0, BS_MODE_FULL, fake_writev, NULL), -1);
+	ck_assert_int_eq(bs_buffer_init(&buf, m, 4, BS_MODE_AUTO, fake_writev, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* ---- faults ------------------------------------------------------------------------ */
+
+START_TEST(short_writes_resume_at_the_exact_byte)
+{
+	make(CAP, BS_MODE_FULL);
+	sink->take_always = 3;
+	short_sink = 1;
+	write_in_pieces(20000, 77);
+	short_sink = 0;
+	ck_assert_int_gt(sink->calls, 20000 / 3);
+	teardown();
+}
+END_TEST
+
+START_TEST(eintr_is_retried_not_reported)
+{
+	make(8, BS_MODE_FULL);
+	sink->script[0].err = EINTR;
+	sink->script[1].err = EINTR;
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcdef", 6), 6);
+	ck_assert_int_eq(bs_buffer_write(&buf, "ghijkl", 6), 6);
+	ck_assert_uint_eq(sink->len, 12);
+	ck_assert(memcmp(sink->out, "abcdefghijkl", 12) == 0);
+	ck_assert_uint_eq(buf.stats.errors, 0);
+	ck_assert_uint_eq(buf.stats.syscalls, 3);
+	teardown();
+}
+END_TEST
+
+START_TEST(eagain_keeps_the_bytes)
+{
+	make(8, BS_MODE_FULL);
+	sink->script[0].take = 2;
+	sink->script[1].err = EAGAIN;
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcdef", 6), 6);
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_write(&buf, "ghijkl", 6), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 4);	/* cdef kept */
+	ck_assert_int_eq(bs_buffer_write(&buf, "ghijkl", 6), 6);
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_uint_eq(sink->len, 12);
+	ck_assert(memcmp(sink->out, "abcdefghijkl", 12) == 0);
+	ck_assert_uint_eq(buf.stats.dropped, 0);
+	teardown();
+}
+END_TEST
+
+static const int hard_errors[] = { ENOSPC, EPIPE, EIO, EBADF, EFBIG };
+
+START_TEST(hard_error_reported_by_the_call_that_hit_it)
+{
+	int err = hard_errors[_i];
+
+	make(8, BS_MODE_FULL);
+	sink->script[0].take = 2;
+	sink->script[1].err = err;
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcdef", 6), 6);
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_write(&buf, "ghijkl", 6), -1);
+	ck_assert_int_eq(errno, err);
+	ck_assert_uint_eq(buf.stats.dropped, 4);
+	ck_assert_uint_eq(buf.stats.errors, 1);
+	/* reported once: the next write is accepted, the buffer is sane */
+	ck_assert_int_eq(bs_buffer_write(&buf, "mn", 2), 2);
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_uint_eq(sink->len, 4);
+	ck_assert(memcmp(sink->out, "abmn", 4) == 0);	/* an exact prefix, then on */
+	teardown();
+}
+END_TEST
+
+START_TEST(error_at_a_wait_is_reported_by_the_next_write_once)
+{
+	make(CAP, BS_MODE_FULL);
+	sink->script[0].err = ENOSPC;
+	ck_assert_int_eq(bs_buffer_write(&buf, "abc", 3), 3);
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_WAIT, 0), -1);
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_write(&buf, "d", 1), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_int_eq(bs_buffer_write(&buf, "d", 1), 1);
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);
+	ck_assert_uint_eq(sink->len, 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(error_at_a_wait_is_reported_by_the_next_sync_once)
+{
+	make(CAP, BS_MODE_FULL);
+	sink->script[0].err = EIO;
+	ck_assert_int_eq(bs_buffer_write(&buf, "abc", 3), 3);
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_WAIT, 0), -1);
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), -1);
+	ck_assert_int_eq(errno, EIO);
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(error_after_part_of_the_callers_bytes_is_a_short_count)
+{
+	char big[100];
+
+	make(16, BS_MODE_FULL);
+	pattern(big, sizeof big, 9);
+	sink->script[0].take = 50;	/* 10 buffered + 40 of the caller's */
+	sink->script[1].err = ENOSPC;
+	ck_assert_int_eq(bs_buffer_write(&buf, "0123456789", 10), 10);
+	ck_assert_int_eq(bs_buffer_write(&buf, big, 100), 40);
+	ck_assert_uint_eq(buf.stats.dropped, 0);
+	ck_assert_uint_eq(sink->len, 50);
+	teardown();
+}
+END_TEST
+
+START_TEST(error_on_an_empty_buffer_is_the_callers)
+{
+	char big[100] = { 0 };
+
+	make(16, BS_MODE_FULL);
+	sink->script[0].err = EPIPE;
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_write(&buf, big, 100), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_uint_eq(buf.stats.dropped, 0);
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);	/* nothing pending */
+	teardown();
+}
+END_TEST
+
+START_TEST(passthrough_after_the_end)
+{
+	make(CAP, BS_MODE_FULL);
+	ck_assert_int_eq(bs_buffer_write(&buf, "ab", 2), 2);
+	bs_buffer_lock(&buf);
+	ck_assert_int_eq(bs_buffer_flush_held(&buf, BS_FLUSH_EXIT, 1), 0);
+	bs_buffer_set_passthrough_held(&buf);
+	bs_buffer_unlock(&buf);
+	ck_assert_int_eq(bs_buffer_write(&buf, "c", 1), 1);
+	ck_assert_int_eq(sink->calls, 2);
+	ck_assert(memcmp(sink->out, "abc", 3) == 0);
+	teardown();
+}
+END_TEST
+
+/* ---- threads -------------------------------------------------------------------------- */
+
+#define THREADS 4
+#define RECORDS 20000
+
+/* A record: "<thread>:<seq>:<padding>\n", its length varying with seq. */
+static void *hammer(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+	char rec[128];
+
+	for (int i = 0; i < RECORDS; i++) {
+		int n = snprintf(rec, sizeof rec, "%d:%d:", t, i);
+		int pad = i % 50;
+
+		memset(rec + n, 'a' + t, (size_t)pad);
+		rec[n + pad] = '\n';
+		if (bs_buffer_write(&buf, rec, (size_t)(n + pad + 1)) != n + pad + 1)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+START_TEST(threads_tear_no_record)
+{
+	pthread_t th[THREADS];
+	int next[THREADS] = { 0 };
+	char *p, *end;
+
+	make(CAP, _i ? BS_MODE_LINE : BS_MODE_FULL);
+	for (int t = 0; t < THREADS; t++)
+		pthread_create(&th[t], NULL, hammer, (void *)(intptr_t)t);
+	for (int t = 0; t < THREADS; t++) {
+		void *rc;
+
+		pthread_join(th[t], &rc);
+		ck_assert_ptr_null(rc);
+	}
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	p = sink->out;
+	end = sink->out + sink->len;
+	while (p < end) {
+		int t, i, n;
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		ck_assert_ptr_nonnull(nl);
+		ck_assert_int_eq(sscanf(p, "%d:%d:%n", &t, &i, &n), 2);
+		ck_assert(t >= 0 && t < THREADS);
+		ck_assert_int_eq(i, next[t]);		/* each thread's order kept */
+		ck_assert_int_eq(nl - p - n, i % 50);	/* the record whole */
+		for (char *q = p + n; q < nl; q++)
+			ck_assert_int_eq(*q, 'a' + t);
+		next[t]++;
+		p = nl + 1;
+	}
+	for (int t = 0; t < THREADS; t++)
+		ck_assert_int_eq(next[t], RECORDS);
+	ck_assert_uint_eq(buf.stats.writes, THREADS * RECORDS);
+	teardown();
+}
+END_TEST
+
+static Suite *buffer_suite(void)
+{
+	Suite *s = suite_create("buffer");
+	TCase *tc = tcase_create("engine");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, full_one_byte_writes_reach_the_floor);
+	tcase_add_loop_test(tc, full_every_size_whole_and_few, 0,
+			    sizeof sizes / sizeof sizes[0]);
+	tcase_add_test(tc, full_capacity_one);
+	tcase_add_test(tc, full_nothing_delivered_until_it_does_not_fit);
+	tcase_add_test(tc, full_large_write_goes_out_without_a_copy);
+	tcase_add_test(tc, full_zero_length_write_makes_no_syscall);
+	tcase_add_test(tc, writev_is_one_write);
+	tcase_add_test(tc, writev_with_many_iovecs_keeps_order);
+	tcase_add_test(tc, writev_invalid_count_reaches_the_sink);
+	tcase_add_test(tc, line_newline_delivers_with_the_buffer);
+	tcase_add_test(tc, line_long_lines_still_whole);
+	tcase_add_test(tc, none_passes_each_write);
+	tcase_add_test(tc, init_rejects_nonsense);
+	tcase_add_test(tc, short_writes_resume_at_the_exact_byte);
+	tcase_add_test(tc, eintr_is_retried_not_reported);
+	tcase_add_test(tc, eagain_keeps_the_bytes);
+	tcase_add_loop_test(tc, hard_error_reported_by_the_call_that_hit_it, 0,
+			    sizeof hard_errors / sizeof hard_errors[0]);
+	tcase_add_test(tc, error_at_a_wait_is_reported_by_the_next_write_once);
+	tcase_add_test(tc, error_at_a_wait_is_reported_by_the_next_sync_once);
+	tcase_add_test(tc, error_after_part_of_the_callers_bytes_is_a_short_count);
+	tcase_add_test(tc, error_on_an_empty_buffer_is_the_callers);
+	tcase_add_test(tc, passthrough_after_the_end);
+	tcase_add_loop_test(tc, threads_tear_no_record, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(buffer_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
