@@ -16,7 +16,7 @@ SHIM_HDR := $(wildcard shim/*.h)
 LIB := $(B)/libbufshim.so
 CMD := $(B)/bufshim
 
-.PHONY: all check unit integration clean
+.PHONY: all check deps unit integration clean
 all: $(LIB) $(CMD)
 
 $(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) shim/libbufshim.map | $(B)
@@ -49,7 +49,8 @@ unit: $(UNIT_TESTS)
 integration: all $(TEST_PROGS)
 	tests/integration/run.sh
 
-check: deps unit integration
+check: deps
+	$(MAKE) --no-print-directory unit integration
 
 deps:
 	@scripts/install-deps.sh --if-missing

@@ -128,9 +128,24 @@ static void report_one(struct bs_file *f, void *arg)
 	memset(&f->buf.stats, 0, sizeof f->buf.stats);
 }
 
+/* A copy of the stderr the stats should go to, once the program closes or
+ * replaces fd 2 (coreutils close stderr at exit). */
+static int stats_fd = -1;
+
+void bs_stats_keep_stderr(int fd)
+{
+	if (fd != 2 || stats_fd >= 0 || !bs_active || bs_cfg.stats != BS_STATS_STDERR)
+		return;
+	bs_depth++;
+	stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 512);
+	if (stats_fd < 0)
+		stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	bs_depth--;
+}
+
 void bs_report_stats(void)
 {
-	int fd = 2;
+	int fd = stats_fd >= 0 ? stats_fd : 2;
 
 	if (!bs_active || bs_cfg.stats == BS_STATS_OFF)
 		return;
@@ -139,7 +154,7 @@ void bs_report_stats(void)
 		fd = open(bs_cfg.stats_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		bs_files_each(report_one, &fd);
-		if (fd != 2)
+		if (fd != 2 && fd != stats_fd)
 			bs_sys_close(fd);
 	}
 	bs_depth--;

@@ -33,7 +33,20 @@
 	X(fork, pid_t, (void))						\
 	X(_exit, void, (int))						\
 	X(_Exit, void, (int))						\
-	X(fclose, int, (FILE *))
+	X(fclose, int, (FILE *))					\
+	X(freopen, FILE *, (const char *, const char *, FILE *))	\
+	X(freopen64, FILE *, (const char *, const char *, FILE *))	\
+	X(dup, int, (int))						\
+	X(dup2, int, (int, int))					\
+	X(dup3, int, (int, int, int))					\
+	X(fcntl, int, (int, int, ...))					\
+	X(fcntl64, int, (int, int, ...))				\
+	X(open, int, (const char *, int, ...))				\
+	X(open64, int, (const char *, int, ...))			\
+	X(openat, int, (int, const char *, int, ...))			\
+	X(openat64, int, (int, const char *, int, ...))			\
+	X(creat, int, (const char *, mode_t))				\
+	X(creat64, int, (const char *, mode_t))
 
 struct bs_real {
 #define BS_REAL_FIELD(name, ret, args) ret (*name) args;
@@ -75,6 +88,10 @@ int bs_sys_close(int fd);
 
 /* One line on stderr, through the real write. */
 void bs_diag(const char *line);
+
+/* fd is about to be closed or replaced: if it is the stderr the stats
+ * go to, keep a copy of it for them. */
+void bs_stats_keep_stderr(int fd);
 
 /* Stats lines for every buffer that did work, then reset (init.c). */
 void bs_report_stats(void);

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Integration tests: real processes with the library preloaded, their bytes
+# compared with a plain run and their syscalls counted under strace.
+# Usage: tests/integration/run.sh [NAME-PATTERN]
+#
+# Each test runs in its own bash under `set -e`: any failing command, [[ ]] or
+# (( )) fails the test, and `fail MESSAGE` says why.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+LIB=$ROOT/build/libbufshim.so
+CMD=$ROOT/build/bufshim
+P=$ROOT/build/progs
+ONLY=${1:-}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+unset BUFSHIM_FDS BUFSHIM_SIZE BUFSHIM_MODE BUFSHIM_FLUSH_MS BUFSHIM_STATS BUFSHIM_STDIO LD_PRELOAD
+
+passed=0 failed=0 skipped=0
+
+# ---- helpers ---------------------------------------------------------------------
+
+# run NAME: run test_NAME in a bash of its own, count it
+run() {
+	[[ -n $ONLY && $1 != *$ONLY* ]] && return
+	local out
+	if out=$(bash "$0" --one "$1" 2>&1); then
+		passed=$((passed + 1)); echo "ok   $1${out:+ ($out)}"
+	elif [[ $out == SKIP* ]]; then
+		skipped=$((skipped + 1)); echo "skip $1: ${out#SKIP }"
+	else
+		failed=$((failed + 1)); echo "FAIL $1"; sed 's/^/     /' <<<"$out"
+	fi
+}
+
+fail() { echo "$*"; return 1; }
+
+# shim [VAR=VAL...] CMD...: run CMD with the library preloaded
+shim() { env LD_PRELOAD="$LIB" "$@"; }
+
+# writes [VAR=VAL...] -- CMD...: print the number of write-family syscalls
+# CMD makes (children included), its stdout going to $T/out.
+writes() {
+	local envs=()
+	while [[ $1 != -- ]]; do envs+=(-E "$1"); shift; done
+	shift
+	strace -f -qq -c -o "$T/strace" -e trace=write,writev,pwrite64,pwritev,pwritev2 \
+		"${envs[@]}" -- "$@" >"$T/out" || return 1
+	awk '$NF == "total" { print $4 }' "$T/strace"
+}
+
+# at_least_times_fewer PLAIN SHIM FACTOR
+at_least_times_fewer() {
+	(( $2 > 0 && $1 >= $2 * $3 )) || fail "writes: plain $1, bufshim $2: not ${3}x fewer"
+}
+
+same_files() { cmp -s "$1" "$2" || fail "output differs: $(cmp "$1" "$2" 2>&1 | head -1)"; }
+
+# ---- the library itself -------------------------------------------------------------
+
+test_exports_only_hooks() {
+	local extra
+	extra=$(nm -D --defined-only "$LIB" | awk '{print $3}' |
+		grep -vxE "$(sed -n 's/^\t\t\([a-z_].*\);$/\1/p' "$ROOT/shim/libbufshim.map" | tr -d ' ' | tr ';' '|')" || true)
+	[[ -z $extra ]] || fail "exported beyond the hooks: $extra"
+}
+
+# ---- bytes and syscalls on real programs ----------------------------------------------
+
+test_dd_bs1_to_file() {
+	head -c 100000 /dev/urandom >"$T/in"
+	local plain shimmed
+	plain=$(writes -- dd if="$T/in" bs=1 status=none) || return 1
+	cp "$T/out" "$T/plain"
+	shimmed=$(writes LD_PRELOAD="$LIB" -- dd if="$T/in" bs=1 status=none) || return 1
+	same_files "$T/in" "$T/out" && same_files "$T/plain" "$T/out" &&
+		at_least_times_fewer "$plain" "$shimmed" 50 && echo "$plain -> $shimmed writes"
+}
+
+test_dd_bs1_to_pipe() {
+	head -c 50000 /dev/urandom >"$T/in"
+	shim dd if="$T/in" bs=1 status=none | cat >"$T/out"
+	same_files "$T/in" "$T/out"
+}
+
+test_c_writer_full_mode() {
+	local plain shimmed
+	plain=$(writes -- "$P/writer" 20000 40) || return 1
+	cp "$T/out" "$T/plain"
+	shimmed=$(writes LD_PRELOAD="$LIB" BUFSHIM_MODE=full -- "$P/writer" 20000 40) || return 1
+	same_files "$T/plain" "$T/out" && at_least_times_fewer "$plain" "$shimmed" 50 &&
+		(( shimmed <= (20000 * 40 + 4095) / 4096 )) || fail "$shimmed > ceil(bytes/size)"
+	echo "$plain -> $shimmed writes"
+}
+
+test_c_writer_writev() {
+	local plain shimmed
+	plain=$(writes -- "$P/writer" 5000 30 writev) || return 1
+	cp "$T/out" "$T/plain"
+	shimmed=$(writes LD_PRELOAD="$LIB" -- "$P/writer" 5000 30 writev) || return 1
+	same_files "$T/plain" "$T/out" && at_least_times_fewer "$plain" "$shimmed" 30
+}
+
+test_c_writer_line_mode_joins_pieces_of_a_line() {
+	local plain shimmed
+	plain=$(writes -- "$P/writer" 3000 20 split) || return 1
+	cp "$T/out" "$T/plain"
+	shimmed=$(writes LD_PRELOAD="$LIB" BUFSHIM_MODE=line -- "$P/writer" 3000 20 split) || return 1
+	same_files "$T/plain" "$T/out" || return 1
+	(( plain == 6000 && shimmed == 3000 )) || fail "plain $plain, line mode $shimmed: want 6000 and 3000"
+}
+
+test_python_unbuffered_lines() {
+	command -v python3 >/dev/null || { echo "SKIP no python3"; return 0; }
+	local prog='import sys
+for i in range(20000): print("line", i, "of python output")'
+	local plain shimmed
+	plain=$(writes -- python3 -u -c "$prog") || return 1
+	cp "$T/out" "$T/plain"
+	for mode in full line; do
+		shimmed=$(writes LD_PRELOAD="$LIB" BUFSHIM_MODE=$mode -- python3 -u -c "$prog") || return 1
+		same_files "$T/plain" "$T/out" || return 1
+		[[ $mode == line ]] && { (( shimmed <= plain )) || fail "line: $shimmed > $plain"; continue; }
+		at_least_times_fewer "$plain" "$shimmed" 50 || return 1
+		echo -n "$plain -> $shimmed writes in full mode; "
+	done
+}
+
+test_perl_autoflush_lines() {
+	local plain shimmed
+	plain=$(writes -- perl -e '$|=1; print "perl line $_\n" for 1..20000') || return 1
+	cp "$T/out" "$T/plain"
+	shimmed=$(writes LD_PRELOAD="$LIB" -- perl -e '$|=1; print "perl line $_\n" for 1..20000') || return 1
+	same_files "$T/plain" "$T/out" && at_least_times_fewer "$plain" "$shimmed" 50 &&
+		echo "$plain -> $shimmed writes"
+}
+
+test_dash_loop_and_commands_fds_1_2() {
+	local script='i=0; while [ $i -lt 300 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done
+		/bin/echo external; echo after; ls /nonexistent 2>&1; echo "status $?"; exit 3'
+	local st1=0 st2=0
+	dash -c "$script" >"$T/plain.1" 2>"$T/plain.2" || st1=$?
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full dash -c "$script" >"$T/out.1" 2>"$T/out.2" || st2=$?
+	same_files "$T/plain.1" "$T/out.1" && same_files "$T/plain.2" "$T/out.2" &&
+		(( st1 == st2 )) || fail "status $st1 vs $st2"
+}
+
+# ---- sync points ---------------------------------------------------------------------
+
+test_fsync_fdatasync_close_make_bytes_visible() {
+	local op
+	for op in fsync fdatasync close; do
+		rm -f "$T/f"
+		shim BUFSHIM_MODE=full "$P/sync_visible" "$T/f" $op >"$T/f" || fail "$op: not visible" || return 1
+	done
+	# the control: without a sync point the bytes are still held
+	rm -f "$T/f"
+	shim BUFSHIM_MODE=full "$P/sync_visible" "$T/f" none >"$T/f" || fail "control: visible without a sync"
+}
+
+# ---- processes and threads -----------------------------------------------------------
+
+test_fork_doubles_nothing() {
+	local how
+	for how in exit _exit vfork; do
+		shim "$P/forker" $how >"$T/out" || return 1
+		printf 'before\nchild\nparent\n' | cmp -s - "$T/out" ||
+			fail "$how: got $(tr '\n' ' ' <"$T/out")" || return 1
+		shim "$P/forker" $how | cat >"$T/out"
+		printf 'before\nchild\nparent\n' | cmp -s - "$T/out" ||
+			fail "$how (pipe): got $(tr '\n' ' ' <"$T/out")" || return 1
+	done
+}
+
+test_threads_tear_no_record() {
+	shim "$P/threads" write 4 20000 >"$T/out" || fail "writer failed" || return 1
+	"$P/threads" check 4 20000 <"$T/out" || return 1
+	shim "$P/threads" write 4 20000 | "$P/threads" check 4 20000
+}
+
+# ---- failures --------------------------------------------------------------------------
+
+test_bad_setting_fails_open() {
+	local plain shimmed
+	plain=$(writes -- "$P/writer" 100 10) || return 1
+	cp "$T/out" "$T/plain"
+	shimmed=$(writes LD_PRELOAD="$LIB" BUFSHIM_SIZE=12x -- "$P/writer" 100 10 2>/dev/null) || return 1
+	same_files "$T/plain" "$T/out" || return 1
+	# one more write: the message on stderr
+	(( shimmed == plain + 1 )) || fail "bad setting still buffered: $shimmed writes"
+	shim BUFSHIM_SIZE=12x "$P/writer" 100 10 2>"$T/err" >/dev/null
+	[[ $(cat "$T/err") == "bufshim: BUFSHIM_SIZE='12x' is not a size (e.g. 4096, 64K, 1M); buffering off" ]] ||
+		fail "stderr: $(cat "$T/err")"
+}
+
+test_write_error_reaches_the_program() {
+	# RLIMIT_FSIZE: the kernel writes a short count, then says EFBIG
+	"$P/fsize" 10000 20000 >"$T/plain" 2>"$T/plain.err" || fail "fsize failed"
+	shim BUFSHIM_MODE=full "$P/fsize" 10000 20000 >"$T/out" 2>"$T/out.err"
+	same_files "$T/plain" "$T/out" || return 1
+	grep -q "error EFBIG" "$T/out.err" || fail "program was not told: $(cat "$T/out.err")" || return 1
+	grep -q "accepted 10000, error EFBIG" "$T/plain.err" || fail "plain: $(cat "$T/plain.err")"
+}
+
+# ---- stats -----------------------------------------------------------------------------
+
+test_stats_line_at_exit() {
+	shim BUFSHIM_STATS=1 BUFSHIM_MODE=full "$P/writer" 1000 10 2>"$T/err" | cat >/dev/null
+	grep -qxE 'bufshim: fd 1 \(pipe, full, 4096 B\): 1000 writes, 10000 B in [0-9]+ syscalls \([0-9]+x fewer\); flushes: [0-9]+ full, 1 exit; 0 errors, 0 B dropped' "$T/err" ||
+		fail "stats: $(cat "$T/err")" || return 1
+	shim BUFSHIM_STATS="$T/stats" BUFSHIM_MODE=full "$P/writer" 10 10 >/dev/null 2>"$T/err"
+	[[ ! -s $T/err ]] || fail "stats to a file also on stderr"
+	grep -q '^bufshim: fd 1 (null, full, 4096 B): 10 writes, 100 B in 1 syscall ' "$T/stats" ||
+		fail "stats file: $(cat "$T/stats")"
+}
+
+# ---- run ---------------------------------------------------------------------------------
+
+if [[ ${1:-} == --one ]]; then
+	set -e
+	"test_$2"
+	exit 0
+fi
+
+[[ -x $LIB ]] || { echo "build first: make"; exit 1; }
+command -v strace >/dev/null || { echo "strace is missing: scripts/install-deps.sh"; exit 1; }
+
+for t in $(declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'); do
+	run "$t"
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+(( failed == 0 ))
