@@ -9,7 +9,7 @@ PKG_CHECK = $(shell pkg-config --cflags --libs check 2>/dev/null)
 B := build
 
 CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c
-SHIM_SRC := shim/init.c shim/files.c shim/hooks.c
+SHIM_SRC := shim/init.c shim/files.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c
 CORE_HDR := $(wildcard core/*.h)
 SHIM_HDR := $(wildcard shim/*.h)
 
@@ -19,13 +19,16 @@ CMD := $(B)/bufshim
 .PHONY: all check deps unit integration clean
 all: $(LIB) $(CMD)
 
-$(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) shim/libbufshim.map | $(B)
+$(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(B)
 	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -fvisibility=hidden \
-		-Wl,--version-script=shim/libbufshim.map -Wl,-z,now \
+		-Wl,--version-script=$(B)/libbufshim.map -Wl,-z,now \
 		-o $@ $(CORE_SRC) $(SHIM_SRC) -ldl -lpthread
 
 $(CMD): cmd/bufshim.c $(CORE_SRC) $(CORE_HDR) | $(B)
 	$(CC) $(BASE) $(CFLAGS) -o $@ cmd/bufshim.c $(CORE_SRC) -lpthread
+
+$(B)/libbufshim.map: shim/libbufshim.map.in shim/real_funcs.h | $(B)
+	$(CC) -E -P -x c shim/libbufshim.map.in -o $@
 
 $(B):
 	mkdir -p $@

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -26,6 +27,14 @@
 
 static struct bs_file *fdtab0[FDTAB_CHUNK];
 static struct bs_file **fdtab_dir[BS_FD_LIMIT / FDTAB_CHUNK];
+static int fdtab_max = -1;		/* the highest fd ever given a verdict */
+
+/* Whether reading an fd may block (SPEC invariant 4): 0 not known yet,
+ * READ_NEVER_BLOCKS, READ_MAY_BLOCK. Only for fds below FDTAB_CHUNK. */
+enum { READ_NEVER_BLOCKS = 1, READ_MAY_BLOCK = 2 };
+static unsigned char read_kind[FDTAB_CHUNK];
+
+int bs_dirty;
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bs_file *files;		/* every buffer, newest first */
@@ -71,6 +80,8 @@ static void fdtab_set(int fd, struct bs_file *f)
 
 	if (slot)
 		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+	if (f && fd > fdtab_max)
+		fdtab_max = fd;
 }
 
 /* ---- judging an fd (SPEC invariant 7) ----------------------------------------- */
@@ -158,16 +169,25 @@ const char *bs_kind_name(enum bs_kind kind)
 static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 {
 	struct bs_file *f = ctx;
+	int cancel = PTHREAD_CANCEL_DISABLE, err;
 	ssize_t r;
 
+	/* A thread cancelled here would leave the buffer locked. */
+	if (!__libc_single_threaded)
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	for (;;) {
 		r = bs_sys_writev(f->fd, iov, n);
 		if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-			return r;
+			break;
 		struct pollfd p = { .fd = f->fd, .events = POLLOUT };
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
-			return r;
+		if (BS_REAL(poll)(&p, 1, -1) < 0 && errno != EINTR)
+			break;
 	}
+	err = errno;
+	if (cancel != PTHREAD_CANCEL_DISABLE)
+		pthread_setcancelstate(cancel, NULL);
+	errno = err;
+	return r;
 }
 
 static struct bs_file *file_alloc(void)
@@ -248,6 +268,10 @@ void bs_file_forget(int fd)
 
 	if ((unsigned)fd >= BS_FD_LIMIT)
 		return;
+	if ((unsigned)fd < FDTAB_CHUNK)
+		__atomic_store_n(&read_kind[fd], 0, __ATOMIC_RELAXED);
+	if (!bs_fdtab_get(fd))
+		return;
 	pthread_mutex_lock(&files_lock);
 	f = bs_fdtab_get(fd);
 	fdtab_set(fd, NULL);
@@ -277,6 +301,43 @@ void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg)
 	pthread_mutex_unlock(&files_lock);
 }
 
+/* ---- one fd's boundaries ------------------------------------------------------ */
+
+int bs_settle(int fd, int flags)
+{
+	struct bs_file *f;
+	int err = 0;
+
+	if (flags & BS_SETTLE_FORGET)
+		bs_stats_keep_stderr(fd);
+	if (bs_depth)
+		return 0;
+	f = bs_fdtab_get(fd);
+	if (!f || f == BS_PASS) {
+		if (flags & BS_SETTLE_FORGET)
+			bs_file_forget(fd);	/* a verdict, or a read kind */
+		return 0;
+	}
+	bs_depth = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, flags & BS_SETTLE_REPORT) < 0)
+		err = errno;
+	if (flags & BS_SETTLE_FORGET)
+		bs_file_forget(fd);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	bs_depth = 0;
+	return (flags & BS_SETTLE_REPORT) ? err : 0;
+}
+
+/* fd was just made by the kernel: whatever we knew of that number was
+ * about a file closed behind our back, and is dropped. */
+int bs_fresh(int fd)
+{
+	if (fd >= 0 && !bs_depth)
+		bs_file_forget(fd);
+	return fd;
+}
+
 /* ---- process-wide flushes ------------------------------------------------------ */
 
 static void say_lost(struct bs_file *f, int err)
@@ -287,7 +348,7 @@ static void say_lost(struct bs_file *f, int err)
 	bs_str_init(&s, line, sizeof line);
 	bs_str_add(&s, "bufshim: fd ");
 	bs_str_u64(&s, (uint64_t)f->fd);
-	bs_str_add(&s, ": output lost at exit: ");
+	bs_str_add(&s, ": output lost: ");
 	bs_str_add(&s, strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error");
 	bs_str_add(&s, " (");
 	bs_str_u64(&s, f->buf.stats.dropped);
@@ -317,7 +378,71 @@ static void flush_each(enum bs_reason why, int at_exit, int final)
 
 void bs_flush_all(enum bs_reason why, int at_exit)
 {
+	/* Cleared first: a write that lands after its buffer was passed
+	 * sets it again (see bs_note_pending). */
+	__atomic_store_n(&bs_dirty, 0, __ATOMIC_SEQ_CST);
 	flush_each(why, at_exit, 0);
+}
+
+void bs_flush_before_wait(void)
+{
+	if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) && !bs_depth) {
+		bs_depth = 1;
+		bs_flush_all(BS_FLUSH_WAIT, 0);
+		bs_depth = 0;
+	}
+}
+
+int bs_read_may_block(int fd)
+{
+	unsigned char k = (unsigned)fd < FDTAB_CHUNK ?
+		__atomic_load_n(&read_kind[fd], __ATOMIC_RELAXED) : 0;
+	struct stat st;
+
+	if (k)
+		return k == READ_MAY_BLOCK;
+	if (fstat(fd, &st) < 0)
+		return 0;	/* the read itself will fail */
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) ||
+	    (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1))	/* null, zero, urandom */
+		k = READ_NEVER_BLOCKS;
+	else
+		k = READ_MAY_BLOCK;
+	if ((unsigned)fd < FDTAB_CHUNK)
+		__atomic_store_n(&read_kind[fd], k, __ATOMIC_RELAXED);
+	return k == READ_MAY_BLOCK;
+}
+
+void bs_forget_range(unsigned first, unsigned last, int closing)
+{
+	if (bs_depth)
+		return;
+	bs_depth = 1;
+	if (closing && first < FDTAB_CHUNK)
+		memset(read_kind + first, 0,
+		       (last < FDTAB_CHUNK ? last + 1 : FDTAB_CHUNK) - first);
+	if (last > (unsigned)fdtab_max)
+		last = (unsigned)fdtab_max;
+	for (unsigned fd = first; fd <= last && fdtab_max >= 0; fd++) {
+		struct bs_file *f = bs_fdtab_get((int)fd);
+
+		if (f && f != BS_PASS)
+			bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+		if (f && closing)
+			bs_file_forget((int)fd);
+	}
+	bs_depth = 0;
+}
+
+void bs_forget_closed(void)
+{
+	if (bs_depth)
+		return;
+	bs_depth = 1;
+	for (int fd = 0; fd <= fdtab_max; fd++)
+		if (bs_fdtab_get(fd) && fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+			bs_file_forget(fd);
+	bs_depth = 0;
 }
 
 void bs_finish(void)

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/ioctl.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@ BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	if (!f)
 		return bs_sys_write(fd, buf, n);
 	r = bs_buffer_write(&f->buf, buf, n);
+	bs_note_pending(f);
 	bs_leave();
 	return r;
 }
@@ -34,44 +37,12 @@ BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	if (!f)
 		return bs_sys_writev(fd, iov, iovcnt);
 	r = bs_buffer_writev(&f->buf, iov, iovcnt);
+	bs_note_pending(f);
 	bs_leave();
 	return r;
 }
 
 /* ---- fd boundaries ---------------------------------------------------------------- */
-
-/* Deliver fd's bytes before the program touches its file; with forget,
- * fd's verdict goes too, for the fd is about to name another file.
- * Returns 0, or the errno of a delivery failure the caller must report. */
-static int settle(int fd, int forget)
-{
-	struct bs_file *f;
-	int err = 0;
-
-	if (forget)
-		bs_stats_keep_stderr(fd);
-	f = bs_enter(fd);
-	if (!f) {
-		if (forget && !bs_depth && bs_fdtab_get(fd))
-			bs_file_forget(fd);	/* a BS_PASS verdict: judge anew */
-		return 0;
-	}
-	if (bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 1) < 0)
-		err = errno;
-	if (forget)
-		bs_file_forget(fd);
-	bs_leave();
-	return err;
-}
-
-/* fd was just made by the kernel: whatever we knew of that number was
- * about a file closed behind our back, and is dropped. */
-static int fresh(int fd)
-{
-	if (fd >= 0 && !bs_depth && bs_fdtab_get(fd))
-		bs_file_forget(fd);
-	return fd;
-}
 
 /* rc from the real call, with a delivery error taking precedence. */
 static int with_error(int rc, int err)
@@ -85,7 +56,7 @@ static int with_error(int rc, int err)
 
 BS_EXPORT int close(int fd)
 {
-	int err = settle(fd, 1);
+	int err = bs_settle(fd, BS_SETTLE_REPORT | BS_SETTLE_FORGET);
 
 	return with_error(bs_sys_close(fd), err);
 }
@@ -93,7 +64,7 @@ BS_EXPORT int close(int fd)
 #define BS_SYNC_HOOK(name)						\
 	BS_EXPORT int name(int fd)					\
 	{								\
-		int err = settle(fd, 0);				\
+		int err = bs_settle(fd, BS_SETTLE_REPORT);		\
 									\
 		return with_error(BS_REAL(name)(fd), err);		\
 	}
@@ -102,7 +73,7 @@ BS_SYNC_HOOK(fdatasync)
 
 BS_EXPORT int fclose(FILE *fp)
 {
-	int err = settle(fileno(fp), 1);
+	int err = bs_settle(fileno(fp), BS_SETTLE_REPORT | BS_SETTLE_FORGET);
 	int rc;
 
 	rc = BS_REAL(fclose)(fp);
@@ -120,10 +91,10 @@ BS_EXPORT int fclose(FILE *fp)
 	{								\
 		FILE *r;						\
 									\
-		settle(fileno(fp), 1);					\
+		bs_settle(fileno(fp), BS_SETTLE_FORGET);		\
 		r = BS_REAL(name)(path, mode, fp);			\
 		if (r)							\
-			fresh(fileno(r));				\
+			bs_fresh(fileno(r));				\
 		return r;						\
 	}
 BS_FREOPEN_HOOK(freopen)
@@ -133,7 +104,7 @@ BS_FREOPEN_HOOK(freopen64)
 
 BS_EXPORT int dup(int fd)
 {
-	return fresh(BS_REAL(dup)(fd));
+	return bs_fresh(BS_REAL(dup)(fd));
 }
 
 /* newfd's old file is closed silently by the kernel; so is a delivery
@@ -141,14 +112,14 @@ BS_EXPORT int dup(int fd)
 BS_EXPORT int dup2(int oldfd, int newfd)
 {
 	if (oldfd != newfd)
-		settle(newfd, 1);
+		bs_settle(newfd, BS_SETTLE_FORGET);
 	return BS_REAL(dup2)(oldfd, newfd);
 }
 
 BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	if (oldfd != newfd)
-		settle(newfd, 1);
+		bs_settle(newfd, BS_SETTLE_FORGET);
 	return BS_REAL(dup3)(oldfd, newfd, flags);
 }
 
@@ -164,10 +135,10 @@ BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 		arg = va_arg(ap, void *);				\
 		va_end(ap);						\
 		if (cmd == F_SETFL)					\
-			settle(fd, 1);					\
+			bs_settle(fd, BS_SETTLE_FORGET);		\
 		r = BS_REAL(name)(fd, cmd, arg);			\
 		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)		\
-			fresh(r);					\
+			bs_fresh(r);					\
 		return r;						\
 	}
 BS_FCNTL_HOOK(fcntl)
@@ -189,7 +160,7 @@ static mode_t open_mode(int flags, va_list ap)
 		va_start(ap, flags);					\
 		mode = open_mode(flags, ap);				\
 		va_end(ap);						\
-		return fresh(BS_REAL(name)(path, flags, mode));		\
+		return bs_fresh(BS_REAL(name)(path, flags, mode));		\
 	}
 BS_OPEN_HOOK(open)
 BS_OPEN_HOOK(open64)
@@ -203,40 +174,106 @@ BS_OPEN_HOOK(open64)
 		va_start(ap, flags);					\
 		mode = open_mode(flags, ap);				\
 		va_end(ap);						\
-		return fresh(BS_REAL(name)(dirfd, path, flags, mode));	\
+		return bs_fresh(BS_REAL(name)(dirfd, path, flags, mode));	\
 	}
 BS_OPENAT_HOOK(openat)
 BS_OPENAT_HOOK(openat64)
 
 BS_EXPORT int creat(const char *path, mode_t mode)
 {
-	return fresh(BS_REAL(creat)(path, mode));
+	return bs_fresh(BS_REAL(creat)(path, mode));
 }
 
 BS_EXPORT int creat64(const char *path, mode_t mode)
 {
-	return fresh(BS_REAL(creat64)(path, mode));
+	return bs_fresh(BS_REAL(creat64)(path, mode));
 }
 
-/* ---- process boundaries ------------------------------------------------------------ */
+/* ---- calls that act on a buffered fd's file: its bytes go first ------------------------ */
 
-/* vfork's child shares our memory; a fork is what a correct vfork child
- * may rely on, and it runs the fork handlers that deliver first. */
-BS_EXPORT pid_t vfork(void)
+#define BS_FD_FIRST(ret, name, params, args)				\
+	BS_EXPORT ret name params					\
+	{								\
+		bs_settle(fd, 0);					\
+		return BS_REAL(name) args;				\
+	}
+BS_FD_FIRST(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
+BS_FD_FIRST(ssize_t, pwrite64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))
+BS_FD_FIRST(ssize_t, pwritev, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))
+BS_FD_FIRST(ssize_t, pwritev64, (int fd, const struct iovec *v, int n, off64_t o), (fd, v, n, o))
+BS_FD_FIRST(ssize_t, pwritev2, (int fd, const struct iovec *v, int n, off_t o, int fl),
+	    (fd, v, n, o, fl))
+BS_FD_FIRST(ssize_t, pwritev64v2, (int fd, const struct iovec *v, int n, off64_t o, int fl),
+	    (fd, v, n, o, fl))
+BS_FD_FIRST(off_t, lseek, (int fd, off_t o, int whence), (fd, o, whence))
+BS_FD_FIRST(off64_t, lseek64, (int fd, off64_t o, int whence), (fd, o, whence))
+BS_FD_FIRST(int, ftruncate, (int fd, off_t len), (fd, len))
+BS_FD_FIRST(int, ftruncate64, (int fd, off64_t len), (fd, len))
+BS_FD_FIRST(int, fallocate, (int fd, int m, off_t o, off_t len), (fd, m, o, len))
+BS_FD_FIRST(int, fallocate64, (int fd, int m, off64_t o, off64_t len), (fd, m, o, len))
+BS_FD_FIRST(int, posix_fallocate, (int fd, off_t o, off_t len), (fd, o, len))
+BS_FD_FIRST(int, posix_fallocate64, (int fd, off64_t o, off64_t len), (fd, o, len))
+BS_FD_FIRST(int, sync_file_range, (int fd, off64_t o, off64_t n, unsigned fl), (fd, o, n, fl))
+BS_FD_FIRST(ssize_t, send, (int fd, const void *b, size_t n, int fl), (fd, b, n, fl))
+BS_FD_FIRST(ssize_t, sendto, (int fd, const void *b, size_t n, int fl,
+			      const struct sockaddr *a, socklen_t al), (fd, b, n, fl, a, al))
+BS_FD_FIRST(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))
+BS_FD_FIRST(int, sendmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl), (fd, m, n, fl))
+
+/* Both ends: the source may be a file we still hold bytes for. */
+#define BS_TWO_FDS_FIRST(ret, name, params, args)			\
+	BS_EXPORT ret name params					\
+	{								\
+		bs_settle(in, 0);					\
+		bs_settle(out, 0);					\
+		return BS_REAL(name) args;				\
+	}
+BS_TWO_FDS_FIRST(ssize_t, sendfile, (int out, int in, off_t *o, size_t n), (out, in, o, n))
+BS_TWO_FDS_FIRST(ssize_t, sendfile64, (int out, int in, off64_t *o, size_t n), (out, in, o, n))
+BS_TWO_FDS_FIRST(ssize_t, splice, (int in, off64_t *io, int out, off64_t *oo, size_t n,
+				   unsigned fl), (in, io, out, oo, n, fl))
+BS_TWO_FDS_FIRST(ssize_t, tee, (int in, int out, size_t n, unsigned fl), (in, out, n, fl))
+BS_TWO_FDS_FIRST(ssize_t, copy_file_range, (int in, off64_t *io, int out, off64_t *oo,
+					    size_t n, unsigned fl), (in, io, out, oo, n, fl))
+
+BS_EXPORT void sync(void)
 {
-	return fork();
+	if (!bs_depth)
+		bs_flush_all(BS_FLUSH_SYNC, 0);
+	BS_REAL(sync)();
 }
 
-BS_EXPORT void _exit(int status)
+BS_EXPORT int syncfs(int fd)
 {
-	bs_end_process();
-	BS_REAL(_exit)(status);
-	__builtin_unreachable();
+	if (!bs_depth)
+		bs_flush_all(BS_FLUSH_SYNC, 0);
+	return BS_REAL(syncfs)(fd);
 }
 
-BS_EXPORT void _Exit(int status)
+/* FIONBIO turns O_NONBLOCK on or off, like F_SETFL. */
+BS_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-	bs_end_process();
-	BS_REAL(_Exit)(status);
-	__builtin_unreachable();
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (req == FIONBIO)
+		bs_settle(fd, BS_SETTLE_FORGET);
+	return BS_REAL(ioctl)(fd, req, arg);
 }
+
+BS_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	bs_forget_range(first, last, !(flags & CLOSE_RANGE_CLOEXEC));
+	return BS_REAL(close_range)(first, last, flags);
+}
+
+BS_EXPORT void closefrom(int low)
+{
+	if (low >= 0)
+		bs_forget_range((unsigned)low, ~0u, 1);
+	BS_REAL(closefrom)(low);
+}
+

@@ -9,10 +9,20 @@
 #define BS_SHIM_H
 
 #define _GNU_SOURCE
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/sendfile.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "../core/bs_buffer.h"
 #include "../core/bs_config.h"
@@ -24,29 +34,14 @@
 
 /* ---- the real functions, one table ---------------------------------------- */
 
-#define BS_REAL_FUNCS(X)						\
-	X(write, ssize_t, (int, const void *, size_t))			\
-	X(writev, ssize_t, (int, const struct iovec *, int))		\
-	X(close, int, (int))						\
-	X(fsync, int, (int))						\
-	X(fdatasync, int, (int))					\
-	X(fork, pid_t, (void))						\
-	X(_exit, void, (int))						\
-	X(_Exit, void, (int))						\
-	X(fclose, int, (FILE *))					\
-	X(freopen, FILE *, (const char *, const char *, FILE *))	\
-	X(freopen64, FILE *, (const char *, const char *, FILE *))	\
-	X(dup, int, (int))						\
-	X(dup2, int, (int, int))					\
-	X(dup3, int, (int, int, int))					\
-	X(fcntl, int, (int, int, ...))					\
-	X(fcntl64, int, (int, int, ...))				\
-	X(open, int, (const char *, int, ...))				\
-	X(open64, int, (const char *, int, ...))			\
-	X(openat, int, (int, const char *, int, ...))			\
-	X(openat64, int, (int, const char *, int, ...))			\
-	X(creat, int, (const char *, mode_t))				\
-	X(creat64, int, (const char *, mode_t))
+#include "real_funcs.h"
+
+/* glibc's fortified entry points have no prototype of their own. */
+ssize_t __read_chk(int, void *, size_t, size_t);
+ssize_t __recv_chk(int, void *, size_t, size_t, int);
+ssize_t __recvfrom_chk(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
+int __poll_chk(struct pollfd *, nfds_t, int, size_t);
+int __ppoll_chk(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
 
 struct bs_real {
 #define BS_REAL_FIELD(name, ret, args) ret (*name) args;
@@ -123,13 +118,50 @@ struct bs_file *bs_fdtab_get(int fd);
  * chosen, not eligible, or not open. */
 struct bs_file *bs_file_for(int fd);
 
-/* The fd is gone or changed (closed, replaced): forget the verdict, and
- * retire its buffer. Deliver first with bs_buffer_flush. */
+/* The fd is gone or changed (closed, replaced, new): forget what we knew
+ * of it, and retire its buffer. Deliver first with bs_buffer_flush. */
 void bs_file_forget(int fd);
 
 /* Deliver every buffer (reason why). A failure is kept for the next call
  * on that fd to report; with at_exit it is said on stderr instead. */
 void bs_flush_all(enum bs_reason why, int at_exit);
+
+/* Deliver fd's bytes before the program touches its file. With
+ * BS_SETTLE_FORGET fd is about to name another file (close, dup2...) and
+ * what we knew of it goes. With BS_SETTLE_REPORT, returns the errno of a
+ * delivery failure (now or earlier) for the caller to report, else 0; without
+ * it a failure waits for the next write, fsync or close. */
+#define BS_SETTLE_REPORT 1
+#define BS_SETTLE_FORGET 2
+int bs_settle(int fd, int flags);
+
+/* fd was just made by the kernel: what we knew of that number was about a
+ * file closed behind our back, and goes. Returns fd. */
+int bs_fresh(int fd);
+
+/* Set when a buffer may hold bytes; cleared by bs_flush_all. */
+extern int bs_dirty;
+
+static inline void bs_note_pending(struct bs_file *f)
+{
+	if (bs_unlikely(!__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) &&
+	    bs_buffer_pending(&f->buf))
+		__atomic_store_n(&bs_dirty, 1, __ATOMIC_RELAXED);
+}
+
+/* The program is about to wait: deliver everything, if anything waits. */
+void bs_flush_before_wait(void);
+
+/* Whether a read of fd may wait on something outside the process (a pipe,
+ * socket, terminal...), as opposed to a regular file. Cached per fd. */
+int bs_read_may_block(int fd);
+
+/* Deliver the buffered fds in [first, last]; with closing, forget them
+ * (close_range, closefrom). */
+void bs_forget_range(unsigned first, unsigned last, int closing);
+
+/* Forget every fd that is no longer open (after fcloseall and the like). */
+void bs_forget_closed(void);
 
 /* The final flush at exit: deliver everything, then write through. */
 void bs_finish(void);

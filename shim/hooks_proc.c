@@ -1,0 +1,204 @@
+/*
+ * hooks_proc.c — process boundaries (SPEC invariant 5): pending output is
+ * delivered before a process forks, spawns, execs or ends, so no child
+ * doubles it, no exec loses it, and no child's output overtakes it.
+ *
+ * fork itself is covered by fork handlers (init.c), which also run for the
+ * forks inside libc; _Fork runs none, so it is hooked here.
+ */
+#include "shim.h"
+
+#include <stdarg.h>
+#include <unistd.h>
+
+/* The image is about to be replaced: deliver, say what could not be, and
+ * report the stats of this image. */
+static void before_exec(void)
+{
+	if (bs_depth || !bs_active)
+		return;
+	bs_depth = 1;
+	bs_flush_all(BS_FLUSH_PROCESS, 1);
+	bs_depth = 0;
+	bs_report_stats();
+}
+
+/* A child is about to run beside us (and we may wait for it). */
+static void before_spawn(void)
+{
+	if (bs_depth || !bs_active)
+		return;
+	bs_depth = 1;
+	bs_flush_all(BS_FLUSH_PROCESS, 0);
+	bs_depth = 0;
+}
+
+/* vfork's child shares our memory; a fork is what a correct vfork child
+ * may rely on, and it runs the fork handlers that deliver first. */
+BS_EXPORT pid_t vfork(void)
+{
+	return fork();
+}
+
+BS_EXPORT pid_t _Fork(void)
+{
+	pid_t pid;
+
+	bs_fork_prepare();
+	pid = BS_REAL(_Fork)();
+	if (pid == 0)
+		bs_fork_child();
+	else
+		bs_fork_parent();
+	return pid;
+}
+
+BS_EXPORT void _exit(int status)
+{
+	bs_end_process();
+	BS_REAL(_exit)(status);
+	__builtin_unreachable();
+}
+
+BS_EXPORT void _Exit(int status)
+{
+	bs_end_process();
+	BS_REAL(_Exit)(status);
+	__builtin_unreachable();
+}
+
+/* ---- exec ---------------------------------------------------------------------------- */
+
+BS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return BS_REAL(execve)(path, argv, envp);
+}
+
+BS_EXPORT int execv(const char *path, char *const argv[])
+{
+	before_exec();
+	return BS_REAL(execv)(path, argv);
+}
+
+BS_EXPORT int execvp(const char *file, char *const argv[])
+{
+	before_exec();
+	return BS_REAL(execvp)(file, argv);
+}
+
+BS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return BS_REAL(execvpe)(file, argv, envp);
+}
+
+BS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return BS_REAL(fexecve)(fd, argv, envp);
+}
+
+BS_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
+		       char *const envp[], int flags)
+{
+	before_exec();
+	return BS_REAL(execveat)(dirfd, path, argv, envp, flags);
+}
+
+/* execl, execlp, execle: their lists become an argv on our stack. The
+ * count is taken first; envp, for execle, follows the terminating NULL. */
+#define BS_COLLECT_ARGS(argv, arg, envp_out)				\
+	size_t n_ = 1;							\
+	va_list ap_;							\
+									\
+	va_start(ap_, arg);						\
+	while (va_arg(ap_, char *))					\
+		n_++;							\
+	va_end(ap_);							\
+	char *argv[n_ + 1];						\
+	va_start(ap_, arg);						\
+	argv[0] = (char *)arg;						\
+	for (size_t i_ = 1; i_ <= n_; i_++)				\
+		argv[i_] = va_arg(ap_, char *);				\
+	envp_out = va_arg(ap_, char **);				\
+	va_end(ap_)
+
+BS_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char **unused;
+
+	BS_COLLECT_ARGS(argv, arg, unused);
+	(void)unused;
+	before_exec();
+	return BS_REAL(execv)(path, argv);
+}
+
+BS_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char **unused;
+
+	BS_COLLECT_ARGS(argv, arg, unused);
+	(void)unused;
+	before_exec();
+	return BS_REAL(execvp)(file, argv);
+}
+
+BS_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char **envp;
+
+	BS_COLLECT_ARGS(argv, arg, envp);
+	before_exec();
+	return BS_REAL(execve)(path, argv, envp);
+}
+
+/* ---- spawn ------------------------------------------------------------------------------ */
+
+BS_EXPORT int posix_spawn(pid_t *pid, const char *path,
+			  const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[],
+			  char *const envp[])
+{
+	before_spawn();
+	return BS_REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
+}
+
+BS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
+			   const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[],
+			   char *const envp[])
+{
+	before_spawn();
+	return BS_REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
+}
+
+BS_EXPORT int system(const char *command)
+{
+	before_spawn();
+	return BS_REAL(system)(command);
+}
+
+BS_EXPORT FILE *popen(const char *command, const char *type)
+{
+	before_spawn();
+	return BS_REAL(popen)(command, type);
+}
+
+/* pclose closes the pipe behind the library, then waits for the child. */
+BS_EXPORT int pclose(FILE *fp)
+{
+	bs_settle(fileno(fp), BS_SETTLE_FORGET);
+	before_spawn();
+	return BS_REAL(pclose)(fp);
+}
+
+BS_EXPORT int fcloseall(void)
+{
+	int r;
+
+	before_spawn();
+	r = BS_REAL(fcloseall)();
+	bs_forget_closed();
+	return r;
+}

@@ -1,0 +1,117 @@
+/*
+ * hooks_wait.c — never held while the program waits (SPEC invariant 4).
+ *
+ * Before the program blocks on something outside itself, every pending
+ * byte is delivered, so a prompt shows and a peer waiting for our output
+ * cannot deadlock with us. When nothing is pending (bs_dirty clear) each
+ * hook costs one load; a call that cannot block (a read of a regular file,
+ * a zero timeout, WNOHANG) delivers nothing.
+ */
+#include "shim.h"
+
+static inline void before_read(int fd)
+{
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth &&
+	    bs_read_may_block(fd))
+		bs_flush_before_wait();
+}
+
+static inline void before_wait(int blocks)
+{
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && blocks)
+		bs_flush_before_wait();
+}
+
+static int ts_blocks(const struct timespec *ts)
+{
+	return !ts || ts->tv_sec || ts->tv_nsec;
+}
+
+/* ---- reads ------------------------------------------------------------------------ */
+
+#define BS_READ_HOOK(ret, name, params, args)				\
+	BS_EXPORT ret name params					\
+	{								\
+		before_read(fd);					\
+		return BS_REAL(name) args;				\
+	}
+BS_READ_HOOK(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
+BS_READ_HOOK(ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n))
+BS_READ_HOOK(ssize_t, __read_chk, (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl))
+BS_READ_HOOK(ssize_t, recv, (int fd, void *b, size_t n, int fl), (fd, b, n, fl))
+BS_READ_HOOK(ssize_t, __recv_chk, (int fd, void *b, size_t n, size_t bl, int fl),
+	     (fd, b, n, bl, fl))
+BS_READ_HOOK(ssize_t, recvfrom, (int fd, void *b, size_t n, int fl, struct sockaddr *a,
+				 socklen_t *al), (fd, b, n, fl, a, al))
+BS_READ_HOOK(ssize_t, __recvfrom_chk, (int fd, void *b, size_t n, size_t bl, int fl,
+				       struct sockaddr *a, socklen_t *al),
+	     (fd, b, n, bl, fl, a, al))
+BS_READ_HOOK(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl))
+BS_READ_HOOK(int, recvmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl,
+			     struct timespec *t), (fd, m, n, fl, t))
+
+/* accept waits for a peer, and makes an fd. */
+BS_EXPORT int accept(int fd, struct sockaddr *a, socklen_t *al)
+{
+	before_wait(1);
+	return bs_fresh(BS_REAL(accept)(fd, a, al));
+}
+
+BS_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int fl)
+{
+	before_wait(1);
+	return bs_fresh(BS_REAL(accept4)(fd, a, al, fl));
+}
+
+/* ---- readiness -------------------------------------------------------------------- */
+
+#define BS_WAIT_HOOK(ret, name, params, blocks, args)			\
+	BS_EXPORT ret name params					\
+	{								\
+		before_wait(blocks);					\
+		return BS_REAL(name) args;				\
+	}
+BS_WAIT_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), t != 0, (p, n, t))
+BS_WAIT_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), t != 0,
+	     (p, n, t, l))
+BS_WAIT_HOOK(int, ppoll, (struct pollfd *p, nfds_t n, const struct timespec *t,
+			  const sigset_t *m), ts_blocks(t), (p, n, t, m))
+BS_WAIT_HOOK(int, __ppoll_chk, (struct pollfd *p, nfds_t n, const struct timespec *t,
+				const sigset_t *m, size_t l), ts_blocks(t), (p, n, t, m, l))
+BS_WAIT_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t),
+	     !t || t->tv_sec || t->tv_usec, (n, r, w, e, t))
+BS_WAIT_HOOK(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
+			    const struct timespec *t, const sigset_t *m),
+	     ts_blocks(t), (n, r, w, e, t, m))
+BS_WAIT_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), t != 0,
+	     (fd, ev, n, t))
+BS_WAIT_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
+				const sigset_t *m), t != 0, (fd, ev, n, t, m))
+BS_WAIT_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
+				 const struct timespec *t, const sigset_t *m),
+	     ts_blocks(t), (fd, ev, n, t, m))
+
+/* ---- children ----------------------------------------------------------------------- */
+
+BS_WAIT_HOOK(pid_t, wait, (int *st), 1, (st))
+BS_WAIT_HOOK(pid_t, waitpid, (pid_t p, int *st, int o), !(o & WNOHANG), (p, st, o))
+BS_WAIT_HOOK(pid_t, wait3, (int *st, int o, struct rusage *r), !(o & WNOHANG), (st, o, r))
+BS_WAIT_HOOK(pid_t, wait4, (pid_t p, int *st, int o, struct rusage *r), !(o & WNOHANG),
+	     (p, st, o, r))
+BS_WAIT_HOOK(int, waitid, (idtype_t t, id_t id, siginfo_t *i, int o), !(o & WNOHANG),
+	     (t, id, i, o))
+
+/* ---- time and signals ------------------------------------------------------------------ */
+
+BS_WAIT_HOOK(unsigned, sleep, (unsigned s), s != 0, (s))
+BS_WAIT_HOOK(int, usleep, (useconds_t u), u != 0, (u))
+BS_WAIT_HOOK(int, nanosleep, (const struct timespec *t, struct timespec *r), ts_blocks(t),
+	     (t, r))
+BS_WAIT_HOOK(int, clock_nanosleep, (clockid_t c, int fl, const struct timespec *t,
+				    struct timespec *r), 1, (c, fl, t, r))
+BS_WAIT_HOOK(int, pause, (void), 1, ())
+BS_WAIT_HOOK(int, sigsuspend, (const sigset_t *m), 1, (m))
+BS_WAIT_HOOK(int, sigwait, (const sigset_t *m, int *s), 1, (m, s))
+BS_WAIT_HOOK(int, sigwaitinfo, (const sigset_t *m, siginfo_t *i), 1, (m, i))
+BS_WAIT_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const struct timespec *t),
+	     ts_blocks(t), (m, i, t))

@@ -1,0 +1,125 @@
+/*
+ * real_funcs.h — every function the library interposes, as X-macro lists of
+ * (name, return type, parameter types). One list makes the table of real
+ * functions (shim.h) and the version script (the only exported symbols).
+ * No includes here: the version script is made from this file alone.
+ */
+#ifndef BS_REAL_FUNCS_H
+#define BS_REAL_FUNCS_H
+
+#define BS_REAL_FUNCS(X)						\
+	X(write, ssize_t, (int, const void *, size_t))			\
+	X(writev, ssize_t, (int, const struct iovec *, int))		\
+	X(close, int, (int))						\
+	X(fsync, int, (int))						\
+	X(fdatasync, int, (int))					\
+	X(_exit, void, (int))						\
+	X(_Exit, void, (int))						\
+	X(fclose, int, (FILE *))					\
+	X(freopen, FILE *, (const char *, const char *, FILE *))	\
+	X(freopen64, FILE *, (const char *, const char *, FILE *))	\
+	X(dup, int, (int))						\
+	X(dup2, int, (int, int))					\
+	X(dup3, int, (int, int, int))					\
+	X(fcntl, int, (int, int, ...))					\
+	X(fcntl64, int, (int, int, ...))				\
+	X(open, int, (const char *, int, ...))				\
+	X(open64, int, (const char *, int, ...))			\
+	X(openat, int, (int, const char *, int, ...))			\
+	X(openat64, int, (int, const char *, int, ...))			\
+	X(creat, int, (const char *, mode_t))				\
+	X(creat64, int, (const char *, mode_t))				\
+	BS_REAL_FD_FUNCS(X) BS_REAL_PROC_FUNCS(X) BS_REAL_WAIT_FUNCS(X)
+
+/* fd boundaries (SPEC invariant 6) */
+#define BS_REAL_FD_FUNCS(X)						\
+	X(close_range, int, (unsigned, unsigned, int))			\
+	X(closefrom, void, (int))					\
+	X(pwrite, ssize_t, (int, const void *, size_t, off_t))		\
+	X(pwrite64, ssize_t, (int, const void *, size_t, off64_t))	\
+	X(pwritev, ssize_t, (int, const struct iovec *, int, off_t))	\
+	X(pwritev64, ssize_t, (int, const struct iovec *, int, off64_t)) \
+	X(pwritev2, ssize_t, (int, const struct iovec *, int, off_t, int)) \
+	X(pwritev64v2, ssize_t, (int, const struct iovec *, int, off64_t, int)) \
+	X(lseek, off_t, (int, off_t, int))				\
+	X(lseek64, off64_t, (int, off64_t, int))			\
+	X(ftruncate, int, (int, off_t))					\
+	X(ftruncate64, int, (int, off64_t))				\
+	X(fallocate, int, (int, int, off_t, off_t))			\
+	X(fallocate64, int, (int, int, off64_t, off64_t))		\
+	X(posix_fallocate, int, (int, off_t, off_t))			\
+	X(posix_fallocate64, int, (int, off64_t, off64_t))		\
+	X(sendfile, ssize_t, (int, int, off_t *, size_t))		\
+	X(sendfile64, ssize_t, (int, int, off64_t *, size_t))		\
+	X(splice, ssize_t, (int, off64_t *, int, off64_t *, size_t, unsigned)) \
+	X(tee, ssize_t, (int, int, size_t, unsigned))			\
+	X(copy_file_range, ssize_t, (int, off64_t *, int, off64_t *, size_t, unsigned)) \
+	X(send, ssize_t, (int, const void *, size_t, int))		\
+	X(sendto, ssize_t, (int, const void *, size_t, int, const struct sockaddr *, socklen_t)) \
+	X(sendmsg, ssize_t, (int, const struct msghdr *, int))		\
+	X(sendmmsg, int, (int, struct mmsghdr *, unsigned, int))	\
+	X(sync, void, (void))						\
+	X(syncfs, int, (int))						\
+	X(sync_file_range, int, (int, off64_t, off64_t, unsigned))	\
+	X(ioctl, int, (int, unsigned long, ...))
+
+/* process boundaries (SPEC invariant 5) */
+#define BS_REAL_PROC_FUNCS(X)						\
+	X(_Fork, pid_t, (void))						\
+	X(execve, int, (const char *, char *const[], char *const[]))	\
+	X(execv, int, (const char *, char *const[]))			\
+	X(execvp, int, (const char *, char *const[]))			\
+	X(execvpe, int, (const char *, char *const[], char *const[]))	\
+	X(fexecve, int, (int, char *const[], char *const[]))		\
+	X(execveat, int, (int, const char *, char *const[], char *const[], int)) \
+	X(posix_spawn, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
+			     const posix_spawnattr_t *, char *const[], char *const[])) \
+	X(posix_spawnp, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
+			      const posix_spawnattr_t *, char *const[], char *const[])) \
+	X(system, int, (const char *))					\
+	X(popen, FILE *, (const char *, const char *))			\
+	X(pclose, int, (FILE *))					\
+	X(fcloseall, int, (void))
+
+/* waits (SPEC invariant 4) */
+#define BS_REAL_WAIT_FUNCS(X)						\
+	X(read, ssize_t, (int, void *, size_t))				\
+	X(readv, ssize_t, (int, const struct iovec *, int))		\
+	X(__read_chk, ssize_t, (int, void *, size_t, size_t))		\
+	X(recv, ssize_t, (int, void *, size_t, int))			\
+	X(__recv_chk, ssize_t, (int, void *, size_t, size_t, int))	\
+	X(recvfrom, ssize_t, (int, void *, size_t, int, struct sockaddr *, socklen_t *)) \
+	X(__recvfrom_chk, ssize_t, (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *)) \
+	X(recvmsg, ssize_t, (int, struct msghdr *, int))		\
+	X(recvmmsg, int, (int, struct mmsghdr *, unsigned, int, struct timespec *)) \
+	X(accept, int, (int, struct sockaddr *, socklen_t *))		\
+	X(accept4, int, (int, struct sockaddr *, socklen_t *, int))	\
+	X(poll, int, (struct pollfd *, nfds_t, int))			\
+	X(__poll_chk, int, (struct pollfd *, nfds_t, int, size_t))	\
+	X(ppoll, int, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *)) \
+	X(__ppoll_chk, int, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t)) \
+	X(select, int, (int, fd_set *, fd_set *, fd_set *, struct timeval *)) \
+	X(pselect, int, (int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *)) \
+	X(epoll_wait, int, (int, struct epoll_event *, int, int))	\
+	X(epoll_pwait, int, (int, struct epoll_event *, int, int, const sigset_t *)) \
+	X(epoll_pwait2, int, (int, struct epoll_event *, int, const struct timespec *, const sigset_t *)) \
+	X(wait, pid_t, (int *))						\
+	X(waitpid, pid_t, (pid_t, int *, int))				\
+	X(wait3, pid_t, (int *, int, struct rusage *))			\
+	X(wait4, pid_t, (pid_t, int *, int, struct rusage *))		\
+	X(waitid, int, (idtype_t, id_t, siginfo_t *, int))		\
+	X(sleep, unsigned, (unsigned))					\
+	X(usleep, int, (useconds_t))					\
+	X(nanosleep, int, (const struct timespec *, struct timespec *))	\
+	X(clock_nanosleep, int, (clockid_t, int, const struct timespec *, struct timespec *)) \
+	X(pause, int, (void))						\
+	X(sigsuspend, int, (const sigset_t *))				\
+	X(sigwait, int, (const sigset_t *, int *))			\
+	X(sigwaitinfo, int, (const sigset_t *, siginfo_t *))		\
+	X(sigtimedwait, int, (const sigset_t *, siginfo_t *, const struct timespec *))
+
+/* Hooks that call another real function than their own. */
+#define BS_HOOK_ONLY_FUNCS(X)						\
+	X(vfork, , ) X(execl, , ) X(execlp, , ) X(execle, , )
+
+#endif
