@@ -162,7 +162,6 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 	b->data = data;
 	b->cap = cap;
 	b->mode = mode;
-	b->eol = mode == BS_MODE_LINE ? '\n' : -1;
 	b->sink = sink;
 	b->ctx = ctx;
 	return 0;
@@ -170,8 +169,6 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 
 static int has_eol(const struct iovec *iov, int n, int eol)
 {
-	if (eol < 0)
-		return 0;
 	for (int i = 0; i < n; i++)
 		if (iov[i].iov_len && memchr(iov[i].iov_base, eol, iov[i].iov_len))
 			return 1;
@@ -196,7 +193,7 @@ static size_t iov_total(const struct iovec *iov, int n)
 }
 
 static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
-			     int n, size_t total)
+			     int n, size_t total, enum bs_mode mode)
 {
 	ssize_t r;
 
@@ -205,11 +202,12 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		b->error = 0;
 		return -1;
 	}
-	if (b->mode == BS_MODE_NONE) {
+	if (mode == BS_MODE_NONE && b->len == 0) {
 		r = sink_once(b, iov, n);
 		if (r < 0)
 			b->stats.errors++;
-	} else if (total <= b->cap - b->len && !has_eol(iov, n, b->eol)) {
+	} else if (mode != BS_MODE_NONE && total <= b->cap - b->len &&
+		   !(mode == BS_MODE_LINE && has_eol(iov, n, '\n'))) {
 		char *p = b->data + b->len;
 
 		for (int i = 0; i < n; i++) {
@@ -220,7 +218,8 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		r = (ssize_t)total;
 	} else {
 		r = deliver_locked(b, iov, n, total,
-				   b->eol < 0 ? BS_FLUSH_FULL : BS_FLUSH_LINE);
+				   mode == BS_MODE_FULL ? BS_FLUSH_FULL :
+				   mode == BS_MODE_LINE ? BS_FLUSH_LINE : BS_FLUSH_SYNC);
 	}
 	if (r >= 0) {
 		b->stats.writes++;
@@ -229,29 +228,37 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 	return r;
 }
 
-ssize_t bs_buffer_writev(struct bs_buffer *b, const struct iovec *iov,
-			 int iovcnt)
+ssize_t bs_buffer_writev_as(struct bs_buffer *b, const struct iovec *iov,
+			    int iovcnt, enum bs_mode mode)
 {
 	size_t total = iov_total(iov, iovcnt);
 	int locked, err;
 	ssize_t r;
 
 	locked = lock_maybe(b);
+	if (b->mode < mode)
+		mode = b->mode;		/* the buffer's mode caps the fd's */
 	if (total == SIZE_MAX) {
 		/* Invalid for the kernel: it answers (EINVAL, EFAULT), after
 		 * what was buffered so that nothing changes order. */
 		r = b->len ? deliver_locked(b, NULL, 0, 0, BS_FLUSH_SYNC) : 0;
 		if (r >= 0)
 			r = sink_once(b, iov, iovcnt);
-	} else if (total == 0 && b->mode != BS_MODE_NONE && !b->error) {
+	} else if (total == 0 && mode != BS_MODE_NONE && !b->error) {
 		r = 0;
 	} else {
-		r = writev_locked(b, iov, iovcnt, total);
+		r = writev_locked(b, iov, iovcnt, total, mode);
 	}
 	err = errno;
 	unlock_maybe(b, locked);
 	errno = err;
 	return r;
+}
+
+ssize_t bs_buffer_writev(struct bs_buffer *b, const struct iovec *iov,
+			 int iovcnt)
+{
+	return bs_buffer_writev_as(b, iov, iovcnt, b->mode);
 }
 
 ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len)
@@ -301,7 +308,6 @@ void bs_buffer_set_passthrough_held(struct bs_buffer *b)
 	b->stats.dropped += b->len;	/* kept after EAGAIN: nobody can retry now */
 	b->len = 0;
 	b->mode = BS_MODE_NONE;
-	b->eol = -1;
 }
 
 size_t bs_buffer_pending(const struct bs_buffer *b)

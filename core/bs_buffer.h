@@ -25,8 +25,9 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* Ordered from most to least eager: where two apply, the lower wins. */
 enum bs_mode {
-	BS_MODE_NONE,	/* pass straight through */
+	BS_MODE_NONE,	/* deliver at once, with whatever is buffered */
 	BS_MODE_LINE,	/* deliver a write that holds a newline at once */
 	BS_MODE_FULL,	/* deliver when the next write does not fit */
 	BS_MODE_AUTO,	/* configuration only: line on a terminal, else full */
@@ -60,8 +61,7 @@ struct bs_buffer {
 	char *data;
 	size_t cap;
 	size_t len;
-	int eol;		/* '\n' in line mode, -1 otherwise */
-	enum bs_mode mode;
+	enum bs_mode mode;	/* the default; NONE once it only passes through */
 	int error;		/* errno waiting to be reported, 0 if none */
 	bs_sink_fn sink;
 	void *ctx;
@@ -86,6 +86,11 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
  */
 ssize_t bs_buffer_writev(struct bs_buffer *b, const struct iovec *iov,
 			 int iovcnt);
+
+/* The same, in mode (for one fd of several sharing b), capped by b's own
+ * mode: NONE delivers this write at once, together with what was buffered. */
+ssize_t bs_buffer_writev_as(struct bs_buffer *b, const struct iovec *iov,
+			    int iovcnt, enum bs_mode mode);
 ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len);
 
 /*

@@ -1,10 +1,11 @@
 /*
  * files.c — which fds are buffered, their buffers, and process-wide flushes.
  *
- * The fd table maps an fd number to its buffer, to BS_PASS, or to NULL (not
- * judged yet). Readers take no lock; every change happens under files_lock,
- * which also guards the list of buffers. Lock order: files_lock, then a
- * buffer's lock.
+ * The fd table maps an fd number to an entry (shim.h): not judged yet,
+ * straight through, or a buffer with this fd's mode. Fds that share an open
+ * file share its buffer. Readers take no lock; every change happens under
+ * files_lock, which also guards the list of buffers. Lock order: files_lock,
+ * then a buffer's lock.
  */
 #include "shim.h"
 
@@ -14,7 +15,9 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/single_threaded.h>
+#include <linux/kcmp.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,8 +28,8 @@
 
 #define FDTAB_CHUNK 4096
 
-static struct bs_file *fdtab0[FDTAB_CHUNK];
-static struct bs_file **fdtab_dir[BS_FD_LIMIT / FDTAB_CHUNK];
+static bs_ent fdtab0[FDTAB_CHUNK];
+static bs_ent *fdtab_dir[BS_FD_LIMIT / FDTAB_CHUNK];
 static int fdtab_max = -1;		/* the highest fd ever given a verdict */
 
 /* Whether reading an fd may block (SPEC invariant 4): 0 not known yet,
@@ -43,23 +46,22 @@ static BS_TLS int fork_held;		/* this thread's fork holds the locks */
 
 /* ---- the fd table ------------------------------------------------------------ */
 
-struct bs_file *bs_fdtab_get(int fd)
+bs_ent bs_fdtab_get(int fd)
 {
-	struct bs_file **chunk;
+	bs_ent *chunk;
 
 	if (bs_likely((unsigned)fd < FDTAB_CHUNK))
 		return __atomic_load_n(&fdtab0[fd], __ATOMIC_ACQUIRE);
 	if ((unsigned)fd >= BS_FD_LIMIT)
-		return BS_PASS;
+		return BS_ENT_PASS;
 	chunk = __atomic_load_n(&fdtab_dir[fd / FDTAB_CHUNK], __ATOMIC_ACQUIRE);
-	return chunk ? __atomic_load_n(&chunk[fd % FDTAB_CHUNK], __ATOMIC_ACQUIRE)
-		     : NULL;
+	return chunk ? __atomic_load_n(&chunk[fd % FDTAB_CHUNK], __ATOMIC_ACQUIRE) : 0;
 }
 
 /* The slot of fd, its chunk made if need be. files_lock held. */
-static struct bs_file **fdtab_slot(int fd)
+static bs_ent *fdtab_slot(int fd)
 {
-	struct bs_file **chunk;
+	bs_ent *chunk;
 
 	if ((unsigned)fd < FDTAB_CHUNK)
 		return &fdtab0[fd];
@@ -74,13 +76,13 @@ static struct bs_file **fdtab_slot(int fd)
 	return &chunk[fd % FDTAB_CHUNK];
 }
 
-static void fdtab_set(int fd, struct bs_file *f)
+static void fdtab_set(int fd, bs_ent e)
 {
-	struct bs_file **slot = fdtab_slot(fd);
+	bs_ent *slot = fdtab_slot(fd);
 
 	if (slot)
-		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
-	if (f && fd > fdtab_max)
+		__atomic_store_n(slot, e, __ATOMIC_RELEASE);
+	if (e && fd > fdtab_max)
 		fdtab_max = fd;
 }
 
@@ -114,17 +116,19 @@ static int is_pseudo_fs(int fd)
 }
 
 /* 1 and *kind when fd may be buffered, 0 when it may not, -1 when it is
- * not open (then nothing is remembered). */
-static int judge(int fd, enum bs_kind *kind)
+ * not open (then nothing is remembered). *st and *fl describe fd. */
+static int judge(int fd, enum bs_kind *kind, struct stat *stp, int *flp)
 {
-	struct termios t;
 	struct stat st;
+	struct termios t;
 	int fl, type;
 	socklen_t len = sizeof type;
 
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fstat(fd, &st) < 0)
 		return -1;
+	*stp = st;
+	*flp = fl;
 	if ((fl & O_ACCMODE) == O_RDONLY || (fl & (O_PATH | O_NONBLOCK | O_DIRECT)))
 		return 0;
 	switch (st.st_mode & S_IFMT) {
@@ -221,45 +225,116 @@ static struct bs_file *file_alloc(void)
 	return f;
 }
 
-struct bs_file *bs_file_for(int fd)
+/*
+ * The buffered file that fd writes to as well, if any. Two fds share a
+ * buffer when they share an open file description (kcmp says so); without
+ * kcmp, when the file has no offset of its own to keep apart (a pipe,
+ * socket, terminal, /dev/null) or both append. Two opens of one regular file
+ * keep separate offsets and are never merged.
+ */
+static struct bs_file *find_alias(int fd, const struct stat *st, int fl)
+{
+	pid_t self = getpid();
+
+	for (struct bs_file *f = files; f; f = f->next) {
+		long same;
+
+		if (f->closed || f->dev != st->st_dev || f->ino != st->st_ino)
+			continue;
+		same = syscall(SYS_kcmp, self, self, KCMP_FILE, f->fd, fd);
+		if (same == 0)
+			return f;
+		if (same < 0 && (!S_ISREG(st->st_mode) || (f->append && (fl & O_APPEND))))
+			return f;
+	}
+	return NULL;
+}
+
+/* A new buffer may share its file with fds already judged straight
+ * through: judge them again. files_lock held. */
+static void rejudge_passes(void)
+{
+	for (int fd = 0; fd <= fdtab_max; fd++)
+		if (bs_fdtab_get(fd) == BS_ENT_PASS)
+			fdtab_set(fd, 0);
+}
+
+static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
+				const struct stat *st, int fl)
+{
+	struct bs_file *f = file_alloc();
+
+	if (!f)
+		return NULL;
+	/* The buffer itself is FULL: each fd's entry carries its own mode. */
+	bs_buffer_init(&f->buf, f->buf.data, bs_cfg.size, BS_MODE_FULL, file_sink, f);
+	f->fd = fd;
+	f->nfds = 1;
+	f->kind = kind;
+	f->mode = mode;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->append = !!(fl & O_APPEND);
+	f->closed = 0;
+	rejudge_passes();
+	f->next = files;
+	files = f;
+	return f;
+}
+
+bs_ent bs_fd_judge(int fd)
 {
 	enum bs_kind kind = BS_KIND_FILE;
 	struct bs_file *f;
-	int mode, ok;
+	struct stat st;
+	int cfg_mode, fl, ok;
+	enum bs_mode mode;
+	bs_ent e;
 
 	bs_init();
 	if (!bs_active || bs_finished)
-		return BS_PASS;		/* not remembered: bs_init may be under way */
-	mode = bs_config_fd_mode(&bs_cfg, fd);
+		return BS_ENT_PASS;	/* not remembered: bs_init may be under way */
+	cfg_mode = bs_config_fd_mode(&bs_cfg, fd);
 	pthread_mutex_lock(&files_lock);
-	f = bs_fdtab_get(fd);
+	e = bs_fdtab_get(fd);
+	if (e)
+		goto out;
+	e = BS_ENT_PASS;
+	if (!files && (cfg_mode < 0 || cfg_mode == BS_MODE_NONE)) {
+		fdtab_set(fd, e);	/* not chosen, and nothing to share */
+		goto out;
+	}
+	ok = judge(fd, &kind, &st, &fl);
+	if (ok < 0)
+		goto out;		/* not open: judge again next time */
+	if (ok == 0) {
+		fdtab_set(fd, e);
+		goto out;
+	}
+	mode = cfg_mode < 0 ? BS_MODE_NONE :
+	       cfg_mode == BS_MODE_AUTO ? (kind == BS_KIND_TTY ? BS_MODE_LINE : BS_MODE_FULL) :
+	       (enum bs_mode)cfg_mode;
+	f = find_alias(fd, &st, fl);
 	if (f)
-		goto out;
-	ok = mode < 0 || mode == BS_MODE_NONE ? 0 : judge(fd, &kind);
-	f = ok > 0 ? file_alloc() : NULL;
-	if (ok < 0 || (ok > 0 && !f)) {
-		f = BS_PASS;		/* not open, or no memory: judge again */
-		goto out;
-	}
-	if (!ok) {
-		f = BS_PASS;
-		fdtab_set(fd, f);
-		goto out;
-	}
-	if (mode == BS_MODE_AUTO)
-		mode = kind == BS_KIND_TTY ? BS_MODE_LINE : BS_MODE_FULL;
-	bs_buffer_init(&f->buf, f->buf.data, bs_cfg.size, (enum bs_mode)mode,
-		       file_sink, f);
-	f->fd = fd;
-	f->kind = kind;
-	f->mode = (enum bs_mode)mode;
-	f->closed = 0;
-	f->next = files;
-	files = f;
-	fdtab_set(fd, f);
+		f->nfds++;
+	else if (mode != BS_MODE_NONE)
+		f = file_new(fd, kind, mode, &st, fl);
+	if (f)
+		e = (bs_ent)f | mode;
+	if (f || mode == BS_MODE_NONE)
+		fdtab_set(fd, e);	/* no memory for a buffer: try again later */
 out:
 	pthread_mutex_unlock(&files_lock);
-	return f;
+	return e;
+}
+
+/* Another member of f than fd, or -1. files_lock held. */
+static int other_member(struct bs_file *f, int fd)
+{
+	for (int i = 0; i <= fdtab_max; i++)
+		if (i != fd && bs_ent_file(bs_fdtab_get(i)) == f)
+			return i;
+	return -1;
 }
 
 void bs_file_forget(int fd)
@@ -273,9 +348,15 @@ void bs_file_forget(int fd)
 	if (!bs_fdtab_get(fd))
 		return;
 	pthread_mutex_lock(&files_lock);
-	f = bs_fdtab_get(fd);
-	fdtab_set(fd, NULL);
-	if (f && f != BS_PASS) {
+	f = bs_ent_file(bs_fdtab_get(fd));
+	fdtab_set(fd, 0);
+	if (f && --f->nfds > 0) {
+		if (f->fd == fd) {
+			bs_buffer_lock(&f->buf);
+			f->fd = other_member(f, fd);
+			bs_buffer_unlock(&f->buf);
+		}
+	} else if (f) {
 		/* A thread still holding f (a racing write) now writes
 		 * through to the fd number, as it would without us. */
 		bs_buffer_lock(&f->buf);
@@ -312,8 +393,8 @@ int bs_settle(int fd, int flags)
 		bs_stats_keep_stderr(fd);
 	if (bs_depth)
 		return 0;
-	f = bs_fdtab_get(fd);
-	if (!f || f == BS_PASS) {
+	f = bs_ent_file(bs_fdtab_get(fd));
+	if (!f) {
 		if (flags & BS_SETTLE_FORGET)
 			bs_file_forget(fd);	/* a verdict, or a read kind */
 		return 0;
@@ -424,11 +505,11 @@ void bs_forget_range(unsigned first, unsigned last, int closing)
 	if (last > (unsigned)fdtab_max)
 		last = (unsigned)fdtab_max;
 	for (unsigned fd = first; fd <= last && fdtab_max >= 0; fd++) {
-		struct bs_file *f = bs_fdtab_get((int)fd);
+		bs_ent e = bs_fdtab_get((int)fd);
 
-		if (f && f != BS_PASS)
-			bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
-		if (f && closing)
+		if (bs_ent_file(e))
+			bs_buffer_flush(&bs_ent_file(e)->buf, BS_FLUSH_SYNC, 0);
+		if (e && closing)
 			bs_file_forget((int)fd);
 	}
 	bs_depth = 0;

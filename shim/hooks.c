@@ -18,12 +18,14 @@
 
 BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	struct bs_file *f = bs_enter(fd);
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
+	enum bs_mode mode;
+	struct bs_file *f = bs_enter(fd, &mode);
 	ssize_t r;
 
 	if (!f)
 		return bs_sys_write(fd, buf, n);
-	r = bs_buffer_write(&f->buf, buf, n);
+	r = bs_buffer_writev_as(&f->buf, &v, 1, mode);
 	bs_note_pending(f);
 	bs_leave();
 	return r;
@@ -31,12 +33,13 @@ BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 
 BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	struct bs_file *f = bs_enter(fd);
+	enum bs_mode mode;
+	struct bs_file *f = bs_enter(fd, &mode);
 	ssize_t r;
 
 	if (!f)
 		return bs_sys_writev(fd, iov, iovcnt);
-	r = bs_buffer_writev(&f->buf, iov, iovcnt);
+	r = bs_buffer_writev_as(&f->buf, iov, iovcnt, mode);
 	bs_note_pending(f);
 	bs_leave();
 	return r;

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
@@ -99,27 +100,49 @@ void bs_end_process(void);
 enum bs_kind { BS_KIND_FILE, BS_KIND_PIPE, BS_KIND_SOCKET, BS_KIND_TTY,
 	       BS_KIND_NULL };
 
+/* One open file's buffer, shared by every fd that refers to that open file
+ * (SPEC invariant 9). Aligned so that fd table entries can carry a mode. */
 struct bs_file {
 	struct bs_buffer buf;
-	int fd;			/* delivery goes through this fd */
+	int fd;			/* delivery goes through this member */
+	int nfds;		/* members: fds whose entries point here */
 	enum bs_kind kind;
-	enum bs_mode mode;	/* as configured, for the stats */
-	int closed;		/* fd closed; kept only for its stats */
+	enum bs_mode mode;	/* of the fd that made it, for the stats */
+	dev_t dev;		/* the file, to find other fds on it */
+	ino_t ino;
+	int append;		/* opened with O_APPEND */
+	int closed;		/* no members left; kept only for its stats */
 	struct bs_file *next;	/* every file, for process-wide flushes */
 	struct bs_file *free_next;
-};
+} __attribute__((aligned(8)));
 
-/* The fd table's verdict for fds that are not buffered. */
-#define BS_PASS ((struct bs_file *)1)
+/*
+ * An fd table entry: 0 when the fd is not judged yet, BS_ENT_PASS when its
+ * writes go straight through, else its file's buffer with this fd's own
+ * mode in the low bits (NONE for an fd that only shares a buffered file:
+ * its writes go out at once, with what is buffered, in order).
+ */
+typedef uintptr_t bs_ent;
+#define BS_ENT_PASS ((bs_ent)1)
 
-struct bs_file *bs_fdtab_get(int fd);
+static inline struct bs_file *bs_ent_file(bs_ent e)
+{
+	return (struct bs_file *)(e & ~(bs_ent)3);
+}
 
-/* The buffer for fd, judging fd when it is new: BS_PASS when fd is not
- * chosen, not eligible, or not open. */
-struct bs_file *bs_file_for(int fd);
+static inline enum bs_mode bs_ent_mode(bs_ent e)
+{
+	return (enum bs_mode)(e & 3);
+}
+
+bs_ent bs_fdtab_get(int fd);
+
+/* Judge fd and remember the verdict: chosen, eligible (SPEC invariant 7),
+ * sharing an open file with a buffered fd? BS_ENT_PASS when not open. */
+bs_ent bs_fd_judge(int fd);
 
 /* The fd is gone or changed (closed, replaced, new): forget what we knew
- * of it, and retire its buffer. Deliver first with bs_buffer_flush. */
+ * of it; its buffer is retired with its last member. Deliver first. */
 void bs_file_forget(int fd);
 
 /* Deliver every buffer (reason why). A failure is kept for the next call
@@ -176,27 +199,29 @@ void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg);
 
 const char *bs_kind_name(enum bs_kind kind);
 
-/* Enter/leave library code for fd: NULL means pass straight through. */
-static inline struct bs_file *bs_enter(int fd)
+/* Enter library code for a write to fd: its buffer and this fd's mode,
+ * or NULL for straight through (then nothing is to be left). */
+static inline struct bs_file *bs_enter(int fd, enum bs_mode *mode)
 {
-	struct bs_file *f;
+	bs_ent e;
 
 	if (bs_depth)
 		return NULL;
-	f = bs_fdtab_get(fd);
-	if (f == BS_PASS)
+	e = bs_fdtab_get(fd);
+	if (e == BS_ENT_PASS)
 		return NULL;
 	bs_depth = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (bs_unlikely(!f)) {
-		f = bs_file_for(fd);
-		if (f == BS_PASS) {
+	if (bs_unlikely(!e)) {
+		e = bs_fd_judge(fd);
+		if (e == BS_ENT_PASS) {
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 			bs_depth = 0;
 			return NULL;
 		}
 	}
-	return f;
+	*mode = bs_ent_mode(e);
+	return bs_ent_file(e);
 }
 
 static inline void bs_leave(void)

@@ -215,6 +215,211 @@ test_stats_line_at_exit() {
 		fail "stats file: $(cat "$T/stats")"
 }
 
+# ---- fd boundaries, fd kinds, signals (SPEC invariants 6-8) -------------------------------
+
+test_seek_pwrite_ftruncate_see_earlier_writes() {
+	"$P/boundaries" seek >"$T/plain"
+	shim BUFSHIM_MODE=full "$P/boundaries" seek >"$T/out"
+	[[ $(cat "$T/out") == 'Jello!' ]] || fail "file holds '$(cat "$T/out")'"
+	same_files "$T/plain" "$T/out"
+}
+
+test_never_buffered_kinds_under_all() {
+	local c
+	for c in dgram eventfd nonblock; do
+		timeout 20 env LD_PRELOAD="$LIB" BUFSHIM_FDS=all BUFSHIM_MODE=full "$P/boundaries" $c ||
+			fail "$c"
+	done
+}
+
+test_fclose_delivers() {
+	shim BUFSHIM_MODE=full "$P/boundaries" fclose >"$T/out"
+	[[ $(cat "$T/out") == 'via write' ]] || fail "got '$(cat "$T/out")'"
+}
+
+test_signal_handler_writing_every_100us() {
+	timeout 120 env LD_PRELOAD="$LIB" BUFSHIM_MODE=full "$P/boundaries" signals >"$T/out" 2>"$T/err" ||
+		fail "exit $? (deadlock?)"
+	local fired
+	fired=$(awk '{print $2}' "$T/err")
+	(( fired > 0 )) || fail "the handler never ran"
+	[[ $(grep -c '^S$' "$T/out") == "$fired" ]] || fail "handler wrote $fired lines, $(grep -c '^S$' "$T/out") arrived"
+	awk '/^R / { if ($2 != n++) { print "record " $2 " where " n-1 " was due"; exit 1 } }
+	     END { if (n != 300000) { print n " records"; exit 1 } }' "$T/out"
+	echo "$fired handler writes"
+}
+
+# ---- one open file, one buffer (SPEC invariant 9) ----------------------------------------
+
+test_stdout_stderr_sharing_a_file_keep_order() {
+	local prog='import os
+for i in range(5000):
+    os.write(1, b"out %d\n" % i)
+    if i % 7 == 0: os.write(2, b"err %d\n" % i)'
+	python3 -c "$prog" >"$T/plain" 2>&1
+	local fds writes
+	for fds in 1 1,2 2 all; do
+		shim BUFSHIM_FDS=$fds BUFSHIM_MODE=full python3 -c "$prog" >"$T/out" 2>&1
+		same_files "$T/plain" "$T/out" || fail "BUFSHIM_FDS=$fds, 2>&1 to a file"
+		shim BUFSHIM_FDS=$fds BUFSHIM_MODE=full python3 -c "$prog" 2>&1 | cat >"$T/out"
+		same_files "$T/plain" "$T/out" || fail "BUFSHIM_FDS=$fds, 2>&1 to a pipe"
+	done
+	# both chosen and sharing one buffer, the interleaving costs nothing
+	strace -f -qq -c -o "$T/strace" -e trace=write,writev -E LD_PRELOAD="$LIB" \
+		-E BUFSHIM_FDS=1,2 -E BUFSHIM_MODE=full python3 -c "$prog" >"$T/out" 2>&1
+	writes=$(awk '$NF == "total" { print $4 }' "$T/strace")
+	(( writes < 5715 / 50 )) || fail "$writes write syscalls for 5715 writes"
+	echo "5715 writes -> $writes syscalls"
+}
+
+test_dup_in_process_shares_the_buffer() {
+	local prog='import os
+d = os.dup(1)
+for i in range(3000):
+    os.write(1 if i % 2 else d, b"line %d\n" % i)
+os.dup2(d, 2)
+os.write(2, b"via 2\n"); os.write(1, b"via 1\n")'
+	python3 -c "$prog" >"$T/plain" 2>/dev/null
+	shim BUFSHIM_FDS=all BUFSHIM_MODE=full python3 -c "$prog" >"$T/out" 2>/dev/null
+	same_files "$T/plain" "$T/out"
+}
+
+# ---- waits (SPEC invariant 4) ---------------------------------------------------------------
+
+test_coprocess_over_pipes_does_not_deadlock() {
+	timeout 20 env LD_PRELOAD="$LIB" BUFSHIM_FDS=all BUFSHIM_MODE=full "$P/boundaries" coproc ||
+		fail "exit $? (124: deadlock)"
+}
+
+test_prompt_shows_on_a_terminal_before_the_read() {
+	# auto mode on a terminal is line mode: "name? " has no newline, so only
+	# the read hook can show it before the program waits for the answer
+	timeout 20 python3 - "$LIB" <<'PY'
+import os, pty, sys, select, time
+lib = sys.argv[1]
+pid, master = pty.fork()
+if pid == 0:
+    os.environ["LD_PRELOAD"] = lib
+    os.execvp("python3", ["python3", "-u", "-c",
+        "import os; os.write(1, b'name? '); n = os.read(0, 100); os.write(1, b'hi ' + n)"])
+seen = b""
+deadline = time.time() + 10
+while b"name? " not in seen and time.time() < deadline:
+    r, _, _ = select.select([master], [], [], 0.5)
+    if r:
+        seen += os.read(master, 100)
+if b"name? " not in seen:
+    print("prompt never showed:", seen); sys.exit(1)
+os.write(master, b"bob\n")
+while b"hi bob" not in seen and time.time() < deadline:
+    r, _, _ = select.select([master], [], [], 0.5)
+    if r:
+        try: seen += os.read(master, 100)
+        except OSError: break
+os.waitpid(pid, 0)
+sys.exit(0 if b"hi bob" in seen else 1)
+PY
+}
+
+# A reader sees the bytes while the writer sleeps or waits.
+held_while() {
+	local what=$1; shift
+	( shim BUFSHIM_MODE=full "$@" ) >"$T/sleep.out" &
+	local pid=$!
+	sleep 1.5
+	[[ $(cat "$T/sleep.out") == before ]] || fail "$what: held: '$(cat "$T/sleep.out")'"
+	wait $pid
+}
+
+test_sleep_and_wait_deliver_first() {
+	held_while "perl sleep" perl -e '$|=1; print "before\n"; sleep 3; print "after\n"'
+	held_while "python time.sleep" python3 -u -c 'import time; print("before"); time.sleep(3)'
+	held_while "dash waiting for a child" dash -c 'echo before; sleep 3'
+	held_while "python select" python3 -u -c 'import select; print("before"); select.select([], [], [], 3)'
+}
+
+# ---- process boundaries (SPEC invariant 5) --------------------------------------------------
+
+test_python_exec_exit_system_spawn_keep_order() {
+	local prog='import os, subprocess, sys
+w = lambda s: os.write(1, s.encode())
+w("1 "); os.system("echo 2"); w("3 ")
+subprocess.run(["echo", "4"]); w("5 ")
+pid = os.posix_spawnp("echo", ["echo", "6"], dict(os.environ)); os.waitpid(pid, 0); w("7 ")
+if os.fork() == 0:
+    w("8 "); os._exit(0)
+os.wait(); w("9 ")
+os.execv("/bin/echo", ["echo", "10"])'
+	python3 -c "$prog" >"$T/plain"
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full python3 -c "$prog" >"$T/out"
+	same_files "$T/plain" "$T/out"
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full python3 -c "$prog" | cat >"$T/out"
+	same_files "$T/plain" "$T/out"
+}
+
+test_bash_script_builtins_subshells_redirections() {
+	local script='echo start; printf "%s-%d\n" a 1 b 2
+{ echo grouped; echo to-err >&2; } 2>&1
+( echo subshell; ls /nonexistent-dir ) 2>&1
+echo "to file" >"$1/f"; cat "$1/f"; echo appended >>"$1/f"; cat <"$1/f"
+exec 3>&1; echo three >&3; exec 3>&-
+for i in 1 2 3; do echo "loop $i"; done | while read -r l; do echo "read: $l"; done
+x=$(echo captured); echo "$x"
+echo err-line >&2; /bin/echo external; echo end; exit 7'
+	local st1=0 st2=0
+	bash -c "$script" _ "$T" >"$T/plain.1" 2>"$T/plain.2" || st1=$?
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full bash -c "$script" _ "$T" >"$T/out.1" 2>"$T/out.2" || st2=$?
+	same_files "$T/plain.1" "$T/out.1"
+	same_files "$T/plain.2" "$T/out.2"
+	(( st1 == st2 )) || fail "status $st1 vs $st2"
+	bash -c "$script" _ "$T" >"$T/plain.1" 2>&1 || true
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full bash -c "$script" _ "$T" >"$T/out.1" 2>&1 || true
+	same_files "$T/plain.1" "$T/out.1"
+}
+
+# Programs the system ships, run as a new user would: same stdout, stderr, status.
+test_system_programs_unchanged() {
+	mkdir -p "$T/tree/sub"
+	seq 1 20000 >"$T/tree/numbers"; printf 'b\na\nc\n' >"$T/tree/sub/letters"
+	local cmds=(
+		"dd if=$T/tree/numbers bs=7 status=none"
+		"dd if=$T/tree/numbers bs=1 count=3000 status=noxfer"
+		"cat $T/tree/numbers $T/tree/sub/letters"
+		"sort -r $T/tree/sub/letters"
+		"head -c 5000 $T/tree/numbers"
+		"wc -l $T/tree/numbers"
+		"grep -c 7 $T/tree/numbers"
+		"grep --line-buffered 99 $T/tree/numbers"
+		"sed -u -n 1~500p $T/tree/numbers"
+		"awk 'NR % 1000 == 0' $T/tree/numbers"
+		"tar -C $T/tree -cf - numbers sub --owner=0 --group=0 --mtime=@0"
+		"gzip -c -n $T/tree/numbers"
+		"md5sum $T/tree/numbers"
+		"ls -la --time-style=+ $T/tree"
+		"find $T/tree -type f"
+		"perl -e '\$|=1; print \"p\$_\n\" for 1..3000; print STDERR \"e\n\"; exit 3'"
+		"python3 -u -c 'import sys; [print(i) for i in range(3000)]; sys.exit(\"bye\")'"
+		"dash -c 'for i in \$(seq 1 300); do echo \$i; done; false'"
+		"bash -c 'for ((i=0;i<300;i++)); do echo \$i; echo e\$i >&2; done'"
+		"ls /nonexistent"
+		"cat /nonexistent"
+	)
+	local c st1 st2 bad=0
+	for c in "${cmds[@]}"; do
+		st1=0 st2=0
+		bash -c "$c" >"$T/p1" 2>"$T/p2" || st1=$?
+		shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full bash -c "$c" >"$T/o1" 2>"$T/o2" || st2=$?
+		if ! cmp -s "$T/p1" "$T/o1" || ! cmp -s "$T/p2" "$T/o2" || (( st1 != st2 )); then
+			echo "differs: $c (status $st1 vs $st2)"; bad=1
+		fi
+		bash -c "$c" 2>&1 | cat >"$T/p1"
+		shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full bash -c "$c" 2>&1 | cat >"$T/o1"
+		cmp -s "$T/p1" "$T/o1" || { echo "differs through a pipe with 2>&1: $c"; bad=1; }
+	done
+	(( bad == 0 ))
+	echo "${#cmds[@]} programs"
+}
+
 # ---- run ---------------------------------------------------------------------------------
 
 if [[ ${1:-} == --one ]]; then
