@@ -16,7 +16,13 @@ SHIM_HDR := $(wildcard shim/*.h)
 LIB := $(B)/libbufshim.so
 CMD := $(B)/bufshim
 
-.PHONY: all check deps unit integration clean
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib/bufshim
+MANDIR  ?= $(PREFIX)/share/man/man1
+VERSION := 0.1.0
+
+.PHONY: all check deps unit integration demo install uninstall clean
 all: $(LIB) $(CMD)
 
 $(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(B)
@@ -25,7 +31,8 @@ $(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(
 		-o $@ $(CORE_SRC) $(SHIM_SRC) -ldl -lpthread
 
 $(CMD): cmd/bufshim.c $(CORE_SRC) $(CORE_HDR) | $(B)
-	$(CC) $(BASE) $(CFLAGS) -o $@ cmd/bufshim.c $(CORE_SRC) -lpthread
+	$(CC) $(BASE) $(CFLAGS) -DBUFSHIM_VERSION='"$(VERSION)"' \
+		-DBUFSHIM_LIBDIR='"$(LIBDIR)"' -o $@ cmd/bufshim.c $(CORE_SRC) -lpthread
 
 $(B)/libbufshim.map: shim/libbufshim.map.in shim/real_funcs.h | $(B)
 	$(CC) -E -P -x c shim/libbufshim.map.in -o $@
@@ -57,6 +64,22 @@ check: deps
 
 deps:
 	@scripts/install-deps.sh --if-missing
+
+demo: deps all
+	@scripts/demo.sh
+
+# The command finds the library in ../lib/bufshim beside itself, so a
+# DESTDIR staging tree works as it is.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)
+	install -m 755 $(CMD) scripts/bufshim-compare $(DESTDIR)$(BINDIR)/
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 doc/bufshim.1 $(DESTDIR)$(MANDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bufshim $(DESTDIR)$(BINDIR)/bufshim-compare \
+		$(DESTDIR)$(LIBDIR)/libbufshim.so $(DESTDIR)$(MANDIR)/bufshim.1
+	-rmdir $(DESTDIR)$(LIBDIR)
 
 clean:
 	rm -rf $(B)

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/bs_config.h"
@@ -106,6 +109,66 @@ static void add_preload(const char *lib)
 	free(v);
 }
 
+/* The file execvp would run for name, or NULL. */
+static const char *resolve_command(const char *name, char *buf, size_t n)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(name, '/'))
+		return name;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		snprintf(buf, n, "%.*s%s%s", (int)len, path, len ? "/" : "", name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+		path += len + (path[len] == ':');
+	}
+	return NULL;
+}
+
+/* An ELF executable without an interpreter is statically linked. */
+static int is_static_elf(const char *file)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), interp = 0, elf = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof eh, 0) == sizeof eh &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64) {
+		elf = 1;
+		for (int i = 0; i < eh.e_phnum; i++) {
+			if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (size_t)i * eh.e_phentsize)) !=
+			    sizeof ph)
+				break;
+			interp |= ph.p_type == PT_INTERP;
+		}
+	}
+	close(fd);
+	return elf && !interp;
+}
+
+/* Say so when the preload library cannot reach the command; run it anyway. */
+static void warn_unreachable(const char *name)
+{
+	char buf[PATH_MAX + 256];
+	const char *file = resolve_command(name, buf, sizeof buf);
+	struct stat st;
+
+	if (!file || stat(file, &st) < 0)
+		return;
+	if (st.st_mode & (S_ISUID | S_ISGID))
+		fprintf(stderr, "bufshim: warning: %s is set-user-ID or set-group-ID; "
+			"the loader ignores the library, output is not buffered\n", name);
+	else if (is_static_elf(file))
+		fprintf(stderr, "bufshim: warning: %s is statically linked; "
+			"a preload library cannot reach it, output is not buffered\n", name);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -162,6 +225,7 @@ int main(int argc, char **argv)
 		return EXIT_OURS;
 	}
 	add_preload(find_library());
+	warn_unreachable(argv[optind]);
 	execvp(argv[optind], argv + optind);
 	c = errno;
 	fprintf(stderr, "bufshim: %s: %s\n", argv[optind], strerror(c));

@@ -282,6 +282,16 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 	return f;
 }
 
+/* An fd's mode from its configured one (-1: not chosen) and its file. */
+static enum bs_mode resolve_mode(int cfg, enum bs_kind kind)
+{
+	if (cfg < 0)
+		return BS_MODE_NONE;
+	if (cfg == BS_MODE_AUTO)
+		return kind == BS_KIND_TTY ? BS_MODE_LINE : BS_MODE_FULL;
+	return (enum bs_mode)cfg;
+}
+
 bs_ent bs_fd_judge(int fd)
 {
 	enum bs_kind kind = BS_KIND_FILE;
@@ -311,9 +321,7 @@ bs_ent bs_fd_judge(int fd)
 		fdtab_set(fd, e);
 		goto out;
 	}
-	mode = cfg_mode < 0 ? BS_MODE_NONE :
-	       cfg_mode == BS_MODE_AUTO ? (kind == BS_KIND_TTY ? BS_MODE_LINE : BS_MODE_FULL) :
-	       (enum bs_mode)cfg_mode;
+	mode = resolve_mode(cfg_mode, kind);
 	f = find_alias(fd, &st, fl);
 	if (f)
 		f->nfds++;
@@ -337,10 +345,43 @@ static int other_member(struct bs_file *f, int fd)
 	return -1;
 }
 
+/* fd no longer names its file: leave its buffer, which is retired with
+ * its last member. files_lock held; deliver first. */
+static void forget_locked(int fd)
+{
+	struct bs_file *f = bs_ent_file(bs_fdtab_get(fd)), **p;
+
+	if ((unsigned)fd < FDTAB_CHUNK)
+		__atomic_store_n(&read_kind[fd], 0, __ATOMIC_RELAXED);
+	if (bs_fdtab_get(fd))
+		fdtab_set(fd, 0);
+	if (!f)
+		return;
+	if (--f->nfds > 0) {
+		if (f->fd == fd) {
+			bs_buffer_lock(&f->buf);
+			f->fd = other_member(f, fd);
+			bs_buffer_unlock(&f->buf);
+		}
+		return;
+	}
+	/* A thread still holding f (a racing write) now writes through to
+	 * the fd number, as it would without us. */
+	bs_buffer_lock(&f->buf);
+	bs_buffer_set_passthrough_held(&f->buf);
+	bs_buffer_unlock(&f->buf);
+	f->closed = 1;
+	if (bs_cfg.stats == BS_STATS_OFF || f->buf.stats.writes == 0) {
+		for (p = &files; *p != f; p = &(*p)->next)
+			;
+		*p = f->next;
+		f->free_next = free_files;
+		free_files = f;
+	}
+}
+
 void bs_file_forget(int fd)
 {
-	struct bs_file *f, **p;
-
 	if ((unsigned)fd >= BS_FD_LIMIT)
 		return;
 	if ((unsigned)fd < FDTAB_CHUNK)
@@ -348,30 +389,71 @@ void bs_file_forget(int fd)
 	if (!bs_fdtab_get(fd))
 		return;
 	pthread_mutex_lock(&files_lock);
-	f = bs_ent_file(bs_fdtab_get(fd));
-	fdtab_set(fd, 0);
-	if (f && --f->nfds > 0) {
-		if (f->fd == fd) {
-			bs_buffer_lock(&f->buf);
-			f->fd = other_member(f, fd);
-			bs_buffer_unlock(&f->buf);
-		}
-	} else if (f) {
-		/* A thread still holding f (a racing write) now writes
-		 * through to the fd number, as it would without us. */
-		bs_buffer_lock(&f->buf);
-		bs_buffer_set_passthrough_held(&f->buf);
-		bs_buffer_unlock(&f->buf);
-		f->closed = 1;
-		if (bs_cfg.stats == BS_STATS_OFF || f->buf.stats.writes == 0) {
-			for (p = &files; *p != f; p = &(*p)->next)
-				;
-			*p = f->next;
-			f->free_next = free_files;
-			free_files = f;
-		}
-	}
+	forget_locked(fd);
 	pthread_mutex_unlock(&files_lock);
+}
+
+int bs_fd_leave(int fd, int report)
+{
+	struct bs_file *f;
+	int err = 0;
+
+	bs_stats_keep_stderr(fd);
+	if (bs_depth || (unsigned)fd >= BS_FD_LIMIT)
+		return 0;
+	bs_depth = 1;
+	pthread_mutex_lock(&files_lock);
+	f = bs_ent_file(bs_fdtab_get(fd));
+	if (f && f->nfds == 1 && bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, report) < 0)
+		err = errno;
+	forget_locked(fd);
+	pthread_mutex_unlock(&files_lock);
+	bs_depth = 0;
+	return report ? err : 0;
+}
+
+void bs_fd_join(int newfd, int oldfd)
+{
+	struct bs_file *f;
+	int cfg;
+
+	if (newfd < 0 || newfd == oldfd || newfd >= BS_FD_LIMIT || bs_depth)
+		return;
+	bs_depth = 1;
+	if (!bs_fdtab_get(oldfd))
+		bs_fd_judge(oldfd);	/* once: then every dup of it is free */
+	pthread_mutex_lock(&files_lock);
+	forget_locked(newfd);
+	f = bs_ent_file(bs_fdtab_get(oldfd));
+	if (f && !f->closed && !bs_finished) {
+		cfg = bs_config_fd_mode(&bs_cfg, newfd);
+		f->nfds++;
+		fdtab_set(newfd, (bs_ent)f | resolve_mode(cfg, f->kind));
+	}
+	if ((unsigned)newfd < FDTAB_CHUNK && (unsigned)oldfd < FDTAB_CHUNK)
+		read_kind[newfd] = read_kind[oldfd];
+	pthread_mutex_unlock(&files_lock);
+	bs_depth = 0;
+}
+
+void bs_fd_regroup(int fd)
+{
+	struct bs_file *f;
+
+	if (bs_depth || (unsigned)fd >= BS_FD_LIMIT)
+		return;
+	bs_depth = 1;
+	pthread_mutex_lock(&files_lock);
+	f = bs_ent_file(bs_fdtab_get(fd));
+	if (f) {
+		bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+		for (int i = 0; i <= fdtab_max; i++)
+			if (bs_ent_file(bs_fdtab_get(i)) == f)
+				forget_locked(i);
+	}
+	forget_locked(fd);
+	pthread_mutex_unlock(&files_lock);
+	bs_depth = 0;
 }
 
 void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg)
@@ -384,34 +466,25 @@ void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg)
 
 /* ---- one fd's boundaries ------------------------------------------------------ */
 
-int bs_settle(int fd, int flags)
+int bs_settle(int fd, int report)
 {
 	struct bs_file *f;
 	int err = 0;
 
-	if (flags & BS_SETTLE_FORGET)
-		bs_stats_keep_stderr(fd);
 	if (bs_depth)
 		return 0;
 	f = bs_ent_file(bs_fdtab_get(fd));
-	if (!f) {
-		if (flags & BS_SETTLE_FORGET)
-			bs_file_forget(fd);	/* a verdict, or a read kind */
+	if (!f)
 		return 0;
-	}
 	bs_depth = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, flags & BS_SETTLE_REPORT) < 0)
+	if (bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, report) < 0)
 		err = errno;
-	if (flags & BS_SETTLE_FORGET)
-		bs_file_forget(fd);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	bs_depth = 0;
-	return (flags & BS_SETTLE_REPORT) ? err : 0;
+	return report ? err : 0;
 }
 
-/* fd was just made by the kernel: whatever we knew of that number was
- * about a file closed behind our back, and is dropped. */
 int bs_fresh(int fd)
 {
 	if (fd >= 0 && !bs_depth)
@@ -510,7 +583,7 @@ void bs_forget_range(unsigned first, unsigned last, int closing)
 		if (bs_ent_file(e))
 			bs_buffer_flush(&bs_ent_file(e)->buf, BS_FLUSH_SYNC, 0);
 		if (e && closing)
-			bs_file_forget((int)fd);
+			bs_file_forget((int)fd);	/* delivered above */
 	}
 	bs_depth = 0;
 }

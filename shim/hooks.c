@@ -59,7 +59,7 @@ static int with_error(int rc, int err)
 
 BS_EXPORT int close(int fd)
 {
-	int err = bs_settle(fd, BS_SETTLE_REPORT | BS_SETTLE_FORGET);
+	int err = bs_fd_leave(fd, 1);
 
 	return with_error(bs_sys_close(fd), err);
 }
@@ -67,7 +67,7 @@ BS_EXPORT int close(int fd)
 #define BS_SYNC_HOOK(name)						\
 	BS_EXPORT int name(int fd)					\
 	{								\
-		int err = bs_settle(fd, BS_SETTLE_REPORT);		\
+		int err = bs_settle(fd, 1);				\
 									\
 		return with_error(BS_REAL(name)(fd), err);		\
 	}
@@ -76,7 +76,7 @@ BS_SYNC_HOOK(fdatasync)
 
 BS_EXPORT int fclose(FILE *fp)
 {
-	int err = bs_settle(fileno(fp), BS_SETTLE_REPORT | BS_SETTLE_FORGET);
+	int err = bs_fd_leave(fileno(fp), 1);
 	int rc;
 
 	rc = BS_REAL(fclose)(fp);
@@ -94,7 +94,7 @@ BS_EXPORT int fclose(FILE *fp)
 	{								\
 		FILE *r;						\
 									\
-		bs_settle(fileno(fp), BS_SETTLE_FORGET);		\
+		bs_fd_leave(fileno(fp), 0);				\
 		r = BS_REAL(name)(path, mode, fp);			\
 		if (r)							\
 			bs_fresh(fileno(r));				\
@@ -107,23 +107,38 @@ BS_FREOPEN_HOOK(freopen64)
 
 BS_EXPORT int dup(int fd)
 {
-	return bs_fresh(BS_REAL(dup)(fd));
+	int r = BS_REAL(dup)(fd);
+
+	bs_fd_join(r, fd);
+	return r;
 }
 
-/* newfd's old file is closed silently by the kernel; so is a delivery
- * error to it, which only the stats can count. */
+/* newfd leaves its file (delivered if no other fd of ours keeps it open;
+ * the kernel closes it silently, and a delivery error to it only the stats
+ * can count), then joins oldfd's. */
 BS_EXPORT int dup2(int oldfd, int newfd)
 {
-	if (oldfd != newfd)
-		bs_settle(newfd, BS_SETTLE_FORGET);
-	return BS_REAL(dup2)(oldfd, newfd);
+	int r;
+
+	if (oldfd == newfd)
+		return BS_REAL(dup2)(oldfd, newfd);
+	bs_fd_leave(newfd, 0);
+	r = BS_REAL(dup2)(oldfd, newfd);
+	if (r >= 0)
+		bs_fd_join(newfd, oldfd);
+	return r;
 }
 
 BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
+	int r;
+
 	if (oldfd != newfd)
-		bs_settle(newfd, BS_SETTLE_FORGET);
-	return BS_REAL(dup3)(oldfd, newfd, flags);
+		bs_fd_leave(newfd, 0);
+	r = BS_REAL(dup3)(oldfd, newfd, flags);
+	if (r >= 0)
+		bs_fd_join(newfd, oldfd);
+	return r;
 }
 
 /* F_SETFL may turn O_NONBLOCK or O_DIRECT on or off: deliver, judge anew. */
@@ -138,10 +153,10 @@ BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 		arg = va_arg(ap, void *);				\
 		va_end(ap);						\
 		if (cmd == F_SETFL)					\
-			bs_settle(fd, BS_SETTLE_FORGET);		\
+			bs_fd_regroup(fd);				\
 		r = BS_REAL(name)(fd, cmd, arg);			\
 		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)		\
-			bs_fresh(r);					\
+			bs_fd_join(r, fd);				\
 		return r;						\
 	}
 BS_FCNTL_HOOK(fcntl)
@@ -263,7 +278,7 @@ BS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	if (req == FIONBIO)
-		bs_settle(fd, BS_SETTLE_FORGET);
+		bs_fd_regroup(fd);
 	return BS_REAL(ioctl)(fd, req, arg);
 }
 

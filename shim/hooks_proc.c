@@ -188,7 +188,7 @@ BS_EXPORT FILE *popen(const char *command, const char *type)
 /* pclose closes the pipe behind the library, then waits for the child. */
 BS_EXPORT int pclose(FILE *fp)
 {
-	bs_settle(fileno(fp), BS_SETTLE_FORGET);
+	bs_fd_leave(fileno(fp), 0);
 	before_spawn();
 	return BS_REAL(pclose)(fp);
 }

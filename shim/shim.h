@@ -149,14 +149,25 @@ void bs_file_forget(int fd);
  * on that fd to report; with at_exit it is said on stderr instead. */
 void bs_flush_all(enum bs_reason why, int at_exit);
 
-/* Deliver fd's bytes before the program touches its file. With
- * BS_SETTLE_FORGET fd is about to name another file (close, dup2...) and
- * what we knew of it goes. With BS_SETTLE_REPORT, returns the errno of a
- * delivery failure (now or earlier) for the caller to report, else 0; without
- * it a failure waits for the next write, fsync or close. */
-#define BS_SETTLE_REPORT 1
-#define BS_SETTLE_FORGET 2
-int bs_settle(int fd, int flags);
+/* Deliver fd's buffer before the program touches its file (fsync, lseek,
+ * pwrite...). With report, returns the errno of a delivery failure (now or
+ * earlier) for the caller to report, else 0; without it a failure waits for
+ * the next write, fsync or close. */
+int bs_settle(int fd, int report);
+
+/* fd is about to stop naming its file (close, dup2 onto it, freopen...).
+ * When it is its buffer's last member the bytes are delivered first; with
+ * report, the errno of a failure is returned. Other members keep the
+ * buffer: the file stays open through them. */
+int bs_fd_leave(int fd, int report);
+
+/* newfd names oldfd's open file now (dup, dup2, dup3, F_DUPFD): it joins
+ * oldfd's buffer, in its own mode, without a syscall. */
+void bs_fd_join(int newfd, int oldfd);
+
+/* fd's open file changed its flags (F_SETFL, FIONBIO): deliver, and judge
+ * every fd on that file anew. */
+void bs_fd_regroup(int fd);
 
 /* fd was just made by the kernel: what we knew of that number was about a
  * file closed behind our back, and goes. Returns fd. */

@@ -241,6 +241,44 @@ START_TEST(none_passes_each_write)
 }
 END_TEST
 
+/* One buffer, several fds: each write in its own fd's mode. */
+START_TEST(per_call_mode_none_delivers_with_the_buffer)
+{
+	struct iovec v = { "err\n", 4 };
+
+	make(CAP, BS_MODE_FULL);
+	ck_assert_int_eq(bs_buffer_write(&buf, "out1\n", 5), 5);
+	ck_assert_int_eq(sink->calls, 0);
+	ck_assert_int_eq(bs_buffer_writev_as(&buf, &v, 1, BS_MODE_NONE), 4);
+	ck_assert_int_eq(sink->calls, 1);		/* one writev, in order */
+	ck_assert_uint_eq(sink->len, 9);
+	ck_assert(memcmp(sink->out, "out1\nerr\n", 9) == 0);
+	ck_assert_int_eq(bs_buffer_writev_as(&buf, &v, 1, BS_MODE_NONE), 4);
+	ck_assert_int_eq(sink->calls, 2);		/* empty buffer: straight */
+	ck_assert_ptr_eq(sink->first_base[1], v.iov_base);
+	teardown();
+}
+END_TEST
+
+START_TEST(per_call_mode_line_and_the_cap)
+{
+	struct iovec nl = { "a\n", 2 }, plain = { "b", 1 };
+
+	make(CAP, BS_MODE_FULL);
+	ck_assert_int_eq(bs_buffer_writev_as(&buf, &plain, 1, BS_MODE_LINE), 1);
+	ck_assert_int_eq(bs_buffer_writev_as(&buf, &nl, 1, BS_MODE_FULL), 2);
+	ck_assert_int_eq(sink->calls, 0);		/* full: a newline waits */
+	ck_assert_int_eq(bs_buffer_writev_as(&buf, &nl, 1, BS_MODE_LINE), 2);
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert(memcmp(sink->out, "ba\na\n", 5) == 0);
+	teardown();
+	make(CAP, BS_MODE_LINE);			/* the buffer's mode caps */
+	ck_assert_int_eq(bs_buffer_writev_as(&buf, &nl, 1, BS_MODE_FULL), 2);
+	ck_assert_int_eq(sink->calls, 1);
+	teardown();
+}
+END_TEST
+
 START_TEST(init_rejects_nonsense)
 {
 	char m[4];
@@ -480,6 +518,8 @@ static Suite *buffer_suite(void)
 	tcase_add_test(tc, line_newline_delivers_with_the_buffer);
 	tcase_add_test(tc, line_long_lines_still_whole);
 	tcase_add_test(tc, none_passes_each_write);
+	tcase_add_test(tc, per_call_mode_none_delivers_with_the_buffer);
+	tcase_add_test(tc, per_call_mode_line_and_the_cap);
 	tcase_add_test(tc, init_rejects_nonsense);
 	tcase_add_test(tc, short_writes_resume_at_the_exact_byte);
 	tcase_add_test(tc, eintr_is_retried_not_reported);
