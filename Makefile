@@ -45,6 +45,10 @@ $(B):
 UNIT_TESTS := $(B)/test_buffer $(B)/test_config
 TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 
+$(B)/progs/static_hello: tests/progs/static_hello.c | $(B)
+	@mkdir -p $(B)/progs
+	$(CC) $(BASE) $(CFLAGS) -static -o $@ $<
+
 $(B)/test_%: tests/unit/test_%.c tests/unit/fake_sink.h $(CORE_SRC) $(CORE_HDR) | $(B)
 	@test -n "$(PKG_CHECK)" || { echo "Check is missing: run scripts/install-deps.sh (Debian: apt-get install check pkg-config)"; exit 1; }
 	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(CORE_SRC) $(PKG_CHECK) -lpthread

@@ -188,6 +188,8 @@ __attribute__((constructor)) static void bs_constructor(void)
 		return;
 	pthread_atfork(bs_fork_prepare, bs_fork_parent, bs_fork_child);
 	atexit(at_exit_flush);
+	/* registered first, so run last: after the program's own handlers */
+	at_quick_exit(bs_end_process);
 }
 
 __attribute__((destructor)) static void bs_destructor(void)
