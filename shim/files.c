@@ -276,9 +276,10 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 	f->ino = st->st_ino;
 	f->append = !!(fl & O_APPEND);
 	f->closed = 0;
+	f->first_ns = 0;
 	rejudge_passes();
 	f->next = files;
-	files = f;
+	__atomic_store_n(&files, f, __ATOMIC_RELEASE);
 	return f;
 }
 
@@ -456,6 +457,31 @@ void bs_fd_regroup(int fd)
 	bs_depth = 0;
 }
 
+void bs_files_lock(void)
+{
+	pthread_mutex_lock(&files_lock);
+}
+
+void bs_files_unlock(void)
+{
+	pthread_mutex_unlock(&files_lock);
+}
+
+struct bs_file *bs_files_first(void)
+{
+	return files;
+}
+
+int bs_any_stamped(void)
+{
+	/* Without files_lock: the list only grows at its head, and a file
+	 * retired meanwhile has no bytes to wait for. */
+	for (struct bs_file *f = __atomic_load_n(&files, __ATOMIC_ACQUIRE); f; f = f->next)
+		if (__atomic_load_n(&f->first_ns, __ATOMIC_SEQ_CST) && !f->closed)
+			return 1;
+	return 0;
+}
+
 void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg)
 {
 	pthread_mutex_lock(&files_lock);
@@ -623,9 +649,13 @@ static void fork_release(int child)
 	if (!fork_held)
 		return;
 	fork_held = 0;
+	if (child)
+		bs_timer_fork_child();
 	for (struct bs_file *f = files; f; f = f->next) {
-		if (child)	/* the child reports only its own work */
+		if (child) {	/* the child reports only its own work */
 			memset(&f->buf.stats, 0, sizeof f->buf.stats);
+			f->first_ns = 0;
+		}
 		if (!f->closed)
 			bs_buffer_unlock(&f->buf);
 	}

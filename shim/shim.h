@@ -112,6 +112,7 @@ struct bs_file {
 	ino_t ino;
 	int append;		/* opened with O_APPEND */
 	int closed;		/* no members left; kept only for its stats */
+	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
 	struct bs_file *next;	/* every file, for process-wide flushes */
 	struct bs_file *free_next;
 } __attribute__((aligned(8)));
@@ -176,11 +177,27 @@ int bs_fresh(int fd);
 /* Set when a buffer may hold bytes; cleared by bs_flush_all. */
 extern int bs_dirty;
 
+/* ---- the latency bound (timer.c) ------------------------------------------ */
+
+uint64_t bs_now_ns(void);
+/* f holds bytes and no stamp: stamp it, and make sure the helper runs. */
+void bs_timer_stamp(struct bs_file *f);
+void bs_timer_fork_child(void);
+/* The list of files for the helper, under files_lock (files.c). */
+void bs_files_lock(void);
+void bs_files_unlock(void);
+struct bs_file *bs_files_first(void);
+int bs_any_stamped(void);
+
+/* After a write to f: keep the flags that waits and the timer look at. */
 static inline void bs_note_pending(struct bs_file *f)
 {
 	if (bs_unlikely(!__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) &&
 	    bs_buffer_pending(&f->buf))
 		__atomic_store_n(&bs_dirty, 1, __ATOMIC_RELAXED);
+	if (bs_unlikely(bs_cfg.flush_ms != 0) &&
+	    !__atomic_load_n(&f->first_ns, __ATOMIC_RELAXED) && bs_buffer_pending(&f->buf))
+		bs_timer_stamp(f);
 }
 
 /* The program is about to wait: deliver everything, if anything waits. */

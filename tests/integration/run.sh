@@ -432,6 +432,47 @@ test_system_programs_unchanged() {
 	echo "${#cmds[@]} programs"
 }
 
+# ---- the latency bound (BUFSHIM_FLUSH_MS) ---------------------------------------------------
+
+# arrival MS [fork]: ms from the write to its arrival, the writer busy 1.5 s
+arrival() {
+	shim BUFSHIM_MODE=full "$@" "$P/latency" write 1500 ${FORK:-} | "$P/latency" read
+}
+
+test_flush_ms_bounds_the_wait_of_a_busy_program() {
+	local ms
+	ms=$(arrival BUFSHIM_FLUSH_MS=100)
+	(( ms < 400 )) || fail "bound 100 ms: arrived after $ms ms"
+	local child
+	child=$(FORK=fork arrival BUFSHIM_FLUSH_MS=100)
+	(( child < 400 )) || fail "forked child, bound 100 ms: arrived after $child ms"
+	local held
+	held=$(arrival)
+	(( held >= 1400 )) || fail "without a bound the byte should wait for exit: $held ms"
+	echo "bound 100 ms: $ms ms, in a forked child $child ms; no bound: $held ms"
+}
+
+test_flush_ms_busy_writer_still_coalesces() {
+	local writes count
+	strace -f -qq -c -o "$T/strace" -e trace=write,writev -E LD_PRELOAD="$LIB" \
+		-E BUFSHIM_FLUSH_MS=20 -E BUFSHIM_MODE=full "$P/latency" busy 500 >/dev/null 2>"$T/count"
+	count=$(cat "$T/count")
+	writes=$(awk '$NF == "total" { print $4 }' "$T/strace")
+	(( count > 1000 && writes * 50 < count )) || fail "$count writes made $writes syscalls"
+	echo "$count writes -> $writes syscalls"
+}
+
+test_flush_ms_no_wakeups_while_nothing_is_pending() {
+	# a 10 ms bound, then 2 s asleep with nothing pending: a periodic timer
+	# would make ~200 calls
+	strace -f -qq -c -o "$T/strace" -E LD_PRELOAD="$LIB" -E BUFSHIM_FLUSH_MS=10 \
+		-E BUFSHIM_MODE=full "$P/latency" idle 2000 >/dev/null
+	local futex
+	futex=$(awk '$NF ~ /^(futex|clock_nanosleep|nanosleep)$/ { n += $4 } END { print n + 0 }' "$T/strace")
+	(( futex <= 10 )) || fail "$futex timer calls while idle"
+	echo "$futex timer calls in 2 s"
+}
+
 # ---- the command (bufshim) and the compare script ----------------------------------------
 
 test_command_options_set_the_environment() {

@@ -1,0 +1,126 @@
+/*
+ * timer.c — the latency bound (BUFSHIM_FLUSH_MS).
+ *
+ * A helper thread delivers any buffer whose oldest byte has waited the
+ * bound. It starts when a bound is set and a byte is first pending, and
+ * while nothing is pending it sleeps with no timeout: no wake-ups, no
+ * signals (which would interrupt the program's own syscalls).
+ *
+ * Each buffer records when a byte entered it empty (first_ns). A writer that
+ * delivers the buffer itself leaves the stamp as it is; the helper then
+ * wakes early and finds little or nothing to do: the bound is kept, never
+ * exceeded.
+ *
+ * Lost wake-ups: a writer stamps first_ns, then looks at helper_idle; the
+ * helper sets helper_idle, then looks at the stamps again before it sleeps.
+ * One of the two always sees the other.
+ */
+#include "shim.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+static pthread_mutex_t timer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t timer_cond = PTHREAD_COND_INITIALIZER;
+static int helper_started;
+static int helper_idle;
+
+uint64_t bs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The earliest deadline among pending buffers, delivering those past it;
+ * 0 when nothing is pending. */
+static uint64_t deliver_due(uint64_t bound)
+{
+	uint64_t now = bs_now_ns(), next = 0;
+
+	for (struct bs_file *f = bs_files_first(); f; f = f->next) {
+		uint64_t first = __atomic_load_n(&f->first_ns, __ATOMIC_SEQ_CST);
+
+		if (!first || f->closed)
+			continue;
+		if (first + bound <= now) {
+			__atomic_store_n(&f->first_ns, 0, __ATOMIC_SEQ_CST);
+			bs_buffer_flush(&f->buf, BS_FLUSH_TIMER, 0);
+			/* a writer may stamp it again meanwhile: next round */
+		} else if (!next || first + bound < next) {
+			next = first + bound;
+		}
+	}
+	return next;
+}
+
+static void *helper(void *arg)
+{
+	uint64_t bound = (uint64_t)bs_cfg.flush_ms * 1000000u, next;
+
+	(void)arg;
+	bs_depth = 1;		/* our own calls go straight through */
+	for (;;) {
+		bs_files_lock();
+		next = deliver_due(bound);
+		bs_files_unlock();
+		pthread_mutex_lock(&timer_lock);
+		if (next) {
+			struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u),
+					       .tv_nsec = (long)(next % 1000000000u) };
+
+			pthread_cond_clockwait(&timer_cond, &timer_lock, CLOCK_MONOTONIC, &ts);
+		} else {
+			__atomic_store_n(&helper_idle, 1, __ATOMIC_SEQ_CST);
+			if (!bs_any_stamped())
+				pthread_cond_wait(&timer_cond, &timer_lock);
+			__atomic_store_n(&helper_idle, 0, __ATOMIC_SEQ_CST);
+		}
+		pthread_mutex_unlock(&timer_lock);
+	}
+	return NULL;
+}
+
+static void start_helper(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	/* The helper takes none of the program's signals. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (pthread_create(&t, &attr, helper, NULL) != 0)
+		__atomic_store_n(&helper_started, 0, __ATOMIC_RELAXED);	/* try again later */
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void bs_timer_stamp(struct bs_file *f)
+{
+	__atomic_store_n(&f->first_ns, bs_now_ns(), __ATOMIC_SEQ_CST);
+	if (!__atomic_exchange_n(&helper_started, 1, __ATOMIC_ACQ_REL)) {
+		start_helper();
+		return;
+	}
+	if (__atomic_load_n(&helper_idle, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(&timer_lock);
+		pthread_cond_signal(&timer_cond);
+		pthread_mutex_unlock(&timer_lock);
+	}
+}
+
+void bs_timer_fork_child(void)
+{
+	/* The helper did not come along: the child starts its own when it
+	 * first has a byte pending. */
+	pthread_mutex_init(&timer_lock, NULL);
+	pthread_cond_init(&timer_cond, NULL);
+	helper_started = 0;
+	helper_idle = 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * latency write BUSY_MS [fork]  — write one line holding the monotonic
+ *                                 time, then spin BUSY_MS without a call
+ *                                 into the library (in a forked child with
+ *                                 "fork").
+ * latency read                  — read that line, print how many ms it took
+ *                                 to arrive.
+ * latency busy MS               — write 40-byte records for MS ms; print the
+ *                                 count on stderr.
+ * latency idle MS               — write a line, then sleep MS ms.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void spin(uint64_t ms)
+{
+	uint64_t end = now_ns() + ms * 1000000u;
+
+	while (now_ns() < end)
+		;
+}
+
+static int stamp_and_spin(uint64_t ms)
+{
+	char line[64];
+	int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)now_ns());
+
+	if (write(1, line, (size_t)n) != n)
+		return 1;
+	spin(ms);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "write")) {
+		if (argc > 3 && !strcmp(argv[3], "fork")) {
+			pid_t pid = fork();
+
+			if (pid == 0)
+				_exit(stamp_and_spin(strtoull(argv[2], NULL, 10)));
+			waitpid(pid, NULL, 0);
+			return 0;
+		}
+		return stamp_and_spin(strtoull(argv[2], NULL, 10));
+	}
+	if (argc >= 2 && !strcmp(argv[1], "read")) {
+		char line[64];
+		ssize_t n = read(0, line, sizeof line - 1);
+		uint64_t t = now_ns();
+
+		if (n <= 0)
+			return 1;
+		line[n] = '\0';
+		printf("%llu\n", (unsigned long long)((t - strtoull(line, NULL, 10)) / 1000000u));
+		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "busy")) {
+		uint64_t end = now_ns() + strtoull(argv[2], NULL, 10) * 1000000u;
+		long count = 0;
+
+		while (now_ns() < end) {
+			if (write(1, "0123456789012345678901234567890123456789", 40) != 40)
+				return 1;
+			count++;
+		}
+		fprintf(stderr, "%ld\n", count);
+		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "idle")) {
+		if (write(1, "line\n", 5) != 5)
+			return 1;
+		usleep((useconds_t)strtoul(argv[2], NULL, 10) * 1000);
+		return 0;
+	}
+	fputs("usage: latency write MS [fork] | read | busy MS | idle MS\n", stderr);
+	return 2;
+}
