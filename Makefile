@@ -9,7 +9,7 @@ PKG_CHECK = $(shell pkg-config --cflags --libs check 2>/dev/null)
 B := build
 
 CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c
-SHIM_SRC := shim/init.c shim/files.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c
+SHIM_SRC := shim/init.c shim/files.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c
 CORE_HDR := $(wildcard core/*.h)
 SHIM_HDR := $(wildcard shim/*.h)
 

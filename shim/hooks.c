@@ -76,9 +76,11 @@ BS_SYNC_HOOK(fdatasync)
 
 BS_EXPORT int fclose(FILE *fp)
 {
-	int err = bs_fd_leave(fileno(fp), 1);
-	int rc;
+	int err, rc;
 
+	if (bs_stdio_close_bridged(fp, &rc))
+		return rc;
+	err = bs_fd_leave(fileno(fp), 1);
 	rc = BS_REAL(fclose)(fp);
 	if (rc == 0 && err) {
 		errno = err;
@@ -94,6 +96,7 @@ BS_EXPORT int fclose(FILE *fp)
 	{								\
 		FILE *r;						\
 									\
+		fp = bs_stdio_unbridge(fp);				\
 		bs_fd_leave(fileno(fp), 0);				\
 		r = BS_REAL(name)(path, mode, fp);			\
 		if (r)							\

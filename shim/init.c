@@ -170,6 +170,16 @@ static void at_exit_flush(void)
 		bs_flush_all(BS_FLUSH_EXIT, 1);
 }
 
+void bs_stop_buffering(void)
+{
+	if (bs_depth || !bs_active)
+		return;
+	bs_depth++;
+	if (!__atomic_load_n(&bs_finished, __ATOMIC_ACQUIRE))
+		bs_finish();
+	bs_depth--;
+}
+
 void bs_end_process(void)
 {
 	if (bs_depth || !bs_active)
@@ -190,6 +200,7 @@ __attribute__((constructor)) static void bs_constructor(void)
 	atexit(at_exit_flush);
 	/* registered first, so run last: after the program's own handlers */
 	at_quick_exit(bs_end_process);
+	bs_stdio_bridge();
 }
 
 __attribute__((destructor)) static void bs_destructor(void)

@@ -29,7 +29,8 @@
 	X(openat64, int, (int, const char *, int, ...))			\
 	X(creat, int, (const char *, mode_t))				\
 	X(creat64, int, (const char *, mode_t))				\
-	BS_REAL_FD_FUNCS(X) BS_REAL_PROC_FUNCS(X) BS_REAL_WAIT_FUNCS(X)
+	BS_REAL_FD_FUNCS(X) BS_REAL_PROC_FUNCS(X) BS_REAL_WAIT_FUNCS(X)	\
+	BS_REAL_STDIO_FUNCS(X)
 
 /* fd boundaries (SPEC invariant 6) */
 #define BS_REAL_FD_FUNCS(X)						\
@@ -118,8 +119,57 @@
 	X(sigwaitinfo, int, (const sigset_t *, siginfo_t *))		\
 	X(sigtimedwait, int, (const sigset_t *, siginfo_t *, const struct timespec *))
 
+/* the stdio bridge (SPEC invariant 10): streams we replace, reads that wait */
+#define BS_REAL_STDIO_FUNCS(X)						\
+	X(fileno, int, (FILE *))					\
+	X(fileno_unlocked, int, (FILE *))				\
+	X(fwide, int, (FILE *, int))					\
+	X(vwprintf, int, (const wchar_t *, va_list))			\
+	X(vfwprintf, int, (FILE *, const wchar_t *, va_list))		\
+	X(__vwprintf_chk, int, (int, const wchar_t *, va_list))		\
+	X(__vfwprintf_chk, int, (FILE *, int, const wchar_t *, va_list)) \
+	X(putwc, wint_t, (wchar_t, FILE *))				\
+	X(fputwc, wint_t, (wchar_t, FILE *))				\
+	X(putwchar, wint_t, (wchar_t))					\
+	X(fputws, int, (const wchar_t *, FILE *))			\
+	X(putwc_unlocked, wint_t, (wchar_t, FILE *))			\
+	X(fputwc_unlocked, wint_t, (wchar_t, FILE *))			\
+	X(putwchar_unlocked, wint_t, (wchar_t))				\
+	X(fputws_unlocked, int, (const wchar_t *, FILE *))		\
+	X(fgetc, int, (FILE *))						\
+	X(getc, int, (FILE *))						\
+	X(getchar, int, (void))						\
+	X(fgetc_unlocked, int, (FILE *))				\
+	X(getc_unlocked, int, (FILE *))					\
+	X(getchar_unlocked, int, (void))				\
+	X(fgets, char *, (char *, int, FILE *))				\
+	X(fgets_unlocked, char *, (char *, int, FILE *))		\
+	X(__fgets_chk, char *, (char *, size_t, int, FILE *))		\
+	X(__fgets_unlocked_chk, char *, (char *, size_t, int, FILE *))	\
+	X(fread, size_t, (void *, size_t, size_t, FILE *))		\
+	X(fread_unlocked, size_t, (void *, size_t, size_t, FILE *))	\
+	X(__fread_chk, size_t, (void *, size_t, size_t, size_t, FILE *)) \
+	X(__fread_unlocked_chk, size_t, (void *, size_t, size_t, size_t, FILE *)) \
+	X(getline, ssize_t, (char **, size_t *, FILE *))		\
+	X(getdelim, ssize_t, (char **, size_t *, int, FILE *))		\
+	X(__getdelim, ssize_t, (char **, size_t *, int, FILE *))	\
+	X(__uflow, int, (FILE *))					\
+	X(__underflow, int, (FILE *))					\
+	X(fgetwc, wint_t, (FILE *))					\
+	X(getwc, wint_t, (FILE *))					\
+	X(getwchar, wint_t, (void))					\
+	X(fgetws, wchar_t *, (wchar_t *, int, FILE *))			\
+	X(__wuflow, wint_t, (FILE *))					\
+	X(__wunderflow, wint_t, (FILE *))				\
+	X(vscanf, int, (const char *, va_list))				\
+	X(vfscanf, int, (FILE *, const char *, va_list))		\
+	X(__isoc99_vscanf, int, (const char *, va_list))		\
+	X(__isoc99_vfscanf, int, (FILE *, const char *, va_list))
+
 /* Hooks that call another real function than their own. */
 #define BS_HOOK_ONLY_FUNCS(X)						\
-	X(vfork, , ) X(execl, , ) X(execlp, , ) X(execle, , )
+	X(vfork, , ) X(execl, , ) X(execlp, , ) X(execle, , )		\
+	X(wprintf, , ) X(fwprintf, , ) X(__wprintf_chk, , ) X(__fwprintf_chk, , ) \
+	X(scanf, , ) X(fscanf, , ) X(__isoc99_scanf, , ) X(__isoc99_fscanf, , )
 
 #endif

@@ -23,7 +23,9 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <stdarg.h>
 #include <time.h>
+#include <wchar.h>
 
 #include "../core/bs_buffer.h"
 #include "../core/bs_config.h"
@@ -43,6 +45,23 @@ ssize_t __recv_chk(int, void *, size_t, size_t, int);
 ssize_t __recvfrom_chk(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
 int __poll_chk(struct pollfd *, nfds_t, int, size_t);
 int __ppoll_chk(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
+int __vwprintf_chk(int, const wchar_t *, va_list);
+int __vfwprintf_chk(FILE *, int, const wchar_t *, va_list);
+int __wprintf_chk(int, const wchar_t *, ...);
+int __fwprintf_chk(FILE *, int, const wchar_t *, ...);
+char *__fgets_chk(char *, size_t, int, FILE *);
+char *__fgets_unlocked_chk(char *, size_t, int, FILE *);
+size_t __fread_chk(void *, size_t, size_t, size_t, FILE *);
+size_t __fread_unlocked_chk(void *, size_t, size_t, size_t, FILE *);
+ssize_t __getdelim(char **, size_t *, int, FILE *);
+int __uflow(FILE *);
+int __underflow(FILE *);
+wint_t __wuflow(FILE *);
+wint_t __wunderflow(FILE *);
+int __isoc99_vscanf(const char *, va_list);
+int __isoc99_vfscanf(FILE *, const char *, va_list);
+int __isoc99_scanf(const char *, ...);
+int __isoc99_fscanf(FILE *, const char *, ...);
 
 struct bs_real {
 #define BS_REAL_FIELD(name, ret, args) ret (*name) args;
@@ -176,6 +195,18 @@ int bs_fresh(int fd);
 
 /* Set when a buffer may hold bytes; cleared by bs_flush_all. */
 extern int bs_dirty;
+
+/* ---- the stdio bridge (stdio.c) ------------------------------------------ */
+
+/* Replace stdout and stderr by streams that hand their bytes to us. */
+void bs_stdio_bridge(void);
+/* fp, or the original stream if fp was ours (which is then given up). */
+FILE *bs_stdio_unbridge(FILE *fp);
+/* fclose of one of our streams: 1 and *rc, else 0. */
+int bs_stdio_close_bridged(FILE *fp, int *rc);
+
+/* Deliver everything and write straight through from now on. */
+void bs_stop_buffering(void);
 
 /* ---- the latency bound (timer.c) ------------------------------------------ */
 

@@ -1,0 +1,385 @@
+/*
+ * stdio.c — the stdio bridge (SPEC invariant 10).
+ *
+ * glibc's stdio writes through an internal __write that no preload library
+ * sees, so printf and write(2) on one fd could reach it out of order. At
+ * start the library replaces stdout and stderr by cookie streams
+ * (fopencookie) set up as glibc would have set up the originals: the same
+ * buffering mode and size. glibc's own stdio still decides when bytes are
+ * handed over (a full buffer, a newline on a line-buffered stream, every
+ * call on an unbuffered one, fflush, exit); the cookie's write function then
+ * puts them in our buffer, in program order with raw writes. In full mode
+ * they wait there like any write; in line mode, or with BUFSHIM_STDIO=0,
+ * they are delivered at once, together with what was buffered.
+ *
+ * Reads that go through stdio (fgets, scanf, getc...) use glibc's internal
+ * read, so the input functions are hooked to deliver before they can wait.
+ *
+ * A cookie stream has no fd of its own: fileno answers for it. It is
+ * byte-oriented only: the first wide output or fwide(>0), and freopen, put
+ * the original stream back and stop buffering for the rest of the run.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Some of these are also macros when optimising; the functions are what
+ * programs built without those macros call. */
+#undef getc
+#undef getchar
+#undef getc_unlocked
+#undef getchar_unlocked
+#undef fgetc_unlocked
+#undef fileno_unlocked
+#undef fread_unlocked
+
+/* glibc's _flags bits (libio.h, stable ABI) */
+#define BS_IO_UNBUFFERED 0x0002
+#define BS_IO_LINE_BUF 0x0200
+
+struct bridge {
+	FILE **var;		/* &stdout or &stderr */
+	FILE *orig;
+	FILE *cookie;
+	int fd;
+	int on;
+};
+
+static struct bridge bridges[2];
+
+static struct bridge *bridge_of(FILE *fp)
+{
+	for (int i = 0; i < 2; i++)
+		if (bridges[i].on && bridges[i].cookie == fp)
+			return &bridges[i];
+	return NULL;
+}
+
+/* ---- the cookie stream -------------------------------------------------------------- */
+
+/* Nobody buffers this fd: write as glibc would, partial writes resumed. */
+static ssize_t write_direct(int fd, const char *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = bs_sys_write(fd, buf + done, n - done);
+
+		if (r < 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
+{
+	struct bridge *b = c;
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
+	enum bs_mode mode;
+	struct bs_file *f = bs_enter(b->fd, &mode);
+	ssize_t r;
+
+	if (!f)
+		return write_direct(b->fd, buf, n);
+	if (mode != BS_MODE_FULL || !bs_cfg.stdio)
+		mode = BS_MODE_NONE;	/* a person may be watching */
+	r = bs_buffer_writev_as(&f->buf, &v, 1, mode);
+	bs_note_pending(f);
+	bs_leave();
+	return r;
+}
+
+static int cookie_seek(void *c, off64_t *pos, int whence)
+{
+	struct bridge *b = c;
+	off64_t r = lseek64(b->fd, *pos, whence);	/* delivers first */
+
+	if (r < 0)
+		return -1;
+	*pos = r;
+	return 0;
+}
+
+static int cookie_close(void *c)
+{
+	struct bridge *b = c;
+
+	b->on = 0;
+	return close(b->fd);	/* delivers, and reports a failure */
+}
+
+/* What glibc would give the original stream on its first output. */
+static void original_buffering(FILE *orig, int fd, int *mode, size_t *size)
+{
+	struct stat st;
+
+	*size = BUFSIZ;
+	if (orig->_flags & BS_IO_UNBUFFERED) {
+		*mode = _IONBF;
+	} else if (orig->_IO_buf_base) {
+		*mode = (orig->_flags & BS_IO_LINE_BUF) ? _IOLBF : _IOFBF;
+		*size = (size_t)(orig->_IO_buf_end - orig->_IO_buf_base);
+	} else {
+		*mode = _IOFBF;
+		if (fstat(fd, &st) == 0) {
+			if (S_ISCHR(st.st_mode) && isatty(fd))
+				*mode = _IOLBF;
+			if (st.st_blksize > 0 && st.st_blksize < BUFSIZ)
+				*size = (size_t)st.st_blksize;
+		}
+	}
+}
+
+static void bridge_one(struct bridge *b, FILE **var, int fd)
+{
+	cookie_io_functions_t io = {
+		.write = cookie_write, .seek = cookie_seek, .close = cookie_close,
+	};
+	FILE *orig = *var, *cookie;
+	size_t size;
+	char *buf = NULL;
+	int mode;
+
+	if (!orig || orig->_fileno != fd || fcntl(fd, F_GETFD) < 0)
+		return;		/* replaced already, or not open: leave it */
+	original_buffering(orig, fd, &mode, &size);
+	if (mode != _IONBF && !(buf = malloc(size)))
+		return;
+	fflush(orig);		/* what a constructor before ours printed */
+	b->fd = fd;
+	cookie = fopencookie(b, "w", io);
+	if (!cookie) {
+		free(buf);
+		return;
+	}
+	setvbuf(cookie, buf, mode, mode == _IONBF ? 0 : size);
+	b->var = var;
+	b->orig = orig;
+	b->cookie = cookie;
+	b->on = 1;
+	*var = cookie;
+}
+
+void bs_stdio_bridge(void)
+{
+	bs_depth++;
+	bridge_one(&bridges[0], &stdout, 1);
+	bridge_one(&bridges[1], &stderr, 2);
+	bs_depth--;
+}
+
+/* Put the original stream back: the program needs what a cookie stream
+ * cannot do. Its writes then bypass us, so nothing may be held any more. */
+static FILE *unbridge(FILE *fp)
+{
+	struct bridge *b = bridge_of(fp);
+
+	if (!b)
+		return fp;
+	fflush(b->cookie);	/* its bytes join ours, in order */
+	b->on = 0;
+	*b->var = b->orig;
+	bs_stop_buffering();
+	return b->orig;
+}
+
+/* ---- hooks: a cookie stream's fd, and what it cannot do ----------------------------------- */
+
+BS_EXPORT int fileno(FILE *fp)
+{
+	struct bridge *b = bridge_of(fp);
+
+	return b ? b->fd : BS_REAL(fileno)(fp);
+}
+
+BS_EXPORT int fileno_unlocked(FILE *fp)
+{
+	struct bridge *b = bridge_of(fp);
+
+	return b ? b->fd : BS_REAL(fileno_unlocked)(fp);
+}
+
+BS_EXPORT int fwide(FILE *fp, int mode)
+{
+	if (mode > 0)
+		fp = unbridge(fp);
+	return BS_REAL(fwide)(fp, mode);
+}
+
+#define BS_WIDE_HOOK(ret, name, params, fpvar, args)			\
+	BS_EXPORT ret name params					\
+	{								\
+		fpvar = unbridge(fpvar);				\
+		return BS_REAL(name) args;				\
+	}
+BS_WIDE_HOOK(wint_t, putwc, (wchar_t c, FILE *fp), fp, (c, fp))
+BS_WIDE_HOOK(wint_t, fputwc, (wchar_t c, FILE *fp), fp, (c, fp))
+BS_WIDE_HOOK(int, fputws, (const wchar_t *s, FILE *fp), fp, (s, fp))
+BS_WIDE_HOOK(wint_t, putwc_unlocked, (wchar_t c, FILE *fp), fp, (c, fp))
+BS_WIDE_HOOK(wint_t, fputwc_unlocked, (wchar_t c, FILE *fp), fp, (c, fp))
+BS_WIDE_HOOK(int, fputws_unlocked, (const wchar_t *s, FILE *fp), fp, (s, fp))
+BS_WIDE_HOOK(int, vfwprintf, (FILE *fp, const wchar_t *f, va_list ap), fp, (fp, f, ap))
+BS_WIDE_HOOK(int, __vfwprintf_chk, (FILE *fp, int fl, const wchar_t *f, va_list ap), fp,
+	     (fp, fl, f, ap))
+BS_WIDE_HOOK(wint_t, putwchar, (wchar_t c), stdout, (c))
+BS_WIDE_HOOK(wint_t, putwchar_unlocked, (wchar_t c), stdout, (c))
+BS_WIDE_HOOK(int, vwprintf, (const wchar_t *f, va_list ap), stdout, (f, ap))
+BS_WIDE_HOOK(int, __vwprintf_chk, (int fl, const wchar_t *f, va_list ap), stdout, (fl, f, ap))
+
+BS_EXPORT int wprintf(const wchar_t *f, ...)
+{
+	va_list ap;
+	int r;
+
+	stdout = unbridge(stdout);
+	va_start(ap, f);
+	r = BS_REAL(vwprintf)(f, ap);
+	va_end(ap);
+	return r;
+}
+
+BS_EXPORT int fwprintf(FILE *fp, const wchar_t *f, ...)
+{
+	va_list ap;
+	int r;
+
+	fp = unbridge(fp);
+	va_start(ap, f);
+	r = BS_REAL(vfwprintf)(fp, f, ap);
+	va_end(ap);
+	return r;
+}
+
+BS_EXPORT int __wprintf_chk(int fl, const wchar_t *f, ...)
+{
+	va_list ap;
+	int r;
+
+	stdout = unbridge(stdout);
+	va_start(ap, f);
+	r = BS_REAL(__vwprintf_chk)(fl, f, ap);
+	va_end(ap);
+	return r;
+}
+
+BS_EXPORT int __fwprintf_chk(FILE *fp, int fl, const wchar_t *f, ...)
+{
+	va_list ap;
+	int r;
+
+	fp = unbridge(fp);
+	va_start(ap, f);
+	r = BS_REAL(__vfwprintf_chk)(fp, fl, f, ap);
+	va_end(ap);
+	return r;
+}
+
+FILE *bs_stdio_unbridge(FILE *fp)
+{
+	return unbridge(fp);
+}
+
+int bs_stdio_close_bridged(FILE *fp, int *rc)
+{
+	if (!bridge_of(fp))
+		return 0;
+	*rc = BS_REAL(fclose)(fp);	/* flushes into us, then cookie_close */
+	return 1;
+}
+
+/* ---- reads through stdio wait like read(2) (SPEC invariant 4) ---------------------------- */
+
+static inline void before_stdio_read(FILE *fp)
+{
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth && fp &&
+	    fp->_IO_read_ptr >= fp->_IO_read_end && fp->_fileno >= 0 &&
+	    bs_read_may_block(fp->_fileno))
+		bs_flush_before_wait();
+}
+
+#define BS_STDIO_READ(ret, name, params, fp, args)			\
+	BS_EXPORT ret name params					\
+	{								\
+		before_stdio_read(fp);					\
+		return BS_REAL(name) args;				\
+	}
+BS_STDIO_READ(int, fgetc, (FILE *fp), fp, (fp))
+BS_STDIO_READ(int, getc, (FILE *fp), fp, (fp))
+BS_STDIO_READ(int, getchar, (void), stdin, ())
+BS_STDIO_READ(int, fgetc_unlocked, (FILE *fp), fp, (fp))
+BS_STDIO_READ(int, getc_unlocked, (FILE *fp), fp, (fp))
+BS_STDIO_READ(int, getchar_unlocked, (void), stdin, ())
+BS_STDIO_READ(char *, fgets, (char *s, int n, FILE *fp), fp, (s, n, fp))
+BS_STDIO_READ(char *, fgets_unlocked, (char *s, int n, FILE *fp), fp, (s, n, fp))
+BS_STDIO_READ(char *, __fgets_chk, (char *s, size_t l, int n, FILE *fp), fp, (s, l, n, fp))
+BS_STDIO_READ(char *, __fgets_unlocked_chk, (char *s, size_t l, int n, FILE *fp), fp,
+	      (s, l, n, fp))
+BS_STDIO_READ(size_t, fread, (void *p, size_t s, size_t n, FILE *fp), fp, (p, s, n, fp))
+BS_STDIO_READ(size_t, fread_unlocked, (void *p, size_t s, size_t n, FILE *fp), fp,
+	      (p, s, n, fp))
+BS_STDIO_READ(size_t, __fread_chk, (void *p, size_t l, size_t s, size_t n, FILE *fp), fp,
+	      (p, l, s, n, fp))
+BS_STDIO_READ(size_t, __fread_unlocked_chk, (void *p, size_t l, size_t s, size_t n, FILE *fp),
+	      fp, (p, l, s, n, fp))
+BS_STDIO_READ(ssize_t, getline, (char **l, size_t *n, FILE *fp), fp, (l, n, fp))
+BS_STDIO_READ(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *fp), fp, (l, n, d, fp))
+BS_STDIO_READ(ssize_t, __getdelim, (char **l, size_t *n, int d, FILE *fp), fp, (l, n, d, fp))
+BS_STDIO_READ(int, __uflow, (FILE *fp), fp, (fp))
+BS_STDIO_READ(int, __underflow, (FILE *fp), fp, (fp))
+BS_STDIO_READ(wint_t, fgetwc, (FILE *fp), fp, (fp))
+BS_STDIO_READ(wint_t, getwc, (FILE *fp), fp, (fp))
+BS_STDIO_READ(wint_t, getwchar, (void), stdin, ())
+BS_STDIO_READ(wchar_t *, fgetws, (wchar_t *s, int n, FILE *fp), fp, (s, n, fp))
+BS_STDIO_READ(wint_t, __wuflow, (FILE *fp), fp, (fp))
+BS_STDIO_READ(wint_t, __wunderflow, (FILE *fp), fp, (fp))
+BS_STDIO_READ(int, __isoc99_vscanf, (const char *f, va_list ap), stdin, (f, ap))
+BS_STDIO_READ(int, __isoc99_vfscanf, (FILE *fp, const char *f, va_list ap), fp, (fp, f, ap))
+
+/*
+ * The scanf family. With _GNU_SOURCE the headers rename scanf to
+ * __isoc99_scanf and so on, so the C99 entry points are defined by those
+ * names and the older GNU ones by their symbol names.
+ */
+#define BS_SCANF_BODY(fp, call)						\
+	{								\
+		va_list ap;						\
+		int r;							\
+									\
+		before_stdio_read(fp);					\
+		va_start(ap, f);					\
+		r = call;						\
+		va_end(ap);						\
+		return r;						\
+	}
+
+BS_EXPORT int __isoc99_scanf(const char *f, ...)
+	BS_SCANF_BODY(stdin, BS_REAL(__isoc99_vscanf)(f, ap))
+BS_EXPORT int __isoc99_fscanf(FILE *fp, const char *f, ...)
+	BS_SCANF_BODY(fp, BS_REAL(__isoc99_vfscanf)(fp, f, ap))
+
+BS_EXPORT int bs_gnu_scanf(const char *f, ...) __asm__("scanf");
+BS_EXPORT int bs_gnu_fscanf(FILE *fp, const char *f, ...) __asm__("fscanf");
+BS_EXPORT int bs_gnu_vscanf(const char *f, va_list ap) __asm__("vscanf");
+BS_EXPORT int bs_gnu_vfscanf(FILE *fp, const char *f, va_list ap) __asm__("vfscanf");
+
+BS_EXPORT int bs_gnu_scanf(const char *f, ...)
+	BS_SCANF_BODY(stdin, BS_REAL(vscanf)(f, ap))
+BS_EXPORT int bs_gnu_fscanf(FILE *fp, const char *f, ...)
+	BS_SCANF_BODY(fp, BS_REAL(vfscanf)(fp, f, ap))
+
+BS_EXPORT int bs_gnu_vscanf(const char *f, va_list ap)
+{
+	before_stdio_read(stdin);
+	return BS_REAL(vscanf)(f, ap);
+}
+
+BS_EXPORT int bs_gnu_vfscanf(FILE *fp, const char *f, va_list ap)
+{
+	before_stdio_read(fp);
+	return BS_REAL(vfscanf)(fp, f, ap);
+}
