@@ -164,12 +164,49 @@
 	X(vscanf, int, (const char *, va_list))				\
 	X(vfscanf, int, (FILE *, const char *, va_list))		\
 	X(__isoc99_vscanf, int, (const char *, va_list))		\
-	X(__isoc99_vfscanf, int, (FILE *, const char *, va_list))
+	X(__isoc99_vfscanf, int, (FILE *, const char *, va_list))	\
+	BS_REAL_STREAM_FUNCS(X)
+
+/* streams we do not bridge: deliver their fd's bytes before stdio writes */
+#define BS_REAL_STREAM_FUNCS(X)						\
+	X(fflush, int, (FILE *))					\
+	X(fflush_unlocked, int, (FILE *))				\
+	X(fwrite, size_t, (const void *, size_t, size_t, FILE *))	\
+	X(fwrite_unlocked, size_t, (const void *, size_t, size_t, FILE *)) \
+	X(fputs, int, (const char *, FILE *))				\
+	X(fputs_unlocked, int, (const char *, FILE *))			\
+	X(fputc, int, (int, FILE *))					\
+	X(fputc_unlocked, int, (int, FILE *))				\
+	X(putc, int, (int, FILE *))					\
+	X(putc_unlocked, int, (int, FILE *))				\
+	X(__overflow, int, (FILE *, int))				\
+	X(vfprintf, int, (FILE *, const char *, va_list))		\
+	X(__vfprintf_chk, int, (FILE *, int, const char *, va_list))	\
+	X(vprintf, int, (const char *, va_list))			\
+	X(__vprintf_chk, int, (int, const char *, va_list))		\
+	X(puts, int, (const char *))					\
+	X(putchar, int, (int))						\
+	X(putchar_unlocked, int, (int))					\
+	X(vdprintf, int, (int, const char *, va_list))			\
+	X(__vdprintf_chk, int, (int, int, const char *, va_list))	\
+	X(fseek, int, (FILE *, long, int))				\
+	X(fseeko, int, (FILE *, off_t, int))				\
+	X(fseeko64, int, (FILE *, off64_t, int))			\
+	X(ftell, long, (FILE *))					\
+	X(ftello, off_t, (FILE *))					\
+	X(ftello64, off64_t, (FILE *))					\
+	X(rewind, void, (FILE *))					\
+	X(fsetpos, int, (FILE *, const fpos_t *))			\
+	X(fsetpos64, int, (FILE *, const fpos64_t *))			\
+	X(fgetpos, int, (FILE *, fpos_t *))				\
+	X(fgetpos64, int, (FILE *, fpos64_t *))
 
 /* Hooks that call another real function than their own. */
 #define BS_HOOK_ONLY_FUNCS(X)						\
 	X(vfork, , ) X(execl, , ) X(execlp, , ) X(execle, , )		\
 	X(wprintf, , ) X(fwprintf, , ) X(__wprintf_chk, , ) X(__fwprintf_chk, , ) \
-	X(scanf, , ) X(fscanf, , ) X(__isoc99_scanf, , ) X(__isoc99_fscanf, , )
+	X(scanf, , ) X(fscanf, , ) X(__isoc99_scanf, , ) X(__isoc99_fscanf, , ) \
+	X(fprintf, , ) X(__fprintf_chk, , ) X(printf, , ) X(__printf_chk, , )	\
+	X(dprintf, , ) X(__dprintf_chk, , )
 
 #endif

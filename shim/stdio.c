@@ -36,6 +36,14 @@
 #undef fgetc_unlocked
 #undef fileno_unlocked
 #undef fread_unlocked
+#undef fwrite_unlocked
+#undef fputc_unlocked
+#undef putc
+#undef putc_unlocked
+#undef putchar
+#undef putchar_unlocked
+#undef fflush_unlocked
+#undef fputs_unlocked
 
 /* glibc's _flags bits (libio.h, stable ABI) */
 #define BS_IO_UNBUFFERED 0x0002
@@ -383,3 +391,121 @@ BS_EXPORT int bs_gnu_vfscanf(FILE *fp, const char *f, va_list ap)
 	before_stdio_read(fp);
 	return BS_REAL(vfscanf)(fp, f, ap);
 }
+
+/* ---- other streams: their fd's bytes go before what stdio writes ------------------------- */
+
+/*
+ * A stream we did not bridge (fopen'd, fdopen'd, or stdout once given
+ * back) writes behind our back, at moments only stdio knows: inside any
+ * output or positioning call. Its fd's pending bytes go out before each such
+ * call; one load when nothing is pending. Our own streams have no fd.
+ */
+static inline void before_stream_write(FILE *fp)
+{
+	struct bs_file *f;
+
+	if (!fp || fp->_fileno < 0 || bs_depth)
+		return;
+	f = bs_ent_file(bs_fdtab_get(fp->_fileno));
+	if (bs_unlikely(f != NULL) && bs_buffer_pending(&f->buf))
+		bs_settle(fp->_fileno, 0);
+}
+
+static inline void before_fd_write(int fd)
+{
+	struct bs_file *f = bs_depth ? NULL : bs_ent_file(bs_fdtab_get(fd));
+
+	if (bs_unlikely(f != NULL) && bs_buffer_pending(&f->buf))
+		bs_settle(fd, 0);
+}
+
+#define BS_STREAM_HOOK(ret, name, params, fp, args)			\
+	BS_EXPORT ret name params					\
+	{								\
+		before_stream_write(fp);				\
+		return BS_REAL(name) args;				\
+	}
+BS_STREAM_HOOK(int, fflush_unlocked, (FILE *fp), fp, (fp))
+BS_STREAM_HOOK(size_t, fwrite, (const void *p, size_t s, size_t n, FILE *fp), fp, (p, s, n, fp))
+BS_STREAM_HOOK(size_t, fwrite_unlocked, (const void *p, size_t s, size_t n, FILE *fp), fp,
+	       (p, s, n, fp))
+BS_STREAM_HOOK(int, fputs, (const char *str, FILE *fp), fp, (str, fp))
+BS_STREAM_HOOK(int, fputs_unlocked, (const char *str, FILE *fp), fp, (str, fp))
+BS_STREAM_HOOK(int, fputc, (int c, FILE *fp), fp, (c, fp))
+BS_STREAM_HOOK(int, fputc_unlocked, (int c, FILE *fp), fp, (c, fp))
+BS_STREAM_HOOK(int, putc, (int c, FILE *fp), fp, (c, fp))
+BS_STREAM_HOOK(int, putc_unlocked, (int c, FILE *fp), fp, (c, fp))
+BS_STREAM_HOOK(int, __overflow, (FILE *fp, int c), fp, (fp, c))
+BS_STREAM_HOOK(int, vfprintf, (FILE *fp, const char *f, va_list ap), fp, (fp, f, ap))
+BS_STREAM_HOOK(int, __vfprintf_chk, (FILE *fp, int fl, const char *f, va_list ap), fp,
+	       (fp, fl, f, ap))
+BS_STREAM_HOOK(int, vprintf, (const char *f, va_list ap), stdout, (f, ap))
+BS_STREAM_HOOK(int, __vprintf_chk, (int fl, const char *f, va_list ap), stdout, (fl, f, ap))
+BS_STREAM_HOOK(int, puts, (const char *str), stdout, (str))
+BS_STREAM_HOOK(int, putchar, (int c), stdout, (c))
+BS_STREAM_HOOK(int, putchar_unlocked, (int c), stdout, (c))
+BS_STREAM_HOOK(int, fseek, (FILE *fp, long o, int w), fp, (fp, o, w))
+BS_STREAM_HOOK(int, fseeko, (FILE *fp, off_t o, int w), fp, (fp, o, w))
+BS_STREAM_HOOK(int, fseeko64, (FILE *fp, off64_t o, int w), fp, (fp, o, w))
+BS_STREAM_HOOK(long, ftell, (FILE *fp), fp, (fp))
+BS_STREAM_HOOK(off_t, ftello, (FILE *fp), fp, (fp))
+BS_STREAM_HOOK(off64_t, ftello64, (FILE *fp), fp, (fp))
+BS_STREAM_HOOK(void, rewind, (FILE *fp), fp, (fp))
+BS_STREAM_HOOK(int, fsetpos, (FILE *fp, const fpos_t *p), fp, (fp, p))
+BS_STREAM_HOOK(int, fsetpos64, (FILE *fp, const fpos64_t *p), fp, (fp, p))
+BS_STREAM_HOOK(int, fgetpos, (FILE *fp, fpos_t *p), fp, (fp, p))
+BS_STREAM_HOOK(int, fgetpos64, (FILE *fp, fpos64_t *p), fp, (fp, p))
+
+/* fflush(NULL) flushes every stream. */
+BS_EXPORT int fflush(FILE *fp)
+{
+	if (!fp) {
+		if (!bs_depth && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) {
+			bs_depth = 1;
+			bs_flush_all(BS_FLUSH_SYNC, 0);
+			bs_depth = 0;
+		}
+	} else {
+		before_stream_write(fp);
+	}
+	return BS_REAL(fflush)(fp);
+}
+
+#define BS_PRINTF_BODY(before, call)					\
+	{								\
+		va_list ap;						\
+		int r;							\
+									\
+		before;							\
+		va_start(ap, f);					\
+		r = call;						\
+		va_end(ap);						\
+		return r;						\
+	}
+
+BS_EXPORT int fprintf(FILE *fp, const char *f, ...)
+	BS_PRINTF_BODY(before_stream_write(fp), BS_REAL(vfprintf)(fp, f, ap))
+BS_EXPORT int __fprintf_chk(FILE *fp, int fl, const char *f, ...)
+	BS_PRINTF_BODY(before_stream_write(fp), BS_REAL(__vfprintf_chk)(fp, fl, f, ap))
+BS_EXPORT int printf(const char *f, ...)
+	BS_PRINTF_BODY(before_stream_write(stdout), BS_REAL(vprintf)(f, ap))
+BS_EXPORT int __printf_chk(int fl, const char *f, ...)
+	BS_PRINTF_BODY(before_stream_write(stdout), BS_REAL(__vprintf_chk)(fl, f, ap))
+
+/* dprintf writes to its fd through a stream of its own, behind our back. */
+BS_EXPORT int vdprintf(int fd, const char *f, va_list ap)
+{
+	before_fd_write(fd);
+	return BS_REAL(vdprintf)(fd, f, ap);
+}
+
+BS_EXPORT int __vdprintf_chk(int fd, int fl, const char *f, va_list ap)
+{
+	before_fd_write(fd);
+	return BS_REAL(__vdprintf_chk)(fd, fl, f, ap);
+}
+
+BS_EXPORT int dprintf(int fd, const char *f, ...)
+	BS_PRINTF_BODY(before_fd_write(fd), BS_REAL(vdprintf)(fd, f, ap))
+BS_EXPORT int __dprintf_chk(int fd, int fl, const char *f, ...)
+	BS_PRINTF_BODY(before_fd_write(fd), BS_REAL(__vdprintf_chk)(fd, fl, f, ap))

@@ -367,6 +367,16 @@ test_stdio_ftell_freopen_fclose_wide() {
 	grep -qx 'wide 1' "$T/o" || fail "wide: $(cat "$T/o")"
 }
 
+test_other_streams_and_dprintf_keep_order_under_all() {
+	"$P/stdio_mix" streams "$T/pf" >"$T/p"
+	local m
+	for m in full line; do
+		shim BUFSHIM_FDS=all BUFSHIM_MODE=$m "$P/stdio_mix" streams "$T/of" >"$T/o"
+		same_files "$T/pf" "$T/of" || fail "$m: the file"
+		same_files "$T/p" "$T/o" || fail "$m: stdout"
+	done
+}
+
 test_stdio_coprocess_does_not_deadlock() {
 	timeout 20 env LD_PRELOAD="$LIB" BUFSHIM_FDS=all BUFSHIM_MODE=full "$P/stdio_mix" coproc ||
 		fail "exit $? (124: deadlock)"

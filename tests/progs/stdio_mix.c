@@ -10,6 +10,8 @@
  *   fclose    fclose(stdout) reports a failed delivery (stdout /dev/full
  *             or a file over RLIMIT_FSIZE)
  *   wide      wprintf and fputws mixed with write(2)
+ *   streams   an fopen'd stream, dprintf and write(2) on one file (and
+ *             dprintf on fd 1): run with BUFSHIM_FDS=all
  *   coproc    printf + fflush, then fgets from a child over pipes
  *   prompt    printf("name? "), fgets(stdin), printf("hi ...")
  */
@@ -107,6 +109,31 @@ static int wide_case(void)
 	return 0;
 }
 
+static int streams(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return 2;
+	for (int i = 0; i < 20; i++) {
+		fprintf(f, "fprintf %d\n", i);
+		raw(fileno(f), "write\n");
+		if (i % 2)
+			fflush(f);
+		dprintf(fileno(f), "dprintf %d\n", i);
+		fputs("fputs\n", f);
+		if (i % 5 == 0)
+			fprintf(f, "ftell %ld\n", ftell(f));
+	}
+	fseek(f, 0, SEEK_END);
+	fprintf(f, "end %ld\n", ftell(f));
+	fclose(f);
+	raw(1, "a\n");
+	dprintf(1, "b\n");
+	raw(1, "c\n");
+	return 0;
+}
+
 static int coproc(void)
 {
 	int req[2], rsp[2];
@@ -175,10 +202,12 @@ int main(int argc, char **argv)
 		return fclose_case();
 	if (!strcmp(c, "wide"))
 		return wide_case();
+	if (!strcmp(c, "streams") && argc > 2)
+		return streams(argv[2]);
 	if (!strcmp(c, "coproc"))
 		return coproc();
 	if (!strcmp(c, "prompt"))
 		return prompt();
-	fputs("usage: stdio_mix mix|setvbuf|ftell|freopen PATH|fclose|wide|coproc|prompt\n", stderr);
+	fputs("usage: stdio_mix mix|setvbuf|ftell|freopen PATH|fclose|wide|streams PATH|coproc|prompt\n", stderr);
 	return 2;
 }
