@@ -2,11 +2,17 @@
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
+# make check SAN=address,undefined: everything built with these sanitizers
+SAN      ?=
+ifneq ($(SAN),)
+CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+B        := build-san
+endif
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE     := -std=gnu11 $(WARN)
 PKG_CHECK = $(shell pkg-config --cflags --libs check 2>/dev/null)
 
-B := build
+B ?= build
 
 CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c
 SHIM_SRC := shim/init.c shim/files.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c
@@ -22,7 +28,8 @@ LIBDIR  ?= $(PREFIX)/lib/bufshim
 MANDIR  ?= $(PREFIX)/share/man/man1
 VERSION := 0.1.0
 
-.PHONY: all check deps unit integration demo install uninstall clean
+.PHONY: all check deps unit integration demo bench bench-smoke install uninstall clean \
+	tsan lint fuzz valgrind check-all
 all: $(LIB) $(CMD)
 
 $(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(B)
@@ -60,8 +67,41 @@ $(B)/progs/%: tests/progs/%.c | $(B)
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-integration: all $(TEST_PROGS)
-	tests/integration/run.sh
+# A sanitized library runs inside unsanitized programs: their runtimes go
+# first in LD_PRELOAD.
+SAN_PRELOAD = $(if $(SAN),$(foreach r,$(if $(findstring address,$(SAN)),asan) \
+	$(if $(findstring undefined,$(SAN)),ubsan),$(shell $(CC) -print-file-name=lib$(r).so):),)
+
+integration: all $(TEST_PROGS) $(B)/bench_write
+	BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))" tests/integration/run.sh
+
+# ThreadSanitizer on the engine's tests (the thread hammer among them).
+tsan: | $(B)
+	@test -n "$(PKG_CHECK)" || { echo "Check is missing: run scripts/install-deps.sh"; exit 1; }
+	$(CC) $(BASE) -O1 -g -fsanitize=thread -o $(B)/test_buffer_tsan tests/unit/test_buffer.c \
+		$(CORE_SRC) $(PKG_CHECK) -lpthread
+	CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $(B)/test_buffer_tsan
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem -I core -I shim core shim cmd
+	clang-tidy --quiet $(CORE_SRC) $(SHIM_SRC) cmd/bufshim.c -- -std=gnu11 -I core -I shim
+
+FUZZ_SECONDS ?= 20
+fuzz: | $(B)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -o $(B)/fuzz_config \
+		tests/fuzz/fuzz_config.c core/bs_config.c core/bs_str.c
+	mkdir -p $(B)/fuzz-corpus && cp tests/fuzz/corpus/* $(B)/fuzz-corpus/
+	$(B)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz-corpus
+
+# memcheck on real programs with the library preloaded
+valgrind: all $(TEST_PROGS)
+	tests/valgrind.sh $(B)
+
+# What CI runs: the tests, then the same under sanitizers, TSan, lint, fuzz.
+check-all: check
+	$(MAKE) --no-print-directory check SAN=address,undefined
+	$(MAKE) --no-print-directory tsan lint fuzz valgrind bench-smoke
 
 check: deps
 	$(MAKE) --no-print-directory unit integration
@@ -71,6 +111,18 @@ deps:
 
 demo: deps all
 	@scripts/demo.sh
+
+$(B)/bench_write: tests/bench/bench_write.c | $(B)
+	$(CC) $(BASE) -O2 -o $@ $< -lpthread
+
+# The full matrix (several minutes); BENCHMARKS.md and its chart are rewritten.
+bench: deps all $(B)/bench_write
+	@command -v gnuplot >/dev/null || scripts/install-deps.sh --bench
+	@scripts/bench.sh --out BENCHMARKS.md
+
+bench-smoke: all $(B)/bench_write
+	@scripts/bench.sh --smoke >/dev/null && echo "bench smoke: ran"
+
 
 # The command finds the library in ../lib/bufshim beside itself, so a
 # DESTDIR staging tree works as it is.

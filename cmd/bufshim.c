@@ -208,12 +208,7 @@ int main(int argc, char **argv)
 		      "Try 'bufshim --help' for more information.\n", stderr);
 		return EXIT_OURS;
 	}
-	env.fds = getenv("BUFSHIM_FDS");
-	env.size = getenv("BUFSHIM_SIZE");
-	env.mode = getenv("BUFSHIM_MODE");
-	env.flush_ms = getenv("BUFSHIM_FLUSH_MS");
-	env.stats = getenv("BUFSHIM_STATS");
-	env.stdio = getenv("BUFSHIM_STDIO");
+	bs_env_read(&env, getenv);
 	bs_str_init(&msg, line, sizeof line);
 	if (bs_config_parse(&cfg, &env, &msg) < 0) {
 		/* The library's message, but here it is fatal: say so. */

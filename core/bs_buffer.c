@@ -116,7 +116,8 @@ static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
 {
 	struct iovec v[BS_IOV_LOCAL + 1];
 	size_t head = b->len, done;
-	int cnt = 0, joined = n <= BS_IOV_LOCAL;
+	int cnt = 0, joined = n <= BS_IOV_LOCAL &&
+			      !(b->atomic && head && head + total > b->atomic);
 	ssize_t r;
 
 	b->stats.flushes[why]++;
@@ -131,8 +132,9 @@ static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
 		return fail_buffered(b, done);
 	b->len = 0;
 	if (!joined) {
-		/* Too many iovecs to join: the program's array goes out as it
-		 * came, and a short count reaches it as it would without us. */
+		/* Too many iovecs to join, or too many bytes to stay atomic:
+		 * the program's write goes out as it came, and a short count
+		 * reaches it as it would without us. */
 		r = sink_once(b, iov, n);
 		if (r < 0)
 			b->stats.errors++;
@@ -202,12 +204,17 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		b->error = 0;
 		return -1;
 	}
+	if (b->atomic && b->len && b->len + total > b->atomic && mode != BS_MODE_NONE &&
+	    deliver_locked(b, NULL, 0, 0, BS_FLUSH_FULL) < 0)
+		return -1;	/* alone, then this write starts the buffer anew */
 	if (mode == BS_MODE_NONE && b->len == 0) {
 		r = sink_once(b, iov, n);
 		if (r < 0)
 			b->stats.errors++;
-	} else if (mode != BS_MODE_NONE && total <= b->cap - b->len &&
+	} else if (mode != BS_MODE_NONE && total < b->cap && total <= b->cap - b->len &&
 		   !(mode == BS_MODE_LINE && has_eol(iov, n, '\n'))) {
+		/* a write as large as the buffer would only be copied to fill
+		 * it: it goes out at once, with what was buffered */
 		char *p = b->data + b->len;
 
 		for (int i = 0; i < n; i++) {
@@ -308,6 +315,13 @@ void bs_buffer_set_passthrough_held(struct bs_buffer *b)
 	b->stats.dropped += b->len;	/* kept after EAGAIN: nobody can retry now */
 	b->len = 0;
 	b->mode = BS_MODE_NONE;
+}
+
+void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic)
+{
+	b->atomic = atomic;
+	if (atomic && b->cap > atomic)
+		b->cap = atomic;
 }
 
 size_t bs_buffer_pending(const struct bs_buffer *b)

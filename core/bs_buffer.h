@@ -61,6 +61,7 @@ struct bs_buffer {
 	char *data;
 	size_t cap;
 	size_t len;
+	size_t atomic;		/* a delivery joins bytes only up to this (0: no limit) */
 	enum bs_mode mode;	/* the default; NONE once it only passes through */
 	int error;		/* errno waiting to be reported, 0 if none */
 	bs_sink_fn sink;
@@ -107,6 +108,14 @@ int bs_buffer_flush_held(struct bs_buffer *b, enum bs_reason why, int report);
 /* From now on b passes every write straight to its sink. Lock held; b
  * should be empty (flushed) first. */
 void bs_buffer_set_passthrough_held(struct bs_buffer *b);
+
+/*
+ * Deliveries that join buffered bytes stay within atomic bytes (PIPE_BUF for
+ * a pipe several processes may write: a larger write is not atomic there,
+ * and the kernel may put another writer's bytes inside a record). The
+ * capacity shrinks to atomic if larger. Call before the first write.
+ */
+void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic);
 
 /* Bytes waiting in b (a snapshot when other threads write). */
 size_t bs_buffer_pending(const struct bs_buffer *b);

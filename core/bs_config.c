@@ -268,6 +268,16 @@ int bs_config_parse(struct bs_config *c, const struct bs_env *env,
 	return 0;
 }
 
+void bs_env_read(struct bs_env *env, char *(*lookup)(const char *name))
+{
+	env->fds = lookup("BUFSHIM_FDS");
+	env->size = lookup("BUFSHIM_SIZE");
+	env->mode = lookup("BUFSHIM_MODE");
+	env->flush_ms = lookup("BUFSHIM_FLUSH_MS");
+	env->stats = lookup("BUFSHIM_STATS");
+	env->stdio = lookup("BUFSHIM_STDIO");
+}
+
 int bs_config_fd_mode(const struct bs_config *c, int fd)
 {
 	if (c->all)

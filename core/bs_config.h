@@ -48,6 +48,9 @@ struct bs_config {
 	int stdio;
 };
 
+/* Fill env through lookup (getenv, in the library and the command). */
+void bs_env_read(struct bs_env *env, char *(*lookup)(const char *name));
+
 /*
  * Fill c from env. Returns 0, or -1 with msg holding one line (no newline)
  * of the form "bufshim: VAR='value' is not ...; buffering off".

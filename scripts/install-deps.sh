@@ -10,6 +10,11 @@ quiet=0
 [ "${1:-}" = --if-missing ] && quiet=1
 
 missing=""
+# --bench: gnuplot draws the chart in BENCHMARKS.md; nothing else needs it
+if [ "${1:-}" = --bench ]; then
+	command -v gnuplot >/dev/null 2>&1 || missing="gnuplot-nox"
+	command -v stdbuf >/dev/null 2>&1 || missing="$missing coreutils"
+fi
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"

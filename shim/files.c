@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
@@ -268,6 +269,8 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 		return NULL;
 	/* The buffer itself is FULL: each fd's entry carries its own mode. */
 	bs_buffer_init(&f->buf, f->buf.data, bs_cfg.size, BS_MODE_FULL, file_sink, f);
+	if (kind == BS_KIND_PIPE)
+		bs_buffer_set_atomic(&f->buf, PIPE_BUF);
 	f->fd = fd;
 	f->nfds = 1;
 	f->kind = kind;

@@ -8,6 +8,7 @@
  */
 #include "shim.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -201,4 +202,32 @@ BS_EXPORT int fcloseall(void)
 	r = BS_REAL(fcloseall)();
 	bs_forget_closed();
 	return r;
+}
+
+/* ---- abnormal ends ------------------------------------------------------------------------ */
+
+/* abort() kills the process with SIGABRT: what we hold goes out first. An
+ * assertion prints its message on stderr, then aborts from inside libc:
+ * buffering stops first, so that the message is written straight through. */
+BS_EXPORT void abort(void)
+{
+	bs_stop_buffering();
+	BS_REAL(abort)();
+	__builtin_unreachable();
+}
+
+BS_EXPORT void __assert_fail(const char *expr, const char *file, unsigned line,
+			     const char *func)
+{
+	bs_stop_buffering();
+	BS_REAL(__assert_fail)(expr, file, line, func);
+	__builtin_unreachable();
+}
+
+BS_EXPORT void __assert_perror_fail(int err, const char *file, unsigned line,
+				    const char *func)
+{
+	bs_stop_buffering();
+	BS_REAL(__assert_perror_fail)(err, file, line, func);
+	__builtin_unreachable();
 }

@@ -63,12 +63,16 @@ void *bs_resolve(const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
+/* The rest resolve on first use (BS_REAL): a lookup of all of them costs
+ * ~20 us at every process start. These few may be first called from a
+ * signal handler, where dlsym is not safe. */
 static void resolve(void)
 {
-#define BS_RESOLVE(name, ret, args) \
-	bs_real.name = (ret(*) args)dlsym(RTLD_NEXT, #name);
-	BS_REAL_FUNCS(BS_RESOLVE)
-#undef BS_RESOLVE
+	(void)BS_REAL(write);
+	(void)BS_REAL(writev);
+	(void)BS_REAL(close);
+	(void)BS_REAL(_exit);
+	(void)BS_REAL(_Exit);
 }
 
 static void configure(void)
@@ -79,12 +83,7 @@ static void configure(void)
 
 	if (getauxval(AT_SECURE))
 		return;		/* setuid and friends: do nothing, say nothing */
-	env.fds = getenv("BUFSHIM_FDS");
-	env.size = getenv("BUFSHIM_SIZE");
-	env.mode = getenv("BUFSHIM_MODE");
-	env.flush_ms = getenv("BUFSHIM_FLUSH_MS");
-	env.stats = getenv("BUFSHIM_STATS");
-	env.stdio = getenv("BUFSHIM_STDIO");
+	bs_env_read(&env, getenv);
 	bs_str_init(&msg, line, sizeof line);
 	if (bs_config_parse(&bs_cfg, &env, &msg) < 0) {
 		bs_diag(line);

@@ -80,7 +80,10 @@
 	X(system, int, (const char *))					\
 	X(popen, FILE *, (const char *, const char *))			\
 	X(pclose, int, (FILE *))					\
-	X(fcloseall, int, (void))
+	X(fcloseall, int, (void))					\
+	X(abort, void, (void))						\
+	X(__assert_fail, void, (const char *, const char *, unsigned, const char *)) \
+	X(__assert_perror_fail, void, (int, const char *, unsigned, const char *))
 
 /* waits (SPEC invariant 4) */
 #define BS_REAL_WAIT_FUNCS(X)						\

@@ -239,53 +239,26 @@ BS_WIDE_HOOK(wint_t, putwchar_unlocked, (wchar_t c), stdout, (c))
 BS_WIDE_HOOK(int, vwprintf, (const wchar_t *f, va_list ap), stdout, (f, ap))
 BS_WIDE_HOOK(int, __vwprintf_chk, (int fl, const wchar_t *f, va_list ap), stdout, (fl, f, ap))
 
+#define BS_PRINTF_BODY(before, call)					\
+	{								\
+		va_list ap;						\
+		int r;							\
+									\
+		before;							\
+		va_start(ap, f);					\
+		r = call;						\
+		va_end(ap);						\
+		return r;						\
+	}
+
 BS_EXPORT int wprintf(const wchar_t *f, ...)
-{
-	va_list ap;
-	int r;
-
-	stdout = unbridge(stdout);
-	va_start(ap, f);
-	r = BS_REAL(vwprintf)(f, ap);
-	va_end(ap);
-	return r;
-}
-
+	BS_PRINTF_BODY(stdout = unbridge(stdout), BS_REAL(vwprintf)(f, ap))
 BS_EXPORT int fwprintf(FILE *fp, const wchar_t *f, ...)
-{
-	va_list ap;
-	int r;
-
-	fp = unbridge(fp);
-	va_start(ap, f);
-	r = BS_REAL(vfwprintf)(fp, f, ap);
-	va_end(ap);
-	return r;
-}
-
+	BS_PRINTF_BODY(fp = unbridge(fp), BS_REAL(vfwprintf)(fp, f, ap))
 BS_EXPORT int __wprintf_chk(int fl, const wchar_t *f, ...)
-{
-	va_list ap;
-	int r;
-
-	stdout = unbridge(stdout);
-	va_start(ap, f);
-	r = BS_REAL(__vwprintf_chk)(fl, f, ap);
-	va_end(ap);
-	return r;
-}
-
+	BS_PRINTF_BODY(stdout = unbridge(stdout), BS_REAL(__vwprintf_chk)(fl, f, ap))
 BS_EXPORT int __fwprintf_chk(FILE *fp, int fl, const wchar_t *f, ...)
-{
-	va_list ap;
-	int r;
-
-	fp = unbridge(fp);
-	va_start(ap, f);
-	r = BS_REAL(__vfwprintf_chk)(fp, fl, f, ap);
-	va_end(ap);
-	return r;
-}
+	BS_PRINTF_BODY(fp = unbridge(fp), BS_REAL(__vfwprintf_chk)(fp, fl, f, ap))
 
 FILE *bs_stdio_unbridge(FILE *fp)
 {
@@ -353,17 +326,7 @@ BS_STDIO_READ(int, __isoc99_vfscanf, (FILE *fp, const char *f, va_list ap), fp, 
  * __isoc99_scanf and so on, so the C99 entry points are defined by those
  * names and the older GNU ones by their symbol names.
  */
-#define BS_SCANF_BODY(fp, call)						\
-	{								\
-		va_list ap;						\
-		int r;							\
-									\
-		before_stdio_read(fp);					\
-		va_start(ap, f);					\
-		r = call;						\
-		va_end(ap);						\
-		return r;						\
-	}
+#define BS_SCANF_BODY(fp, call) BS_PRINTF_BODY(before_stdio_read(fp), call)
 
 BS_EXPORT int __isoc99_scanf(const char *f, ...)
 	BS_SCANF_BODY(stdin, BS_REAL(__isoc99_vscanf)(f, ap))
@@ -470,18 +433,6 @@ BS_EXPORT int fflush(FILE *fp)
 	}
 	return BS_REAL(fflush)(fp);
 }
-
-#define BS_PRINTF_BODY(before, call)					\
-	{								\
-		va_list ap;						\
-		int r;							\
-									\
-		before;							\
-		va_start(ap, f);					\
-		r = call;						\
-		va_end(ap);						\
-		return r;						\
-	}
 
 BS_EXPORT int fprintf(FILE *fp, const char *f, ...)
 	BS_PRINTF_BODY(before_stream_write(fp), BS_REAL(vfprintf)(fp, f, ap))

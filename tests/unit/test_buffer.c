@@ -100,7 +100,26 @@ START_TEST(full_capacity_one)
 {
 	make(1, BS_MODE_FULL);
 	write_in_pieces(1000, 1);
-	ck_assert_int_le(sink->calls, 500);	/* {buffered, new} in one writev */
+	ck_assert_int_le(sink->calls, 1000);	/* ceil(bytes / size) */
+	teardown();
+}
+END_TEST
+
+START_TEST(full_write_of_the_capacity_is_not_copied)
+{
+	char a[CAP], b[CAP];
+
+	make(CAP, BS_MODE_FULL);
+	pattern(a, CAP, 4);
+	pattern(b, CAP, 5);
+	ck_assert_int_eq(bs_buffer_write(&buf, a, CAP), CAP);
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert_ptr_eq(sink->first_base[0], a);
+	ck_assert_int_eq(bs_buffer_write(&buf, "x", 1), 1);
+	ck_assert_int_eq(bs_buffer_write(&buf, b, CAP), CAP);
+	ck_assert_int_eq(sink->calls, 2);		/* {x, b} in one writev */
+	ck_assert_uint_eq(sink->len, 2 * CAP + 1);
+	ck_assert(memcmp(sink->out + CAP + 1, b, CAP) == 0);
 	teardown();
 }
 END_TEST
@@ -275,6 +294,42 @@ START_TEST(per_call_mode_line_and_the_cap)
 	make(CAP, BS_MODE_LINE);			/* the buffer's mode caps */
 	ck_assert_int_eq(bs_buffer_writev_as(&buf, &nl, 1, BS_MODE_FULL), 2);
 	ck_assert_int_eq(sink->calls, 1);
+	teardown();
+}
+END_TEST
+
+/* A pipe several processes write: no delivery that joins bytes may pass
+ * PIPE_BUF, or the kernel may put another writer's bytes inside a record. */
+START_TEST(atomic_limit_keeps_every_delivery_within_it)
+{
+	size_t off = 0, prev = 0;
+	char rec[40];
+
+	make(65536, BS_MODE_FULL);
+	bs_buffer_set_atomic(&buf, 4096);
+	ck_assert_uint_eq(buf.cap, 4096);
+	for (int i = 0; i < 10000; i++) {
+		pattern(rec, sizeof rec, (size_t)i);
+		ck_assert_int_eq(bs_buffer_write(&buf, rec, sizeof rec), (ssize_t)sizeof rec);
+		ck_assert(fake_whole(sink, off, off + sizeof rec));
+		off += sizeof rec;
+	}
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_uint_eq(sink->len, off);
+	for (int i = 0; i < sink->nends; i++) {
+		ck_assert_uint_le(sink->ends[i] - prev, 4096);
+		prev = sink->ends[i];
+	}
+	ck_assert_int_le(sink->calls, (int)ceil_div(off, 4096 - 40) + 1);
+	/* none mode (a member that is not chosen) splits the same way */
+	ck_assert_int_eq(bs_buffer_write(&buf, rec, 30), 30);
+	{
+		char big[4090] = { 0 };
+		struct iovec v = { big, sizeof big };
+
+		ck_assert_int_eq(bs_buffer_writev_as(&buf, &v, 1, BS_MODE_NONE), (ssize_t)sizeof big);
+	}
+	ck_assert_uint_le(sink->ends[sink->nends - 1] - sink->ends[sink->nends - 2], 4096);
 	teardown();
 }
 END_TEST
@@ -509,6 +564,7 @@ static Suite *buffer_suite(void)
 	tcase_add_loop_test(tc, full_every_size_whole_and_few, 0,
 			    sizeof sizes / sizeof sizes[0]);
 	tcase_add_test(tc, full_capacity_one);
+	tcase_add_test(tc, full_write_of_the_capacity_is_not_copied);
 	tcase_add_test(tc, full_nothing_delivered_until_it_does_not_fit);
 	tcase_add_test(tc, full_large_write_goes_out_without_a_copy);
 	tcase_add_test(tc, full_zero_length_write_makes_no_syscall);
@@ -520,6 +576,7 @@ static Suite *buffer_suite(void)
 	tcase_add_test(tc, none_passes_each_write);
 	tcase_add_test(tc, per_call_mode_none_delivers_with_the_buffer);
 	tcase_add_test(tc, per_call_mode_line_and_the_cap);
+	tcase_add_test(tc, atomic_limit_keeps_every_delivery_within_it);
 	tcase_add_test(tc, init_rejects_nonsense);
 	tcase_add_test(tc, short_writes_resume_at_the_exact_byte);
 	tcase_add_test(tc, eintr_is_retried_not_reported);
