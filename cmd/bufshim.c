@@ -51,7 +51,7 @@ static const char usage_text[] =
 "this command. Exit status: 125 if bufshim itself fails, 126 if COMMAND\n"
 "cannot run, 127 if it is not found, else the status of COMMAND.\n";
 
-static void die(const char *msg, const char *arg)
+__attribute__((noreturn)) static void die(const char *msg, const char *arg)
 {
 	fprintf(stderr, "bufshim: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
 	exit(EXIT_OURS);
@@ -84,12 +84,11 @@ static const char *find_library(void)
 	if (access(path, R_OK) == 0)
 		return path;
 	die("cannot find libbufshim.so (set BUFSHIM_LIB)", NULL);
-	return NULL;
 }
 
 static void set_env(const char *name, const char *value)
 {
-	if (setenv(name, value, 1) < 0)
+	if (!value || setenv(name, value, 1) < 0)
 		die("cannot set the environment", name);
 }
 

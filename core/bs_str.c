@@ -48,9 +48,9 @@ void bs_str_value(struct bs_str *s, const char *value)
 {
 	size_t i;
 
-	for (i = 0; value[i] && i < BS_STR_VALUE_MAX; i++) {
+	for (i = 0; i < BS_STR_VALUE_MAX && value[i]; i++) {
 		unsigned char c = (unsigned char)value[i];
-		char out = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		char out = (char)((c < 0x20 || c == 0x7f) ? '?' : c);
 
 		bs_str_addn(s, &out, 1);
 	}

@@ -4,6 +4,7 @@
 #include "shim.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,17 +26,13 @@ static int init_state;
 
 /* ---- raw fallbacks ------------------------------------------------------------ */
 
-ssize_t bs_sys_write(int fd, const void *buf, size_t n)
+ssize_t bs_sys_write_early(int fd, const void *buf, size_t n)
 {
-	if (bs_likely(bs_real.write != NULL))
-		return bs_real.write(fd, buf, n);
 	return syscall(SYS_write, fd, buf, n);
 }
 
-ssize_t bs_sys_writev(int fd, const struct iovec *iov, int n)
+ssize_t bs_sys_writev_early(int fd, const struct iovec *iov, int n)
 {
-	if (bs_likely(bs_real.writev != NULL))
-		return bs_real.writev(fd, iov, n);
 	return syscall(SYS_writev, fd, iov, n);
 }
 
@@ -46,14 +43,30 @@ int bs_sys_close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
+/* All of buf to fd, through EINTR and partial writes. */
+static void write_all(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t r = bs_sys_write(fd, buf, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		buf += r;
+		n -= (size_t)r;
+	}
+}
+
 void bs_diag(const char *line)
 {
-	struct iovec v[2] = {
-		{ .iov_base = (void *)line, .iov_len = strlen(line) },
-		{ .iov_base = "\n", .iov_len = 1 },
-	};
+	char buf[512];
+	struct bs_str s;
 
-	bs_sys_writev(2, v, 2);
+	bs_str_init(&s, buf, sizeof buf);
+	bs_str_add(&s, line);
+	bs_str_add(&s, "\n");
+	write_all(2, buf, s.len);
 }
 
 /* ---- once per process ------------------------------------------------------------ */
@@ -123,7 +136,7 @@ static void report_one(struct bs_file *f, void *arg)
 	bs_stats_line(&s, f->fd, bs_kind_name(f->kind), f->mode, f->buf.cap,
 		      &f->buf.stats);
 	bs_str_add(&s, "\n");
-	bs_sys_write(fd, line, s.len);
+	write_all(fd, line, s.len);
 	memset(&f->buf.stats, 0, sizeof f->buf.stats);
 }
 
@@ -195,10 +208,10 @@ __attribute__((constructor)) static void bs_constructor(void)
 	bs_init();
 	if (!bs_active)
 		return;
-	pthread_atfork(bs_fork_prepare, bs_fork_parent, bs_fork_child);
-	atexit(at_exit_flush);
+	(void)pthread_atfork(bs_fork_prepare, bs_fork_parent, bs_fork_child);
+	(void)atexit(at_exit_flush);
 	/* registered first, so run last: after the program's own handlers */
-	at_quick_exit(bs_end_process);
+	(void)at_quick_exit(bs_end_process);
 	bs_stdio_bridge();
 }
 

@@ -104,9 +104,23 @@ void bs_init(void);
 
 /* The real calls, or the raw syscall when a wrapper runs before the
  * real functions are known (another library's constructor, dlsym). */
-ssize_t bs_sys_write(int fd, const void *buf, size_t n);
-ssize_t bs_sys_writev(int fd, const struct iovec *iov, int n);
+ssize_t bs_sys_write_early(int fd, const void *buf, size_t n);
+ssize_t bs_sys_writev_early(int fd, const struct iovec *iov, int n);
 int bs_sys_close(int fd);
+
+static inline ssize_t bs_sys_write(int fd, const void *buf, size_t n)
+{
+	if (__builtin_expect(bs_real.write != NULL, 1))
+		return bs_real.write(fd, buf, n);
+	return bs_sys_write_early(fd, buf, n);
+}
+
+static inline ssize_t bs_sys_writev(int fd, const struct iovec *iov, int n)
+{
+	if (__builtin_expect(bs_real.writev != NULL, 1))
+		return bs_real.writev(fd, iov, n);
+	return bs_sys_writev_early(fd, iov, n);
+}
 
 /* One line on stderr, through the real write. */
 void bs_diag(const char *line);
@@ -162,7 +176,18 @@ static inline enum bs_mode bs_ent_mode(bs_ent e)
 	return (enum bs_mode)(e & 3);
 }
 
-bs_ent bs_fdtab_get(int fd);
+/* The fd table's first chunk is inline: the pass-through path is a few
+ * loads. Larger fds take the slow path (files.c). */
+#define BS_FDTAB_CHUNK 4096
+extern bs_ent bs_fdtab0[BS_FDTAB_CHUNK];
+bs_ent bs_fdtab_get_slow(int fd);
+
+static inline bs_ent bs_fdtab_get(int fd)
+{
+	if (__builtin_expect((unsigned)fd < BS_FDTAB_CHUNK, 1))
+		return __atomic_load_n(&bs_fdtab0[fd], __ATOMIC_ACQUIRE);
+	return bs_fdtab_get_slow(fd);
+}
 
 /* Judge fd and remember the verdict: chosen, eligible (SPEC invariant 7),
  * sharing an open file with a buffered fd? BS_ENT_PASS when not open. */

@@ -165,12 +165,16 @@ static void bridge_one(struct bridge *b, FILE **var, int fd)
 		free(buf);
 		return;
 	}
+	/* buf is the stream's for good */
+	// NOLINTBEGIN(clang-analyzer-unix.Malloc)
 	setvbuf(cookie, buf, mode, mode == _IONBF ? 0 : size);
 	b->var = var;
 	b->orig = orig;
 	b->cookie = cookie;
 	b->on = 1;
 	*var = cookie;
+	// NOLINTEND(clang-analyzer-unix.Malloc)
+	/* cppcheck-suppress memleak */
 }
 
 void bs_stdio_bridge(void)

@@ -94,7 +94,7 @@ static void start_helper(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setstacksize(&attr, (size_t)64 * 1024);
 	if (pthread_create(&t, &attr, helper, NULL) != 0)
 		__atomic_store_n(&helper_started, 0, __ATOMIC_RELAXED);	/* try again later */
 	pthread_attr_destroy(&attr);

@@ -239,7 +239,7 @@ inject() {
 test_faults_eintr_and_eagain_are_retried() {
 	"$P/writer" 20000 40 >"$T/plain"
 	local spec
-	for spec in writev:EINTR:1+2 writev:EAGAIN:1+3; do
+	for spec in write,writev:EINTR:1+2 write,writev:EAGAIN:1+3; do
 		inject "$spec" LD_PRELOAD="$LIB" BUFSHIM_MODE=full BUFSHIM_STATS="$T/stats" -- "$P/writer" 20000 40 ||
 			fail "$spec: status $? (the program saw a failure?)"
 		same_files "$T/plain" "$T/out" || fail "$spec"
@@ -250,7 +250,7 @@ test_faults_eintr_and_eagain_are_retried() {
 test_faults_enospc_reported_once_file_an_exact_prefix() {
 	"$P/writer" 20000 40 >"$T/plain"
 	local st=0
-	inject writev:ENOSPC:3 LD_PRELOAD="$LIB" BUFSHIM_MODE=full BUFSHIM_STATS="$T/stats" -- \
+	inject write,writev:ENOSPC:3 LD_PRELOAD="$LIB" BUFSHIM_MODE=full BUFSHIM_STATS="$T/stats" -- \
 		"$P/writer" 20000 40 2>"$T/err" || st=$?
 	(( st == 1 )) || fail "status $st: the program was not told"
 	grep -qx 'writer: No space left on device' "$T/err" || fail "stderr: $(cat "$T/err")"
@@ -262,7 +262,7 @@ test_faults_enospc_reported_once_file_an_exact_prefix() {
 }
 
 test_faults_failure_at_exit_said_once() {
-	inject writev:ENOSPC:1 LD_PRELOAD="$LIB" BUFSHIM_MODE=full -- "$P/writer" 10 10 2>"$T/err" ||
+	inject write:ENOSPC:1 LD_PRELOAD="$LIB" BUFSHIM_MODE=full -- "$P/writer" 10 10 2>"$T/err" ||
 		fail "status $?"
 	[[ $(cat "$T/err") == 'bufshim: fd 1: output lost: No space left on device (100 B dropped in all)' ]] ||
 		fail "stderr: $(cat "$T/err")"
@@ -287,8 +287,8 @@ test_faults_fd_closed_behind_our_back() {
 }
 
 test_faults_sigkill_loses_at_most_one_buffer() {
-	( "$P/faults" kill 1000 >"$T/plain" ) 2>/dev/null || true
-	( shim BUFSHIM_MODE=full "$P/faults" kill 1000 >"$T/out" ) 2>/dev/null || true
+	{ "$P/faults" kill 1000 >"$T/plain"; } 2>/dev/null || true
+	{ shim BUFSHIM_MODE=full "$P/faults" kill 1000 >"$T/out"; } 2>/dev/null || true
 	local n
 	n=$(stat -c %s "$T/out")
 	(( $(stat -c %s "$T/plain") == 39000 && n >= 39000 - 4096 )) || fail "$n of 39000 bytes"
