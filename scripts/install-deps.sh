@@ -2,6 +2,10 @@
 # Install what building and testing bufshim needs, from Debian/Ubuntu packages.
 #   scripts/install-deps.sh              install whatever is missing (root or sudo)
 #   scripts/install-deps.sh --if-missing the same, but say nothing when all is there
+#   scripts/install-deps.sh --all        also the tools of make check-all: valgrind,
+#                                        cppcheck, clang, clang-tidy, clang's
+#                                        sanitizer and fuzzer runtimes
+#   scripts/install-deps.sh --bench      also gnuplot, for the chart of make bench
 # On other systems, install: a C compiler, make, pkg-config, Check (libcheck),
 # strace, and the programs the tests drive (dash, perl, python3; optional).
 set -eu
@@ -11,6 +15,16 @@ quiet=0
 
 missing=""
 # --bench: gnuplot draws the chart in BENCHMARKS.md; nothing else needs it
+if [ "${1:-}" = --all ]; then
+	command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
+	command -v cppcheck >/dev/null 2>&1 || missing="$missing cppcheck"
+	command -v clang >/dev/null 2>&1 || missing="$missing clang"
+	command -v clang-tidy >/dev/null 2>&1 || missing="$missing clang-tidy"
+	# libFuzzer and clang's sanitizer runtimes, for the clang that is here
+	v=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p')
+	[ -n "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null | grep /)" ] ||
+		missing="$missing libclang-rt-${v:-14}-dev"
+fi
 if [ "${1:-}" = --bench ]; then
 	command -v gnuplot >/dev/null 2>&1 || missing="gnuplot-nox"
 	command -v stdbuf >/dev/null 2>&1 || missing="$missing coreutils"

@@ -29,15 +29,27 @@ run() {
 	[[ -n $ONLY && $1 != *$ONLY* ]] && return
 	local out
 	if out=$(bash "$0" --one "$1" 2>&1); then
-		passed=$((passed + 1)); echo "ok   $1${out:+ ($out)}"
-	elif [[ $out == SKIP* ]]; then
-		skipped=$((skipped + 1)); echo "skip $1: ${out#SKIP }"
+		if [[ $out == SKIP* ]]; then
+			skipped=$((skipped + 1)); echo "skip $1: ${out#SKIP }"
+		else
+			passed=$((passed + 1)); echo "ok   $1${out:+ ($out)}"
+		fi
 	else
 		failed=$((failed + 1)); echo "FAIL $1"; sed 's/^/     /' <<<"$out"
 	fi
 }
 
 fail() { echo "$*"; return 1; }
+
+# With ASan preloaded (make check SAN=...), dd dies in ASan's aligned_alloc
+# check (coreutils asks for a size that is not a multiple of the alignment):
+# nothing to do with us, so those tests say SKIP there.
+SAN_BREAKS_DD=0
+[[ ${PRELOAD_FIRST:-} == *asan* ]] && SAN_BREAKS_DD=1
+skip_dd_under_asan() {
+	(( SAN_BREAKS_DD )) || return 1
+	echo "SKIP dd cannot run with ASan preloaded (its aligned_alloc)"
+}
 
 # shim [VAR=VAL...] CMD...: run CMD with the library preloaded
 shim() { env LD_PRELOAD="$LIB" "$@"; }
@@ -73,6 +85,7 @@ test_exports_only_hooks() {
 # ---- bytes and syscalls on real programs ----------------------------------------------
 
 test_dd_bs1_to_file() {
+	skip_dd_under_asan && return 0
 	head -c 100000 /dev/urandom >"$T/in"
 	local plain shimmed
 	plain=$(writes -- dd if="$T/in" bs=1 status=none) || return 1
@@ -83,6 +96,7 @@ test_dd_bs1_to_file() {
 }
 
 test_dd_bs1_to_pipe() {
+	skip_dd_under_asan && return 0
 	head -c 50000 /dev/urandom >"$T/in"
 	shim dd if="$T/in" bs=1 status=none | cat >"$T/out"
 	same_files "$T/in" "$T/out"
@@ -668,6 +682,7 @@ test_system_programs_unchanged() {
 	)
 	local c st1 st2 bad=0
 	for c in "${cmds[@]}"; do
+		[[ $c == dd* ]] && (( SAN_BREAKS_DD )) && continue
 		st1=0 st2=0
 		bash -c "$c" >"$T/p1" 2>"$T/p2" || st1=$?
 		shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full bash -c "$c" >"$T/o1" 2>"$T/o2" || st2=$?
@@ -789,6 +804,7 @@ test_command_warns_for_static_and_setuid() {
 }
 
 test_stats_through_the_command() {
+	skip_dd_under_asan && return 0
 	"$CMD" --stats="$T/stats" -m full dd if=/dev/zero bs=10 count=1000 status=none >/dev/null
 	grep -qE '^bufshim: fd 1 \(null, full, 4096 B\): 1000 writes, 10000 B in 3 syscalls \(333x fewer\); flushes: 2 full, 1 sync; 0 errors, 0 B dropped$' "$T/stats" ||
 		fail "stats: $(cat "$T/stats")"
@@ -806,7 +822,7 @@ test_compare_script() {
 
 test_make_demo_runs() {
 	local start=$SECONDS
-	make -s -C "$ROOT" demo >"$T/demo" 2>&1 || fail "make demo failed: $(tail -5 "$T/demo")"
+	env -u BUFSHIM_LIB make -s -C "$ROOT" demo >"$T/demo" 2>&1 || fail "make demo failed: $(tail -5 "$T/demo")"
 	(( $(grep -c '^output  *identical' "$T/demo") >= 4 )) || fail "$(cat "$T/demo")"
 	echo "$((SECONDS - start)) s"
 }
