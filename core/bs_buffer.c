@@ -42,15 +42,21 @@ void bs_buffer_reinit_lock(struct bs_buffer *b)
 
 /* ---- delivery ------------------------------------------------------------- */
 
+/* EINTR in a row before it counts as a failure: signals cannot interrupt
+ * every call for ever, but a fault injector can, and the program must then
+ * be told rather than hang. */
+#define BS_EINTR_MAX 10000
+
 /* One sink call, EINTR retried. */
 static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n)
 {
 	ssize_t r;
+	int tries = 0;
 
 	do {
 		b->stats.syscalls++;
 		r = b->sink(b->ctx, v, n);
-	} while (r < 0 && errno == EINTR);
+	} while (r < 0 && errno == EINTR && ++tries < BS_EINTR_MAX);
 	return r;
 }
 

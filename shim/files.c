@@ -179,11 +179,13 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 	/* A thread cancelled here would leave the buffer locked. */
 	if (!__libc_single_threaded)
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-	for (;;) {
+	for (int tries = 0;; tries++) {
 		/* writev of one iovec costs the kernel ~100 ns more than write */
 		r = n == 1 ? bs_sys_write(f->fd, iov->iov_base, iov->iov_len) :
 			     bs_sys_writev(f->fd, iov, n);
-		if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		/* EAGAIN again and again once poll said writable: a device that
+		 * will not take it, or a fault injector; tell the program */
+		if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || tries == 100)
 			break;
 		struct pollfd p = { .fd = f->fd, .events = POLLOUT };
 		if (BS_REAL(poll)(&p, 1, -1) < 0 && errno != EINTR)

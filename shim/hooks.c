@@ -22,8 +22,11 @@ __attribute__((noinline)) static ssize_t write_buffered(int fd, const void *buf,
 {
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	enum bs_mode mode;
-	struct bs_file *f = bs_enter(fd, &mode);
+	struct bs_file *f;
 	ssize_t r;
+
+	bs_cancel_point();
+	f = bs_enter(fd, &mode);
 
 	if (!f)
 		return bs_sys_write(fd, buf, n);
@@ -43,8 +46,11 @@ BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	enum bs_mode mode;
-	struct bs_file *f = bs_enter(fd, &mode);
+	struct bs_file *f;
 	ssize_t r;
+
+	bs_cancel_point();
+	f = bs_enter(fd, &mode);
 
 	if (!f)
 		return bs_sys_writev(fd, iov, iovcnt);

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,16 @@ static inline struct bs_file *bs_enter(int fd, enum bs_mode *mode)
 	}
 	*mode = bs_ent_mode(e);
 	return bs_ent_file(e);
+}
+
+/* write and writev are cancellation points: a buffered one makes no
+ * syscall, so it checks here, before the library holds anything. */
+static inline void bs_cancel_point(void)
+{
+	extern char __libc_single_threaded;
+
+	if (!__libc_single_threaded && !bs_depth)
+		pthread_testcancel();
 }
 
 static inline void bs_leave(void)

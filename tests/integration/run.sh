@@ -203,6 +203,77 @@ test_quick_exit_and__Exit_deliver() {
 	done
 }
 
+test_write_is_still_a_cancellation_point() {
+	timeout 10 env LD_PRELOAD="$LIB" BUFSHIM_MODE=full "$P/boundaries" cancel >/dev/null 2>"$T/err" ||
+		fail "status $? (124: the thread was never cancelled)"
+	grep -qx joined "$T/err"
+}
+
+test_write_before_our_constructor() {
+	# another preloaded library writes from its constructor, before or
+	# after ours has run
+	printf '#include <unistd.h>\n__attribute__((constructor)) static void early(void) { write(1, "early\\n", 6); }\n' >"$T/early.c"
+	cc -shared -fPIC -o "$T/early.so" "$T/early.c"
+	"$P/writer" 3 10 >"$T/w"
+	{ echo early; cat "$T/w"; } >"$T/plain"
+	local order
+	for order in "$LIB:$T/early.so" "$T/early.so:$LIB"; do
+		env LD_PRELOAD="$order" BUFSHIM_MODE=full "$P/writer" 3 10 >"$T/out" || fail "$order: status $?"
+		same_files "$T/plain" "$T/out" || fail "LD_PRELOAD=$order"
+	done
+}
+
+test_bad_fds_and_fds_above_the_first_table_chunk() {
+	local prog='import os, resource
+try:
+    os.write(77, b"x")
+except OSError as e:
+    os.write(1, b"fd 77: %s\n" % e.strerror.encode())
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard != resource.RLIM_INFINITY and hard < 6000:
+    raise SystemExit("RLIMIT_NOFILE hard limit below 6000")
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 6000), hard))
+os.dup2(1, 5000)
+for i in range(3000):
+    os.write(5000 if i % 2 else 1, b"line %d\n" % i)
+os.close(5000)
+os.write(1, b"end\n")'
+	python3 -c "$prog" >"$T/plain" || { echo "SKIP $(python3 -c "$prog" 2>&1 >/dev/null | tail -1)"; return 0; }
+	grep -qx 'fd 77: Bad file descriptor' "$T/plain" || fail "plain: $(head -1 "$T/plain")"
+	local writes
+	writes=$(writes LD_PRELOAD="$LIB" BUFSHIM_FDS=all BUFSHIM_MODE=full -- python3 -c "$prog")
+	same_files "$T/plain" "$T/out" || fail "output"
+	(( writes < 100 )) || fail "$writes write syscalls for 3001 writes"
+}
+
+SECURE_LIB=
+test_secure_execution_does_nothing() {
+	# ld.so preloads into a set-user-ID program only a library in a trusted
+	# directory that is set-user-ID itself: install a copy there, run a
+	# setuid-root program as nobody. A bad setting and stats prove silence.
+	[[ $(id -u) == 0 ]] && command -v setpriv >/dev/null || { echo "SKIP needs root and setpriv"; return 0; }
+	[[ -z ${PRELOAD_FIRST:-} ]] || { echo "SKIP a sanitized library cannot load in secure mode"; return 0; }
+	local libdir name=libbufshim-securetest-$$.so d
+	libdir=$(dirname "$(ldd /bin/true | awk '/libc.so/ { print $3 }')")
+	d=$(mktemp -d -p "$T") && chmod 755 "$T" "$d"
+	SECURE_LIB=$libdir/$name
+	trap 'rm -f "$SECURE_LIB"; rm -rf "$T"' EXIT
+	install -m 4755 "$LIBFILE" "$SECURE_LIB"
+	install -m 4755 "$P/writer" "$d/suid_writer"
+	install -m 755 "$P/writer" "$d/plain_writer"
+	# env runs inside setpriv, so that only the program gets the library
+	local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="$name")
+	# control: the same preload in a program that is not set-user-ID speaks
+	"${as_nobody[@]}" BUFSHIM_SIZE=12x "$d/plain_writer" 5 10 >/dev/null 2>"$T/err" || fail "control: status $?"
+	grep -q "BUFSHIM_SIZE='12x'" "$T/err" || fail "control: the library did not load: $(cat "$T/err")"
+	"${as_nobody[@]}" BUFSHIM_SIZE=12x "$d/suid_writer" 5 10 >"$T/out" 2>"$T/err" || fail "setuid: status $?"
+	[[ ! -s $T/err ]] || fail "secure mode: the library spoke: $(cat "$T/err")"
+	cmp -s "$T/out" <("$P/writer" 5 10) || fail "secure mode: output"
+	"${as_nobody[@]}" BUFSHIM_STATS=1 "$d/suid_writer" 5 10 >/dev/null 2>"$T/err"
+	[[ ! -s $T/err ]] || fail "secure mode: stats: $(cat "$T/err")"
+	rm -f "$SECURE_LIB"
+}
+
 test_threads_tear_no_record() {
 	shim "$P/threads" write 4 20000 >"$T/out" || fail "writer failed" || return 1
 	"$P/threads" check 4 20000 <"$T/out" || return 1
@@ -273,6 +344,24 @@ test_faults_enospc_reported_once_file_an_exact_prefix() {
 	(( n > 0 )) && cmp -s "$T/out" <(head -c "$n" "$T/plain") || fail "not a prefix ($n bytes)"
 	grep -qE '; 1 error, [1-9][0-9]* B dropped$' "$T/stats" || fail "stats: $(cat "$T/stats")"
 	echo "prefix of $n bytes; $(grep -oE '[0-9]+ B dropped' "$T/stats")"
+}
+
+test_faults_on_every_delivery_reach_the_program() {
+	# a fault on every call (only an injector can do that): the program is
+	# told, as without us, instead of the library retrying for ever; its
+	# own message fails like every other write
+	local err plain shimmed
+	for err in EINTR EAGAIN; do
+		plain=0 shimmed=0
+		inject write,writev:$err:1+1 -- "$P/writer" 20000 40 2>"$T/perr" || plain=$?
+		cp "$T/out" "$T/plain"
+		timeout 60 strace -f -qq -o "$T/trace" -e trace=write,writev \
+			-e inject=write,writev:error=$err -E LD_PRELOAD="$LIB" -E BUFSHIM_MODE=full \
+			-- "$P/writer" 20000 40 >"$T/out" 2>"$T/err" || shimmed=$?
+		(( plain == 1 && shimmed == 1 )) || fail "$err: status $plain plain, $shimmed bufshim"
+		[[ ! -s $T/plain && ! -s $T/out ]] || fail "$err: bytes arrived"
+		same_files "$T/perr" "$T/err" || fail "$err: stderr: $(cat "$T/err")"
+	done
 }
 
 test_faults_failure_at_exit_said_once() {

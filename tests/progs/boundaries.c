@@ -11,12 +11,14 @@
  *             arrive; prints the handler's count on stderr
  *   fclose    write(1), then fclose(stdout) delivers
  *   coproc    request/response with a child over two pipes: no deadlock
+ *   cancel    a thread writing in a loop is cancelled at a write
  * Run the socket, eventfd and pipe cases with BUFSHIM_FDS=all.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,17 +215,39 @@ static int coproc(void)
 	return 0;
 }
 
+static void *write_forever(void *arg)
+{
+	(void)arg;
+	for (;;)
+		if (write(1, "x\n", 2) != 2)
+			return NULL;
+}
+
+static int cancel(void)
+{
+	pthread_t t;
+	void *rc;
+
+	pthread_create(&t, NULL, write_forever, NULL);
+	usleep(100000);
+	pthread_cancel(t);
+	pthread_join(t, &rc);
+	CHECK(rc == PTHREAD_CANCELED, "not cancelled");
+	fputs("joined\n", stderr);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(void); } cases[] = {
 		{ "seek", seek }, { "dgram", dgram }, { "eventfd", evfd },
 		{ "nonblock", nonblock }, { "signals", signals },
-		{ "fclose", do_fclose }, { "coproc", coproc },
+		{ "fclose", do_fclose }, { "coproc", coproc }, { "cancel", cancel },
 	};
 
 	for (size_t i = 0; argc > 1 && i < sizeof cases / sizeof cases[0]; i++)
 		if (!strcmp(argv[1], cases[i].name))
 			return cases[i].fn();
-	fputs("usage: boundaries seek|dgram|eventfd|nonblock|signals|fclose|coproc\n", stderr);
+	fputs("usage: boundaries seek|dgram|eventfd|nonblock|signals|fclose|coproc|cancel\n", stderr);
 	return 2;
 }
