@@ -23,17 +23,12 @@ __attribute__((noinline)) static ssize_t write_buffered(int fd, const void *buf,
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	enum bs_mode mode;
 	struct bs_file *f;
-	ssize_t r;
 
 	bs_cancel_point();
 	f = bs_enter(fd, &mode);
-
 	if (!f)
 		return bs_sys_write(fd, buf, n);
-	r = bs_buffer_writev_as(&f->buf, &v, 1, mode);
-	bs_note_pending(f);
-	bs_leave();
-	return r;
+	return bs_file_write(f, &v, 1, mode);
 }
 
 BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
@@ -47,17 +42,12 @@ BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	enum bs_mode mode;
 	struct bs_file *f;
-	ssize_t r;
 
 	bs_cancel_point();
 	f = bs_enter(fd, &mode);
-
 	if (!f)
 		return bs_sys_writev(fd, iov, iovcnt);
-	r = bs_buffer_writev_as(&f->buf, iov, iovcnt, mode);
-	bs_note_pending(f);
-	bs_leave();
-	return r;
+	return bs_file_write(f, iov, iovcnt, mode);
 }
 
 /* ---- fd boundaries ---------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #define BS_SHIM_H
 
 #define _GNU_SOURCE
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -330,6 +331,20 @@ static inline void bs_leave(void)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	bs_depth = 0;
+}
+
+/* A write entered with bs_enter: into f's buffer in mode, the flags that
+ * waits and the timer look at kept, and the library left. */
+static inline ssize_t bs_file_write(struct bs_file *f, const struct iovec *iov,
+				    int n, enum bs_mode mode)
+{
+	ssize_t r = bs_buffer_writev_as(&f->buf, iov, n, mode);
+	int err = errno;
+
+	bs_note_pending(f);
+	bs_leave();
+	errno = err;
+	return r;
 }
 
 #endif

@@ -90,16 +90,12 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n)
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	enum bs_mode mode;
 	struct bs_file *f = bs_enter(b->fd, &mode);
-	ssize_t r;
 
 	if (!f)
 		return write_direct(b->fd, buf, n);
 	if (mode != BS_MODE_FULL || !bs_cfg.stdio)
 		mode = BS_MODE_NONE;	/* a person may be watching */
-	r = bs_buffer_writev_as(&f->buf, &v, 1, mode);
-	bs_note_pending(f);
-	bs_leave();
-	return r;
+	return bs_file_write(f, &v, 1, mode);
 }
 
 static int cookie_seek(void *c, off64_t *pos, int whence)
