@@ -463,21 +463,6 @@ void bs_fd_regroup(int fd)
 	bs_depth = 0;
 }
 
-void bs_files_lock(void)
-{
-	pthread_mutex_lock(&files_lock);
-}
-
-void bs_files_unlock(void)
-{
-	pthread_mutex_unlock(&files_lock);
-}
-
-struct bs_file *bs_files_first(void)
-{
-	return files;
-}
-
 int bs_any_stamped(void)
 {
 	/* Without files_lock: the list only grows at its head, and a file

@@ -196,10 +196,7 @@ void bs_end_process(void)
 {
 	if (bs_depth || !bs_active)
 		return;		/* inside us (a signal handler): nothing is safe */
-	bs_depth++;
-	if (!__atomic_load_n(&bs_finished, __ATOMIC_ACQUIRE))
-		bs_finish();
-	bs_depth--;
+	bs_stop_buffering();
 	bs_report_stats();
 }
 

@@ -248,10 +248,7 @@ uint64_t bs_now_ns(void);
 /* f holds bytes and no stamp: stamp it, and make sure the helper runs. */
 void bs_timer_stamp(struct bs_file *f);
 void bs_timer_fork_child(void);
-/* The list of files for the helper, under files_lock (files.c). */
-void bs_files_lock(void);
-void bs_files_unlock(void);
-struct bs_file *bs_files_first(void);
+/* Whether any open buffer has a stamp, without files_lock (files.c). */
 int bs_any_stamped(void);
 
 /* After a write to f: keep the flags that waits and the timer look at. */
@@ -287,7 +284,7 @@ void bs_fork_prepare(void);
 void bs_fork_parent(void);
 void bs_fork_child(void);
 
-/* Visit every buffer that ever did work (for the stats). */
+/* Visit every buffer, under files_lock (the stats, the timer). */
 void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg);
 
 const char *bs_kind_name(enum bs_kind kind);

@@ -34,26 +34,26 @@ uint64_t bs_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The earliest deadline among pending buffers, delivering those past it;
- * 0 when nothing is pending. */
-static uint64_t deliver_due(uint64_t bound)
+struct due {
+	uint64_t now, bound;
+	uint64_t next;		/* the earliest deadline still ahead; 0: none */
+};
+
+/* Deliver f if its oldest byte is due, else note its deadline. */
+static void deliver_if_due(struct bs_file *f, void *arg)
 {
-	uint64_t now = bs_now_ns(), next = 0;
+	struct due *d = arg;
+	uint64_t first = __atomic_load_n(&f->first_ns, __ATOMIC_SEQ_CST);
 
-	for (struct bs_file *f = bs_files_first(); f; f = f->next) {
-		uint64_t first = __atomic_load_n(&f->first_ns, __ATOMIC_SEQ_CST);
-
-		if (!first || f->closed)
-			continue;
-		if (first + bound <= now) {
-			__atomic_store_n(&f->first_ns, 0, __ATOMIC_SEQ_CST);
-			bs_buffer_flush(&f->buf, BS_FLUSH_TIMER, 0);
-			/* a writer may stamp it again meanwhile: next round */
-		} else if (!next || first + bound < next) {
-			next = first + bound;
-		}
+	if (!first || f->closed)
+		return;
+	if (first + d->bound <= d->now) {
+		__atomic_store_n(&f->first_ns, 0, __ATOMIC_SEQ_CST);
+		bs_buffer_flush(&f->buf, BS_FLUSH_TIMER, 0);
+		/* a writer may stamp it again meanwhile: next round */
+	} else if (!d->next || first + d->bound < d->next) {
+		d->next = first + d->bound;
 	}
-	return next;
 }
 
 static void *helper(void *arg)
@@ -63,9 +63,10 @@ static void *helper(void *arg)
 	(void)arg;
 	bs_depth = 1;		/* our own calls go straight through */
 	for (;;) {
-		bs_files_lock();
-		next = deliver_due(bound);
-		bs_files_unlock();
+		struct due d = { .now = bs_now_ns(), .bound = bound };
+
+		bs_files_each(deliver_if_due, &d);
+		next = d.next;
 		pthread_mutex_lock(&timer_lock);
 		if (next) {
 			struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u),
