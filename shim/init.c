@@ -43,12 +43,19 @@ int bs_sys_close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
-/* All of buf to fd, through EINTR and partial writes. */
+/* All of buf to fd, through EINTR, EAGAIN and partial writes. */
 static void write_all(int fd, const char *buf, size_t n)
 {
-	while (n) {
+	for (int tries = 0; n && tries < 100; tries++) {
 		ssize_t r = bs_sys_write(fd, buf, n);
 
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* a stderr another process made non-blocking */
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			BS_REAL(poll)(&p, 1, 1000);
+			continue;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
