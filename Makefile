@@ -50,7 +50,8 @@ $(B):
 # ---- tests ---------------------------------------------------------------------
 
 UNIT_TESTS := $(B)/test_buffer $(B)/test_config
-TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
+TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c)) \
+	$(patsubst tests/preload/%.c,$(B)/progs/lib%.so,$(wildcard tests/preload/*.c))
 
 # never sanitized: a static program is what it stands for
 $(B)/progs/static_hello: tests/progs/static_hello.c | $(B)
@@ -60,6 +61,11 @@ $(B)/progs/static_hello: tests/progs/static_hello.c | $(B)
 $(B)/test_%: tests/unit/test_%.c tests/unit/fake_sink.h $(CORE_SRC) $(CORE_HDR) | $(B)
 	@test -n "$(PKG_CHECK)" || { echo "Check is missing: run scripts/install-deps.sh (Debian: apt-get install check pkg-config)"; exit 1; }
 	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(CORE_SRC) $(PKG_CHECK) -lpthread
+
+# other preload libraries, for tests of how ours goes along with them
+$(B)/progs/lib%.so: tests/preload/%.c | $(B)
+	@mkdir -p $(B)/progs
+	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
 $(B)/progs/%: tests/progs/%.c | $(B)
 	@mkdir -p $(B)/progs

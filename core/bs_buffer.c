@@ -274,11 +274,62 @@ ssize_t bs_buffer_writev(struct bs_buffer *b, const struct iovec *iov,
 	return bs_buffer_writev_as(b, iov, iovcnt, b->mode);
 }
 
-ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len)
+ssize_t bs_buffer_direct_rest(struct bs_buffer *b, const void *data, size_t len,
+			      enum bs_mode mode, ssize_t r)
+{
+	struct iovec v;
+	size_t done;
+
+	b->stats.syscalls++;
+	if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
+		/* nothing written: the general path retries (and waits) */
+		v = (struct iovec){ .iov_base = (void *)data, .iov_len = len };
+		return bs_buffer_writev_as(b, &v, 1, mode);
+	}
+	b->stats.flushes[mode == BS_MODE_FULL && b->mode == BS_MODE_FULL ?
+			 BS_FLUSH_FULL : BS_FLUSH_LINE]++;
+	done = r < 0 ? 0 : (size_t)r;
+	if (r >= 0 && done < len) {
+		v = (struct iovec){ .iov_base = (char *)data + done, .iov_len = len - done };
+		done += sink_all(b, &v, 1, len - done);
+	}
+	if (done < len) {
+		b->stats.errors++;
+		if (done == 0)
+			return -1;
+	}
+	b->stats.writes++;
+	b->stats.bytes += done;
+	return (ssize_t)done;
+}
+
+/*
+ * write(2)'s two common cases take no lock (the process has one thread) and
+ * skip the general path's bookkeeping: a record that fits is copied; a write
+ * of at least the capacity into an empty buffer goes straight to the sink,
+ * as the general path would send it. Anything else takes that path.
+ */
+ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
+			   enum bs_mode mode)
 {
 	struct iovec v = { .iov_base = (void *)data, .iov_len = len };
 
-	return bs_buffer_writev(b, &v, 1);
+	if (bs_buffer_direct_ok(b, len, mode))
+		return bs_buffer_direct_done(b, data, len, mode, b->sink(b->ctx, &v, 1));
+	if (__libc_single_threaded && mode == BS_MODE_FULL && b->mode == BS_MODE_FULL &&
+	    !b->error && data && len - 1 < b->cap - 1 && len <= b->cap - b->len) {
+		memcpy(b->data + b->len, data, len);
+		b->len += len;
+		b->stats.writes++;
+		b->stats.bytes += len;
+		return (ssize_t)len;
+	}
+	return bs_buffer_writev_as(b, &v, 1, mode);
+}
+
+ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len)
+{
+	return bs_buffer_write_as(b, data, len, b->mode);
 }
 
 static int flush_locked(struct bs_buffer *b, enum bs_reason why, int report)
@@ -330,7 +381,3 @@ void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic)
 		b->cap = atomic;
 }
 
-size_t bs_buffer_pending(const struct bs_buffer *b)
-{
-	return __atomic_load_n(&b->len, __ATOMIC_RELAXED);
-}

@@ -20,7 +20,6 @@
  * stack frame: a few loads and a jump to the real write. */
 __attribute__((noinline)) static ssize_t write_buffered(int fd, const void *buf, size_t n)
 {
-	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	enum bs_mode mode;
 	struct bs_file *f;
 
@@ -28,7 +27,10 @@ __attribute__((noinline)) static ssize_t write_buffered(int fd, const void *buf,
 	f = bs_enter(fd, &mode);
 	if (!f)
 		return bs_sys_write(fd, buf, n);
-	return bs_file_write(f, &v, 1, mode);
+	if (bs_buffer_direct_ok(&f->buf, n, mode))
+		return bs_file_wrote(f, bs_buffer_direct_done(&f->buf, buf, n, mode,
+							     bs_sys_write_direct(fd, buf, n)));
+	return bs_file_write1(f, buf, n, mode);
 }
 
 BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)

@@ -83,12 +83,26 @@ void *bs_resolve(const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
+int bs_write_is_libc;
+
+/* Whether fn is the C library's own (no other preload library's). */
+static int in_libc(void *fn)
+{
+	Dl_info info;
+	const char *base;
+
+	if (!fn || !dladdr(fn, &info) || !info.dli_fname)
+		return 0;
+	base = strrchr(info.dli_fname, '/');
+	return !strcmp(base ? base + 1 : info.dli_fname, "libc.so.6");
+}
+
 /* The rest resolve on first use (BS_REAL): a lookup of all of them costs
  * ~20 us at every process start. These few may be first called from a
  * signal handler, where dlsym is not safe. */
 static void resolve(void)
 {
-	(void)BS_REAL(write);
+	bs_write_is_libc = in_libc((void *)BS_REAL(write));
 	(void)BS_REAL(writev);
 	(void)BS_REAL(close);
 	(void)BS_REAL(_exit);

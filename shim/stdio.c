@@ -87,7 +87,6 @@ static ssize_t write_direct(int fd, const char *buf, size_t n)
 static ssize_t cookie_write(void *c, const char *buf, size_t n)
 {
 	struct bridge *b = c;
-	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	enum bs_mode mode;
 	struct bs_file *f = bs_enter(b->fd, &mode);
 
@@ -95,7 +94,7 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n)
 		return write_direct(b->fd, buf, n);
 	if (mode != BS_MODE_FULL || !bs_cfg.stdio)
 		mode = BS_MODE_NONE;	/* a person may be watching */
-	return bs_file_write(f, &v, 1, mode);
+	return bs_file_write1(f, buf, n, mode);
 }
 
 static int cookie_seek(void *c, off64_t *pos, int whence)

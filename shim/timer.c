@@ -17,6 +17,7 @@
  */
 #include "shim.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -104,16 +105,17 @@ static void start_helper(void)
 
 void bs_timer_stamp(struct bs_file *f)
 {
+	int err = errno;	/* the program's write left it as it was */
+
 	__atomic_store_n(&f->first_ns, bs_now_ns(), __ATOMIC_SEQ_CST);
 	if (!__atomic_exchange_n(&helper_started, 1, __ATOMIC_ACQ_REL)) {
 		start_helper();
-		return;
-	}
-	if (__atomic_load_n(&helper_idle, __ATOMIC_SEQ_CST)) {
+	} else if (__atomic_load_n(&helper_idle, __ATOMIC_SEQ_CST)) {
 		pthread_mutex_lock(&timer_lock);
 		pthread_cond_signal(&timer_cond);
 		pthread_mutex_unlock(&timer_lock);
 	}
+	errno = err;
 }
 
 void bs_timer_fork_child(void)

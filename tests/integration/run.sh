@@ -112,6 +112,20 @@ test_c_writer_full_mode() {
 	echo "$plain -> $shimmed writes"
 }
 
+test_large_writes_straight_out_through_other_preloads() {
+	# writes of more than the buffer: one syscall each, by a shorter path
+	# of their own, and a library preloaded after ours still sees each one
+	local n
+	"$P/writer" 300 5000 >"$T/plain"
+	n=$(writes LD_PRELOAD="$LIB" BUFSHIM_MODE=full -- "$P/writer" 300 5000)
+	same_files "$T/plain" "$T/out"
+	(( n == 300 )) || fail "$n write syscalls for 300 writes of 5000 bytes"
+	LD_PRELOAD="$LIB:$P/libchain_write.so" CHAIN_WRITE_LOG="$T/chain" BUFSHIM_MODE=full \
+		"$P/writer" 300 5000 >"$T/out"
+	same_files "$T/plain" "$T/out"
+	(( $(cat "$T/chain") >= 300 )) || fail "the next library saw $(cat "$T/chain") of 300 writes"
+}
+
 test_c_writer_writev() {
 	local plain shimmed
 	plain=$(writes -- "$P/writer" 5000 30 writev) || return 1
@@ -321,46 +335,58 @@ inject() {
 	return $st
 }
 
+# Records of 40 bytes are buffered; records of 5000 (more than the buffer)
+# go straight out, by a shorter path of their own: both are faulted.
+SIZES_BOTH_PATHS="20000x40 400x5000"
+
 test_faults_eintr_and_eagain_are_retried() {
-	"$P/writer" 20000 40 >"$T/plain"
-	local spec
-	for spec in write,writev:EINTR:1+2 write,writev:EAGAIN:1+3; do
-		inject "$spec" LD_PRELOAD="$LIB" BUFSHIM_MODE=full BUFSHIM_STATS="$T/stats" -- "$P/writer" 20000 40 ||
-			fail "$spec: status $? (the program saw a failure?)"
-		same_files "$T/plain" "$T/out" || fail "$spec"
-		grep -q '; 0 errors, 0 B dropped$' "$T/stats" || fail "$spec: $(cat "$T/stats")"
+	local spec cs
+	for cs in $SIZES_BOTH_PATHS; do
+		"$P/writer" ${cs%x*} ${cs#*x} >"$T/plain"
+		for spec in write,writev:EINTR:1+2 write,writev:EAGAIN:1+3; do
+			rm -f "$T/stats"
+			inject "$spec" LD_PRELOAD="$LIB" BUFSHIM_MODE=full BUFSHIM_STATS="$T/stats" -- \
+				"$P/writer" ${cs%x*} ${cs#*x} || fail "$cs $spec: status $? (the program saw a failure?)"
+			same_files "$T/plain" "$T/out" || fail "$cs $spec"
+			grep -q '; 0 errors, 0 B dropped$' "$T/stats" || fail "$cs $spec: $(cat "$T/stats")"
+		done
 	done
 }
 
 test_faults_enospc_reported_once_file_an_exact_prefix() {
-	"$P/writer" 20000 40 >"$T/plain"
-	local st=0
-	inject write,writev:ENOSPC:3 LD_PRELOAD="$LIB" BUFSHIM_MODE=full BUFSHIM_STATS="$T/stats" -- \
-		"$P/writer" 20000 40 2>"$T/err" || st=$?
-	(( st == 1 )) || fail "status $st: the program was not told"
-	grep -qx 'writer: No space left on device' "$T/err" || fail "stderr: $(cat "$T/err")"
-	local n
-	n=$(stat -c %s "$T/out")
-	(( n > 0 )) && cmp -s "$T/out" <(head -c "$n" "$T/plain") || fail "not a prefix ($n bytes)"
-	grep -qE '; 1 error, [1-9][0-9]* B dropped$' "$T/stats" || fail "stats: $(cat "$T/stats")"
-	echo "prefix of $n bytes; $(grep -oE '[0-9]+ B dropped' "$T/stats")"
+	local st n cs
+	for cs in $SIZES_BOTH_PATHS; do
+		"$P/writer" ${cs%x*} ${cs#*x} >"$T/plain"
+		st=0
+		rm -f "$T/stats"
+		inject write,writev:ENOSPC:3 LD_PRELOAD="$LIB" BUFSHIM_MODE=full BUFSHIM_STATS="$T/stats" -- \
+			"$P/writer" ${cs%x*} ${cs#*x} 2>"$T/err" || st=$?
+		(( st == 1 )) || fail "$cs: status $st: the program was not told"
+		grep -qx 'writer: No space left on device' "$T/err" || fail "$cs: stderr: $(cat "$T/err")"
+		n=$(stat -c %s "$T/out")
+		(( n > 0 )) && cmp -s "$T/out" <(head -c "$n" "$T/plain") || fail "$cs: not a prefix ($n bytes)"
+		grep -qE '; 1 error, [0-9]+ B dropped$' "$T/stats" || fail "$cs: stats: $(cat "$T/stats")"
+		echo -n "$cs: prefix of $n bytes, $(grep -oE '[0-9]+ B dropped' "$T/stats"); "
+	done
 }
 
 test_faults_on_every_delivery_reach_the_program() {
 	# a fault on every call (only an injector can do that): the program is
 	# told, as without us, instead of the library retrying for ever; its
 	# own message fails like every other write
-	local err plain shimmed
-	for err in EINTR EAGAIN; do
-		plain=0 shimmed=0
-		inject write,writev:$err:1+1 -- "$P/writer" 20000 40 2>"$T/perr" || plain=$?
-		cp "$T/out" "$T/plain"
-		timeout 60 strace -f -qq -o "$T/trace" -e trace=write,writev \
-			-e inject=write,writev:error=$err -E LD_PRELOAD="$LIB" -E BUFSHIM_MODE=full \
-			-- "$P/writer" 20000 40 >"$T/out" 2>"$T/err" || shimmed=$?
-		(( plain == 1 && shimmed == 1 )) || fail "$err: status $plain plain, $shimmed bufshim"
-		[[ ! -s $T/plain && ! -s $T/out ]] || fail "$err: bytes arrived"
-		same_files "$T/perr" "$T/err" || fail "$err: stderr: $(cat "$T/err")"
+	local err plain shimmed cs
+	for cs in $SIZES_BOTH_PATHS; do
+		for err in EINTR EAGAIN; do
+			plain=0 shimmed=0
+			inject write,writev:$err:1+1 -- "$P/writer" ${cs%x*} ${cs#*x} 2>"$T/perr" || plain=$?
+			cp "$T/out" "$T/plain"
+			timeout 60 strace -f -qq -o "$T/trace" -e trace=write,writev \
+				-e inject=write,writev:error=$err -E LD_PRELOAD="$LIB" -E BUFSHIM_MODE=full \
+				-- "$P/writer" ${cs%x*} ${cs#*x} >"$T/out" 2>"$T/err" || shimmed=$?
+			(( plain == 1 && shimmed == 1 )) || fail "$cs $err: status $plain plain, $shimmed bufshim"
+			[[ ! -s $T/plain && ! -s $T/out ]] || fail "$cs $err: bytes arrived"
+			same_files "$T/perr" "$T/err" || fail "$cs $err: stderr: $(cat "$T/err")"
+		done
 	done
 }
 

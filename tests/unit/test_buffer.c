@@ -492,6 +492,129 @@ START_TEST(passthrough_after_the_end)
 }
 END_TEST
 
+/* ---- the fast paths of write(2) ---------------------------------------------------- */
+
+/* Writes of random sizes (0 to 3x the capacity, newlines here and there)
+ * through bs_buffer_write, whose fast paths serve a single-threaded
+ * process, and the same through a one-element writev, which never takes
+ * them: the same bytes, sink calls and stats. _i: 0 full, 1 line, 2 full
+ * with an atomic limit. */
+START_TEST(write_fast_paths_match_the_general_path)
+{
+	enum bs_mode mode = _i == 1 ? BS_MODE_LINE : BS_MODE_FULL;
+	struct fake_sink *other = fake_new(64 << 20);
+	struct bs_buffer gen;
+	char *gmem = malloc(512), *src = malloc(3 * 512);
+	unsigned seed = 12345;
+
+	make(512, mode);
+	ck_assert_int_eq(bs_buffer_init(&gen, gmem, 512, mode, fake_writev, other), 0);
+	if (_i == 2) {
+		bs_buffer_set_atomic(&buf, 300);
+		bs_buffer_set_atomic(&gen, 300);
+	}
+	pattern(src, 3 * 512, 7);
+	for (int k = 0; k < 5000; k++) {
+		size_t n, off;
+		struct iovec v;
+
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 8) % (k % 10 ? 600 : 1536);
+		off = (seed >> 4) % (3 * 512 - n + 1);
+		v = (struct iovec){ .iov_base = src + off, .iov_len = n };
+		ck_assert_int_eq(bs_buffer_write(&buf, src + off, n), (ssize_t)n);
+		ck_assert_int_eq(bs_buffer_writev(&gen, &v, 1), (ssize_t)n);
+		if (k % 97 == 0)
+			src[(seed >> 3) % (3 * 512)] = '\n';
+	}
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_flush(&gen, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_uint_eq(sink->len, other->len);
+	ck_assert(memcmp(sink->out, other->out, sink->len) == 0);
+	ck_assert_int_eq(sink->nends, other->nends);
+	ck_assert(memcmp(sink->ends, other->ends, (size_t)sink->nends * sizeof sink->ends[0]) == 0);
+	ck_assert(memcmp(&buf.stats, &gen.stats, sizeof buf.stats) == 0);
+	ck_assert_uint_gt(buf.stats.flushes[mode == BS_MODE_FULL ? BS_FLUSH_FULL : BS_FLUSH_LINE], 100);
+	fake_free(other);
+	free(gmem);
+	free(src);
+	teardown();
+}
+END_TEST
+
+START_TEST(direct_only_when_empty_and_large)
+{
+	make(CAP, BS_MODE_FULL);
+	ck_assert(bs_buffer_direct_ok(&buf, CAP, BS_MODE_FULL));
+	ck_assert(bs_buffer_direct_ok(&buf, CAP, BS_MODE_LINE));
+	ck_assert(!bs_buffer_direct_ok(&buf, CAP - 1, BS_MODE_FULL));
+	ck_assert(!bs_buffer_direct_ok(&buf, CAP, BS_MODE_NONE));
+	ck_assert(!bs_buffer_direct_ok(&buf, (size_t)SSIZE_MAX + 1, BS_MODE_FULL));
+	ck_assert_int_eq(bs_buffer_write(&buf, "x", 1), 1);
+	ck_assert(!bs_buffer_direct_ok(&buf, CAP, BS_MODE_FULL));	/* x goes first */
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);
+	ck_assert(bs_buffer_direct_ok(&buf, CAP, BS_MODE_FULL));
+	buf.error = EIO;				/* to be reported first */
+	ck_assert(!bs_buffer_direct_ok(&buf, CAP, BS_MODE_FULL));
+	teardown();
+}
+END_TEST
+
+/* The caller made the syscall itself and it wrote 100 of 2*CAP bytes: the
+ * rest goes to the sink, and the program sees all of it written. */
+START_TEST(direct_done_finishes_a_partial_write)
+{
+	char big[2 * CAP];
+
+	make(CAP, BS_MODE_FULL);
+	pattern(big, sizeof big, 11);
+	ck_assert_int_eq(bs_buffer_direct_done(&buf, big, sizeof big, BS_MODE_FULL, 100),
+			 (ssize_t)sizeof big);
+	ck_assert_uint_eq(sink->len, sizeof big - 100);
+	ck_assert(memcmp(sink->out, big + 100, sizeof big - 100) == 0);
+	ck_assert_uint_eq(buf.stats.syscalls, 2);
+	ck_assert_uint_eq(buf.stats.writes, 1);
+	ck_assert_uint_eq(buf.stats.bytes, sizeof big);
+	ck_assert_uint_eq(buf.stats.errors, 0);
+	teardown();
+}
+END_TEST
+
+/* EINTR or EAGAIN from the caller's own syscall: nothing was written, and
+ * the write is made again by the general path. */
+START_TEST(direct_done_retries_a_transient_failure)
+{
+	char big[CAP];
+
+	make(CAP, BS_MODE_FULL);
+	pattern(big, sizeof big, 12);
+	errno = _i ? EAGAIN : EINTR;
+	ck_assert_int_eq(bs_buffer_direct_done(&buf, big, sizeof big, BS_MODE_FULL, -1),
+			 (ssize_t)sizeof big);
+	ck_assert_uint_eq(sink->len, sizeof big);
+	ck_assert(memcmp(sink->out, big, sizeof big) == 0);
+	ck_assert_uint_eq(buf.stats.errors, 0);
+	ck_assert_uint_eq(buf.stats.writes, 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(direct_done_reports_a_failure_once)
+{
+	char big[CAP] = { 0 };
+
+	make(CAP, BS_MODE_FULL);
+	errno = ENOSPC;
+	ck_assert_int_eq(bs_buffer_direct_done(&buf, big, sizeof big, BS_MODE_FULL, -1), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_uint_eq(buf.stats.errors, 1);
+	ck_assert_uint_eq(buf.stats.writes, 0);
+	ck_assert_int_eq(sink->calls, 0);		/* not made again */
+	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);	/* reported */
+	teardown();
+}
+END_TEST
+
 /* ---- threads -------------------------------------------------------------------------- */
 
 #define THREADS 4
@@ -588,6 +711,11 @@ static Suite *buffer_suite(void)
 	tcase_add_test(tc, error_after_part_of_the_callers_bytes_is_a_short_count);
 	tcase_add_test(tc, error_on_an_empty_buffer_is_the_callers);
 	tcase_add_test(tc, passthrough_after_the_end);
+	tcase_add_loop_test(tc, write_fast_paths_match_the_general_path, 0, 3);
+	tcase_add_test(tc, direct_only_when_empty_and_large);
+	tcase_add_test(tc, direct_done_finishes_a_partial_write);
+	tcase_add_loop_test(tc, direct_done_retries_a_transient_failure, 0, 2);
+	tcase_add_test(tc, direct_done_reports_a_failure_once);
 	tcase_add_loop_test(tc, threads_tear_no_record, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
