@@ -304,25 +304,31 @@ ssize_t bs_buffer_direct_rest(struct bs_buffer *b, const void *data, size_t len,
 }
 
 /*
- * write(2)'s two common cases take no lock (the process has one thread) and
- * skip the general path's bookkeeping: a record that fits is copied; a write
- * of at least the capacity into an empty buffer goes straight to the sink,
- * as the general path would send it. Anything else takes that path.
+ * write(2)'s two common cases skip the general path's bookkeeping: a record
+ * that fits is copied (under the lock if there are threads); when there is
+ * one thread, a write of at least the capacity into an empty buffer goes
+ * straight to the sink, as the general path would send it. Anything else
+ * takes that path.
  */
 ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
 			   enum bs_mode mode)
 {
 	struct iovec v = { .iov_base = (void *)data, .iov_len = len };
+	int locked;
 
 	if (bs_buffer_direct_ok(b, len, mode))
 		return bs_buffer_direct_done(b, data, len, mode, b->sink(b->ctx, &v, 1));
-	if (__libc_single_threaded && mode == BS_MODE_FULL && b->mode == BS_MODE_FULL &&
-	    !b->error && data && len - 1 < b->cap - 1 && len <= b->cap - b->len) {
-		memcpy(b->data + b->len, data, len);
-		b->len += len;
-		b->stats.writes++;
-		b->stats.bytes += len;
-		return (ssize_t)len;
+	if (mode == BS_MODE_FULL && data && len - 1 < b->cap - 1) {
+		locked = lock_maybe(b);
+		if (b->mode == BS_MODE_FULL && !b->error && len <= b->cap - b->len) {
+			memcpy(b->data + b->len, data, len);
+			b->len += len;
+			b->stats.writes++;
+			b->stats.bytes += len;
+			unlock_maybe(b, locked);
+			return (ssize_t)len;
+		}
+		unlock_maybe(b, locked);
 	}
 	return bs_buffer_writev_as(b, &v, 1, mode);
 }
