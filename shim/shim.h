@@ -175,12 +175,12 @@ struct bs_file {
 	struct bs_buffer buf;
 	int fd;			/* delivery goes through this member */
 	int nfds;		/* members: fds whose entries point here */
-	enum bs_kind kind;
-	enum bs_mode mode;	/* of the fd that made it, for the stats */
+	uint8_t kind;		/* enum bs_kind */
+	uint8_t mode;		/* enum bs_mode of the fd that made it (stats) */
+	uint8_t append;		/* opened with O_APPEND */
+	uint8_t closed;		/* no members left; kept only for its stats */
 	dev_t dev;		/* the file, to find other fds on it */
 	ino_t ino;
-	int append;		/* opened with O_APPEND */
-	int closed;		/* no members left; kept only for its stats */
 	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
 	struct bs_file *next;	/* every file, for process-wide flushes */
 	struct bs_file *free_next;
@@ -194,6 +194,11 @@ struct bs_file {
  */
 typedef uintptr_t bs_ent;
 #define BS_ENT_PASS ((bs_ent)1)
+
+/* A buffered fd costs its buffer, its file and its table entry: the
+ * benchmarks promise at most the buffer size + 256 bytes. */
+_Static_assert(sizeof(struct bs_file) + sizeof(bs_ent) <= 256,
+	       "a buffered fd costs more than its buffer + 256 bytes");
 
 static inline struct bs_file *bs_ent_file(bs_ent e)
 {
