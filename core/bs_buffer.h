@@ -20,7 +20,6 @@
 #define BS_BUFFER_H
 
 #include <limits.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/single_threaded.h>
@@ -59,7 +58,7 @@ struct bs_stats {
 typedef ssize_t (*bs_sink_fn)(void *ctx, const struct iovec *iov, int iovcnt);
 
 struct bs_buffer {
-	pthread_mutex_t lock;
+	int lock;		/* a futex: see bs_buffer_lock */
 	char *data;
 	size_t cap;
 	size_t len;
