@@ -85,16 +85,15 @@ void *bs_resolve(const char *name)
 
 int bs_write_is_libc;
 
-/* Whether fn is the C library's own (no other preload library's). */
-static int in_libc(void *fn)
+/* Whether fn is the C library's write (no other preload library's). */
+static int is_libc_write(void *fn)
 {
-	Dl_info info;
-	const char *base;
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	int same = libc && fn && dlsym(libc, "write") == fn;
 
-	if (!fn || !dladdr(fn, &info) || !info.dli_fname)
-		return 0;
-	base = strrchr(info.dli_fname, '/');
-	return !strcmp(base ? base + 1 : info.dli_fname, "libc.so.6");
+	if (libc)
+		dlclose(libc);
+	return same;
 }
 
 /* The rest resolve on first use (BS_REAL): a lookup of all of them costs
@@ -102,7 +101,7 @@ static int in_libc(void *fn)
  * signal handler, where dlsym is not safe. */
 static void resolve(void)
 {
-	bs_write_is_libc = in_libc((void *)BS_REAL(write));
+	bs_write_is_libc = is_libc_write((void *)BS_REAL(write));
 	(void)BS_REAL(writev);
 	(void)BS_REAL(close);
 	(void)BS_REAL(_exit);
