@@ -74,6 +74,7 @@ echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(ldd
 echo "Each cell: the median of $REPS alternating runs, ns per write, with the spread (min-max)."
 echo "MB/s from the median. sc/1k: write syscalls per 1000 writes (from /proc/self/io)."
 echo "x plain: how many times faster than write(2); x fwrite: bufshim's time over fwrite's (below 1: faster)."
+echo "Pipe cells depend on when the reader runs: with large writes their spread is often wider than any difference."
 echo
 } >"$T/report"
 
