@@ -34,9 +34,13 @@ bs_ent bs_fdtab0[FDTAB_CHUNK];
 static bs_ent *fdtab_dir[BS_FD_LIMIT / FDTAB_CHUNK];
 static int fdtab_max = -1;		/* the highest fd ever given a verdict */
 
-/* Whether reading an fd may block (SPEC invariant 4): 0 not known yet,
- * READ_NEVER_BLOCKS, READ_MAY_BLOCK. Only for fds below FDTAB_CHUNK. */
-enum { READ_NEVER_BLOCKS = 1, READ_MAY_BLOCK = 2 };
+/* What a read of an fd needs first (SPEC invariants 4 and 6): 0 not known
+ * yet, or one of these. Only for fds below FDTAB_CHUNK. */
+enum {
+	READ_NEVER_BLOCKS = 1,	/* nothing: a regular file we hold no bytes for */
+	READ_MAY_BLOCK,		/* every buffer: the program may wait */
+	READ_OWN_FILE,		/* the buffers of regular files: it reads one */
+};
 static unsigned char read_kind[FDTAB_CHUNK];
 
 int bs_dirty;
@@ -125,7 +129,7 @@ static int judge(int fd, enum bs_kind *kind, struct stat *stp, int *flp)
 	socklen_t len = sizeof type;
 
 	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fstat(fd, &st) < 0)
+	if (fl < 0 || BS_REAL(fstat)(fd, &st) < 0)
 		return -1;
 	*stp = st;
 	*flp = fl;
@@ -230,25 +234,23 @@ static struct bs_file *file_alloc(void)
 }
 
 /*
- * The buffered file that fd writes to as well, if any. Two fds share a
- * buffer when they share an open file description (kcmp says so); without
- * kcmp, when the file has no offset of its own to keep apart (a pipe,
- * socket, terminal, /dev/null) or both append. Two opens of one regular file
- * keep separate offsets and are never merged.
+ * The buffered file that fd writes to as well, if any. Bytes written to a
+ * pipe, socket, terminal or /dev/null through any fd on it reach one stream,
+ * and bytes appended to a regular file by two O_APPEND fds reach its end:
+ * such fds share a buffer, whatever their open file descriptions. Other
+ * fds on one regular file share a buffer only when they share an open file
+ * description (kcmp says so): two opens keep separate offsets.
  */
 static struct bs_file *find_alias(int fd, const struct stat *st, int fl)
 {
 	pid_t self = getpid();
 
 	for (struct bs_file *f = files; f; f = f->next) {
-		long same;
-
 		if (f->closed || f->dev != st->st_dev || f->ino != st->st_ino)
 			continue;
-		same = syscall(SYS_kcmp, self, self, KCMP_FILE, f->fd, fd);
-		if (same == 0)
+		if (!S_ISREG(st->st_mode) || (f->append && (fl & O_APPEND)))
 			return f;
-		if (same < 0 && (!S_ISREG(st->st_mode) || (f->append && (fl & O_APPEND))))
+		if (syscall(SYS_kcmp, self, self, KCMP_FILE, f->fd, fd) == 0)
 			return f;
 	}
 	return NULL;
@@ -261,6 +263,15 @@ static void rejudge_passes(void)
 	for (int fd = 0; fd <= fdtab_max; fd++)
 		if (bs_fdtab_get(fd) == BS_ENT_PASS)
 			fdtab_set(fd, 0);
+}
+
+/* A new buffer on a regular file: the fds that read no file of ours may
+ * now read this one. files_lock held. */
+static void rejudge_reads(void)
+{
+	for (int fd = 0; fd < FDTAB_CHUNK && fd <= fdtab_max; fd++)
+		if (__atomic_load_n(&read_kind[fd], __ATOMIC_RELAXED) == READ_NEVER_BLOCKS)
+			__atomic_store_n(&read_kind[fd], 0, __ATOMIC_RELAXED);
 }
 
 static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
@@ -284,6 +295,8 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 	f->closed = 0;
 	f->first_ns = 0;
 	rejudge_passes();
+	if (kind == BS_KIND_FILE)
+		rejudge_reads();
 	f->next = files;
 	__atomic_store_n(&files, f, __ATOMIC_RELEASE);
 	return f;
@@ -564,24 +577,86 @@ void bs_flush_before_wait(void)
 	}
 }
 
-int bs_read_may_block(int fd)
+/* The buffered regular file on (dev, ino), if any. The list is read
+ * without files_lock: it only grows at its head, and a file retired
+ * meanwhile has no bytes left. */
+static struct bs_file *buffered_inode(dev_t dev, ino_t ino)
+{
+	for (struct bs_file *f = __atomic_load_n(&files, __ATOMIC_ACQUIRE); f; f = f->next)
+		if (f->kind == BS_KIND_FILE && f->dev == dev && f->ino == ino && !f->closed)
+			return f;
+	return NULL;
+}
+
+static unsigned char read_kind_of(int fd)
 {
 	unsigned char k = (unsigned)fd < FDTAB_CHUNK ?
 		__atomic_load_n(&read_kind[fd], __ATOMIC_RELAXED) : 0;
 	struct stat st;
 
 	if (k)
-		return k == READ_MAY_BLOCK;
-	if (fstat(fd, &st) < 0)
-		return 0;	/* the read itself will fail */
-	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) ||
-	    (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1))	/* null, zero, urandom */
+		return k;
+	if (BS_REAL(fstat)(fd, &st) < 0)
+		return READ_NEVER_BLOCKS;	/* the call itself will fail */
+	if (S_ISREG(st.st_mode) && buffered_inode(st.st_dev, st.st_ino))
+		k = READ_OWN_FILE;
+	else if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) ||
+		 (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1))	/* null, zero, urandom */
 		k = READ_NEVER_BLOCKS;
 	else
 		k = READ_MAY_BLOCK;
 	if ((unsigned)fd < FDTAB_CHUNK)
 		__atomic_store_n(&read_kind[fd], k, __ATOMIC_RELAXED);
-	return k == READ_MAY_BLOCK;
+	return k;
+}
+
+/* Deliver what the buffers of regular files hold: the program is about to
+ * look at one of them another way than through its buffered fd. */
+static void flush_files(void)
+{
+	pthread_mutex_lock(&files_lock);
+	for (struct bs_file *f = files; f; f = f->next)
+		if (f->kind == BS_KIND_FILE && !f->closed && bs_buffer_pending(&f->buf))
+			bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+	pthread_mutex_unlock(&files_lock);
+}
+
+void bs_before_read_slow(int fd)
+{
+	unsigned char k;
+
+	bs_depth = 1;
+	k = read_kind_of(fd);
+	if (k == READ_MAY_BLOCK)
+		bs_flush_all(BS_FLUSH_WAIT, 0);
+	else if (k == READ_OWN_FILE)
+		flush_files();
+	bs_depth = 0;
+}
+
+int bs_deliver_inode(dev_t dev, ino_t ino)
+{
+	struct bs_file *f;
+
+	if (bs_depth || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))
+		return 0;
+	f = buffered_inode(dev, ino);
+	if (!f || !bs_buffer_pending(&f->buf))
+		return 0;
+	bs_depth = 1;
+	bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+	bs_depth = 0;
+	return 1;
+}
+
+int bs_deliver_path(int dirfd, const char *path, int flags)
+{
+	struct stat st;
+
+	if (bs_depth || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) || !path ||
+	    BS_REAL(fstatat)(dirfd, path, &st, flags) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return bs_deliver_inode(st.st_dev, st.st_ino);
 }
 
 void bs_forget_range(unsigned first, unsigned last, int closing)

@@ -11,8 +11,21 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdarg.h>
 #include <unistd.h>
+
+/* The stat functions of the C library's old ABI: no header declares them. */
+int __xstat(int v, const char *p, struct stat *st);
+int __xstat64(int v, const char *p, struct stat64 *st);
+int __lxstat(int v, const char *p, struct stat *st);
+int __lxstat64(int v, const char *p, struct stat64 *st);
+int __fxstat(int v, int fd, struct stat *st);
+int __fxstat64(int v, int fd, struct stat64 *st);
+int __fxstatat(int v, int d, const char *p, struct stat *st, int fl);
+int __fxstatat64(int v, int d, const char *p, struct stat64 *st, int fl);
 
 /* ---- writes ------------------------------------------------------------------- */
 
@@ -186,6 +199,8 @@ BS_FCNTL_HOOK(fcntl64)
 		va_start(ap, flags);					\
 		mode = BS_OPEN_MODE(flags, ap);				\
 		va_end(ap);						\
+		if (flags & O_TRUNC)					\
+			bs_deliver_path(AT_FDCWD, path, 0);		\
 		return bs_fresh(BS_REAL(name)(path, flags, mode));		\
 	}
 /* The analyzer loses va_start inside a macro: NOLINT below. */
@@ -201,20 +216,42 @@ BS_OPEN_HOOK(open64)	// NOLINT(clang-analyzer-valist.Uninitialized)
 		va_start(ap, flags);					\
 		mode = BS_OPEN_MODE(flags, ap);				\
 		va_end(ap);						\
+		if (flags & O_TRUNC)					\
+			bs_deliver_path(dirfd, path, 0);		\
 		return bs_fresh(BS_REAL(name)(dirfd, path, flags, mode));	\
 	}
 BS_OPENAT_HOOK(openat)		// NOLINT(clang-analyzer-valist.Uninitialized)
 BS_OPENAT_HOOK(openat64)	// NOLINT(clang-analyzer-valist.Uninitialized)
 
+/* A truncating open (O_TRUNC, creat, fopen "w") of a file we hold bytes
+ * for: they reach it before it is cut, as they did without us. */
 BS_EXPORT int creat(const char *path, mode_t mode)
 {
+	bs_deliver_path(AT_FDCWD, path, 0);
 	return bs_fresh(BS_REAL(creat)(path, mode));
 }
 
 BS_EXPORT int creat64(const char *path, mode_t mode)
 {
+	bs_deliver_path(AT_FDCWD, path, 0);
 	return bs_fresh(BS_REAL(creat64)(path, mode));
 }
+
+/* fopen opens inside the C library, where open is not ours to see. */
+#define BS_FOPEN_HOOK(name)						\
+	BS_EXPORT FILE *name(const char *path, const char *mode)	\
+	{								\
+		FILE *fp;						\
+									\
+		if (mode && mode[0] == 'w')				\
+			bs_deliver_path(AT_FDCWD, path, 0);		\
+		fp = BS_REAL(name)(path, mode);				\
+		if (fp)							\
+			bs_fresh(fp->_fileno);				\
+		return fp;						\
+	}
+BS_FOPEN_HOOK(fopen)
+BS_FOPEN_HOOK(fopen64)
 
 /* ---- calls that act on a buffered fd's file: its bytes go first ------------------------ */
 
@@ -252,6 +289,7 @@ BS_FD_FIRST(int, sendmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl), (fd,
 	BS_EXPORT ret name params					\
 	{								\
 		bs_settle(in, 0);					\
+		bs_before_read(in);					\
 		bs_settle(out, 0);					\
 		return BS_REAL(name) args;				\
 	}
@@ -262,6 +300,86 @@ BS_TWO_FDS_FIRST(ssize_t, splice, (int in, off64_t *io, int out, off64_t *oo, si
 BS_TWO_FDS_FIRST(ssize_t, tee, (int in, int out, size_t n, unsigned fl), (in, out, n, fl))
 BS_TWO_FDS_FIRST(ssize_t, copy_file_range, (int in, off64_t *io, int out, off64_t *oo,
 					    size_t n, unsigned fl), (in, io, out, oo, n, fl))
+
+/* ---- calls that look at a file we may hold bytes for ------------------------------------ */
+
+/* A mapping of a file shows what a read would. */
+#define BS_MMAP_HOOK(name, off_type)					\
+	BS_EXPORT void *name(void *a, size_t n, int prot, int fl, int fd, off_type o) \
+	{								\
+		if (!(fl & MAP_ANONYMOUS))				\
+			bs_before_read(fd);				\
+		return BS_REAL(name)(a, n, prot, fl, fd, o);		\
+	}
+BS_MMAP_HOOK(mmap, off_t)
+BS_MMAP_HOOK(mmap64, off64_t)
+
+BS_EXPORT int truncate(const char *path, off_t len)
+{
+	bs_deliver_path(AT_FDCWD, path, 0);
+	return BS_REAL(truncate)(path, len);
+}
+
+BS_EXPORT int truncate64(const char *path, off64_t len)
+{
+	bs_deliver_path(AT_FDCWD, path, 0);
+	return BS_REAL(truncate64)(path, len);
+}
+
+/* The size and times of a file we hold bytes for are those after them:
+ * when the answer is about such a file, its bytes go and it is asked
+ * again. When nothing is pending, one load. */
+static int stat_again(dev_t dev, ino_t ino)
+{
+	int err = errno, again = bs_deliver_inode(dev, ino);
+
+	errno = err;
+	return again;
+}
+
+#define BS_STAT_HOOK(name, st_type, params, args)			\
+	BS_EXPORT int name params					\
+	{								\
+		int r = BS_REAL(name) args;				\
+									\
+		if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && \
+		    r == 0 && S_ISREG(st->st_mode) &&			\
+		    stat_again(st->st_dev, st->st_ino))			\
+			r = BS_REAL(name) args;				\
+		return r;						\
+	}
+BS_STAT_HOOK(stat, struct stat, (const char *p, struct stat *st), (p, st))
+BS_STAT_HOOK(stat64, struct stat64, (const char *p, struct stat64 *st), (p, st))
+BS_STAT_HOOK(lstat, struct stat, (const char *p, struct stat *st), (p, st))
+BS_STAT_HOOK(lstat64, struct stat64, (const char *p, struct stat64 *st), (p, st))
+BS_STAT_HOOK(fstat, struct stat, (int fd, struct stat *st), (fd, st))
+BS_STAT_HOOK(fstat64, struct stat64, (int fd, struct stat64 *st), (fd, st))
+BS_STAT_HOOK(fstatat, struct stat, (int d, const char *p, struct stat *st, int fl),
+	     (d, p, st, fl))
+BS_STAT_HOOK(fstatat64, struct stat64, (int d, const char *p, struct stat64 *st, int fl),
+	     (d, p, st, fl))
+/* programs built before glibc 2.33 call these */
+BS_STAT_HOOK(__xstat, struct stat, (int v, const char *p, struct stat *st), (v, p, st))
+BS_STAT_HOOK(__xstat64, struct stat64, (int v, const char *p, struct stat64 *st), (v, p, st))
+BS_STAT_HOOK(__lxstat, struct stat, (int v, const char *p, struct stat *st), (v, p, st))
+BS_STAT_HOOK(__lxstat64, struct stat64, (int v, const char *p, struct stat64 *st), (v, p, st))
+BS_STAT_HOOK(__fxstat, struct stat, (int v, int fd, struct stat *st), (v, fd, st))
+BS_STAT_HOOK(__fxstat64, struct stat64, (int v, int fd, struct stat64 *st), (v, fd, st))
+BS_STAT_HOOK(__fxstatat, struct stat, (int v, int d, const char *p, struct stat *st, int fl),
+	     (v, d, p, st, fl))
+BS_STAT_HOOK(__fxstatat64, struct stat64,
+	     (int v, int d, const char *p, struct stat64 *st, int fl), (v, d, p, st, fl))
+
+BS_EXPORT int statx(int d, const char *p, int fl, unsigned mask, struct statx *st)
+{
+	int r = BS_REAL(statx)(d, p, fl, mask, st);
+
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && r == 0 &&
+	    (st->stx_mask & STATX_TYPE) && S_ISREG(st->stx_mode) &&
+	    stat_again(makedev(st->stx_dev_major, st->stx_dev_minor), (ino_t)st->stx_ino))
+		r = BS_REAL(statx)(d, p, fl, mask, st);
+	return r;
+}
 
 BS_EXPORT void sync(void)
 {

@@ -5,16 +5,10 @@
  * byte is delivered, so a prompt shows and a peer waiting for our output
  * cannot deadlock with us. When nothing is pending (bs_dirty clear) each
  * hook costs one load; a call that cannot block (a read of a regular file,
- * a zero timeout, WNOHANG) delivers nothing.
+ * a zero timeout, WNOHANG) delivers nothing, except that a read of a regular
+ * file we hold bytes for delivers those (invariant 6: they come first).
  */
 #include "shim.h"
-
-static inline void before_read(int fd)
-{
-	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth &&
-	    bs_read_may_block(fd))
-		bs_flush_before_wait();
-}
 
 static inline void before_wait(int blocks)
 {
@@ -27,17 +21,34 @@ static int ts_blocks(const struct timespec *ts)
 	return !ts || ts->tv_sec || ts->tv_nsec;
 }
 
+/* Declared by the C library's headers only when fortifying. */
+ssize_t __pread_chk(int fd, void *b, size_t n, off_t o, size_t bl);
+ssize_t __pread64_chk(int fd, void *b, size_t n, off64_t o, size_t bl);
+
 /* ---- reads ------------------------------------------------------------------------ */
 
 #define BS_READ_HOOK(ret, name, params, args)				\
 	BS_EXPORT ret name params					\
 	{								\
-		before_read(fd);					\
+		bs_before_read(fd);					\
 		return BS_REAL(name) args;				\
 	}
 BS_READ_HOOK(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
 BS_READ_HOOK(ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n))
 BS_READ_HOOK(ssize_t, __read_chk, (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl))
+BS_READ_HOOK(ssize_t, pread, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))
+BS_READ_HOOK(ssize_t, pread64, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))
+BS_READ_HOOK(ssize_t, __pread_chk, (int fd, void *b, size_t n, off_t o, size_t bl),
+	     (fd, b, n, o, bl))
+BS_READ_HOOK(ssize_t, __pread64_chk, (int fd, void *b, size_t n, off64_t o, size_t bl),
+	     (fd, b, n, o, bl))
+BS_READ_HOOK(ssize_t, preadv, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))
+BS_READ_HOOK(ssize_t, preadv64, (int fd, const struct iovec *v, int n, off64_t o),
+	     (fd, v, n, o))
+BS_READ_HOOK(ssize_t, preadv2, (int fd, const struct iovec *v, int n, off_t o, int fl),
+	     (fd, v, n, o, fl))
+BS_READ_HOOK(ssize_t, preadv64v2, (int fd, const struct iovec *v, int n, off64_t o, int fl),
+	     (fd, v, n, o, fl))
 BS_READ_HOOK(ssize_t, recv, (int fd, void *b, size_t n, int fl), (fd, b, n, fl))
 BS_READ_HOOK(ssize_t, __recv_chk, (int fd, void *b, size_t n, size_t bl, int fl),
 	     (fd, b, n, bl, fl))

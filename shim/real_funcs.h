@@ -29,8 +29,34 @@
 	X(openat64, int, (int, const char *, int, ...))			\
 	X(creat, int, (const char *, mode_t))				\
 	X(creat64, int, (const char *, mode_t))				\
-	BS_REAL_FD_FUNCS(X) BS_REAL_PROC_FUNCS(X) BS_REAL_WAIT_FUNCS(X)	\
+	X(fopen, FILE *, (const char *, const char *))			\
+	X(fopen64, FILE *, (const char *, const char *))		\
+	BS_REAL_FD_FUNCS(X) BS_REAL_LOOK_FUNCS(X) BS_REAL_PROC_FUNCS(X) BS_REAL_WAIT_FUNCS(X)	\
 	BS_REAL_STDIO_FUNCS(X)
+
+/* calls that look at a file we may hold bytes for (SPEC invariant 6) */
+#define BS_REAL_LOOK_FUNCS(X)						\
+	X(mmap, void *, (void *, size_t, int, int, int, off_t))		\
+	X(mmap64, void *, (void *, size_t, int, int, int, off64_t))	\
+	X(truncate, int, (const char *, off_t))				\
+	X(truncate64, int, (const char *, off64_t))			\
+	X(stat, int, (const char *, struct stat *))			\
+	X(stat64, int, (const char *, struct stat64 *))			\
+	X(lstat, int, (const char *, struct stat *))			\
+	X(lstat64, int, (const char *, struct stat64 *))		\
+	X(fstat, int, (int, struct stat *))				\
+	X(fstat64, int, (int, struct stat64 *))				\
+	X(fstatat, int, (int, const char *, struct stat *, int))	\
+	X(fstatat64, int, (int, const char *, struct stat64 *, int))	\
+	X(statx, int, (int, const char *, int, unsigned, struct statx *)) \
+	X(__xstat, int, (int, const char *, struct stat *))		\
+	X(__xstat64, int, (int, const char *, struct stat64 *))		\
+	X(__lxstat, int, (int, const char *, struct stat *))		\
+	X(__lxstat64, int, (int, const char *, struct stat64 *))	\
+	X(__fxstat, int, (int, int, struct stat *))			\
+	X(__fxstat64, int, (int, int, struct stat64 *))			\
+	X(__fxstatat, int, (int, int, const char *, struct stat *, int)) \
+	X(__fxstatat64, int, (int, int, const char *, struct stat64 *, int))
 
 /* fd boundaries (SPEC invariant 6) */
 #define BS_REAL_FD_FUNCS(X)						\
@@ -90,6 +116,14 @@
 	X(read, ssize_t, (int, void *, size_t))				\
 	X(readv, ssize_t, (int, const struct iovec *, int))		\
 	X(__read_chk, ssize_t, (int, void *, size_t, size_t))		\
+	X(pread, ssize_t, (int, void *, size_t, off_t))			\
+	X(pread64, ssize_t, (int, void *, size_t, off64_t))		\
+	X(__pread_chk, ssize_t, (int, void *, size_t, off_t, size_t))	\
+	X(__pread64_chk, ssize_t, (int, void *, size_t, off64_t, size_t)) \
+	X(preadv, ssize_t, (int, const struct iovec *, int, off_t))	\
+	X(preadv64, ssize_t, (int, const struct iovec *, int, off64_t))	\
+	X(preadv2, ssize_t, (int, const struct iovec *, int, off_t, int)) \
+	X(preadv64v2, ssize_t, (int, const struct iovec *, int, off64_t, int)) \
 	X(recv, ssize_t, (int, void *, size_t, int))			\
 	X(__recv_chk, ssize_t, (int, void *, size_t, size_t, int))	\
 	X(recvfrom, ssize_t, (int, void *, size_t, int, struct sockaddr *, socklen_t *)) \

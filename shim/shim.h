@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -297,9 +298,27 @@ static inline void bs_note_pending(struct bs_file *f)
 /* The program is about to wait: deliver everything, if anything waits. */
 void bs_flush_before_wait(void);
 
-/* Whether a read of fd may wait on something outside the process (a pipe,
- * socket, terminal...), as opposed to a regular file. Cached per fd. */
-int bs_read_may_block(int fd);
+/*
+ * Before the program reads fd (read, pread, stdio, mmap, the source of
+ * sendfile...): deliver everything when the read may wait on something
+ * outside the process (a pipe, socket, terminal), the buffers of regular
+ * files when fd is on one of them, nothing otherwise. Cached per fd.
+ */
+void bs_before_read_slow(int fd);
+
+static inline void bs_before_read(int fd)
+{
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth && fd >= 0)
+		bs_before_read_slow(fd);
+}
+
+/* The program looks at the regular file (dev, ino) another way than by
+ * writing its buffered fd (stat, truncate, a truncating open): deliver its
+ * bytes first. 1 when there were some. */
+int bs_deliver_inode(dev_t dev, ino_t ino);
+
+/* The same for the file at path, as fstatat(dirfd, path, flags) finds it. */
+int bs_deliver_path(int dirfd, const char *path, int flags);
 
 /* Deliver the buffered fds in [first, last]; with closing, forget them
  * (close_range, closefrom). */

@@ -129,7 +129,7 @@ static void original_buffering(FILE *orig, int fd, int *mode, size_t *size)
 		*size = (size_t)(orig->_IO_buf_end - orig->_IO_buf_base);
 	} else {
 		*mode = _IOFBF;
-		if (fstat(fd, &st) == 0) {
+		if (BS_REAL(fstat)(fd, &st) == 0) {
 			if (S_ISCHR(st.st_mode) && isatty(fd))
 				*mode = _IOLBF;
 			if (st.st_blksize > 0 && st.st_blksize < BUFSIZ)
@@ -276,10 +276,9 @@ int bs_stdio_close_bridged(FILE *fp, int *rc)
 
 static inline void before_stdio_read(FILE *fp)
 {
-	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth && fp &&
-	    fp->_IO_read_ptr >= fp->_IO_read_end && fp->_fileno >= 0 &&
-	    bs_read_may_block(fp->_fileno))
-		bs_flush_before_wait();
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && fp &&
+	    fp->_IO_read_ptr >= fp->_IO_read_end)
+		bs_before_read(fp->_fileno);
 }
 
 #define BS_STDIO_READ(ret, name, params, fp, args)			\

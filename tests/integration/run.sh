@@ -191,6 +191,28 @@ test_fsync_fdatasync_close_make_bytes_visible() {
 	shim BUFSHIM_MODE=full "$P/sync_visible" "$T/f" none >"$T/f" || fail "control: visible without a sync"
 }
 
+test_looking_at_its_own_file_sees_every_byte() {
+	# the program reads, stats, maps, cuts and copies a file it writes
+	# through a buffered fd, and appends to it through a second fd: it
+	# sees what it sees without us, and the bytes were held each time
+	mkdir "$T/plain" "$T/shim"
+	"$P/own_file" "$T/plain" >"$T/plain.out" 2>"$T/plain.err"
+	shim BUFSHIM_FDS=all "$P/own_file" "$T/shim" >"$T/shim.out" 2>"$T/shim.err" ||
+		fail "status $? under bufshim" || return 1
+	same_files "$T/plain.out" "$T/shim.out" || return 1
+	[[ $(wc -l <"$T/shim.err") -eq 11 ]] || fail "cases: $(cat "$T/shim.err")" || return 1
+	! grep -v ' held [1-9][0-9]*$' "$T/shim.err" || fail "bytes were not held in these cases"
+	cmp -s "$T/plain/own" "$T/shim/own" || fail "the files differ"
+	# a real program: python -u prints to >>log and appends to log itself
+	local py='import os, sys
+print("one"); open(sys.argv[1], "a").write("two\n"); print("three")
+print(os.path.getsize(sys.argv[1]))'
+	: >"$T/log.plain"; : >"$T/log.shim"
+	python3 -u -c "$py" "$T/log.plain" >>"$T/log.plain"
+	shim python3 -u -c "$py" "$T/log.shim" >>"$T/log.shim"
+	same_files "$T/log.plain" "$T/log.shim"
+}
+
 # ---- processes and threads -----------------------------------------------------------
 
 test_fork_doubles_nothing() {
