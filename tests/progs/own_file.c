@@ -58,6 +58,21 @@ static void show(const char *c, const char *what, const char *buf, long n)
 	printf("%s: %s %ld [%.*s]\n", c, what, n, n > 0 ? (int)n : 0, buf);
 }
 
+/* the whole file as the program reads it now (a hole's bytes as '0') */
+static void show_file(const char *c)
+{
+	char buf[64];
+	int r = open(path, O_RDONLY);
+	ssize_t n;
+
+	must(r >= 0, "open");
+	n = read(r, buf, sizeof buf);
+	for (ssize_t i = 0; i < n; i++)
+		buf[i] = buf[i] ? buf[i] : '0';
+	show(c, "file", buf, n);
+	close(r);
+}
+
 static void read_back(void)
 {
 	char buf[64];
@@ -159,20 +174,14 @@ static void mapped(void)
 
 static void cut(void)
 {
-	char buf[64];
-	int w = start("before the cut\n", O_TRUNC), r, n;
+	int w = start("before the cut\n", O_TRUNC), r;
 	FILE *fp;
 
 	held("truncate", 15);
 	must(truncate(path, 6) == 0, "truncate");
 	must(write(w, "|", 1) == 1, "write");	/* at offset 15: a hole after 6 */
 	close(w);
-	r = open(path, O_RDONLY);
-	n = (int)read(r, buf, sizeof buf);
-	for (int i = 0; i < n; i++)
-		buf[i] = buf[i] ? buf[i] : '0';
-	show("truncate", "file", buf, n);
-	close(r);
+	show_file("truncate");
 
 	w = start("old contents\n", O_TRUNC);
 	held("otrunc", 13);
@@ -180,10 +189,7 @@ static void cut(void)
 	must(write(r, "new\n", 4) == 4, "write");
 	close(r);
 	close(w);
-	r = open(path, O_RDONLY);
-	n = (int)read(r, buf, sizeof buf);
-	show("otrunc", "file", buf, n);
-	close(r);
+	show_file("otrunc");
 
 	w = start("old contents\n", O_TRUNC);
 	held("fopen", 13);
@@ -192,10 +198,7 @@ static void cut(void)
 	fputs("fresh\n", fp);
 	fclose(fp);
 	close(w);
-	r = open(path, O_RDONLY);
-	n = (int)read(r, buf, sizeof buf);
-	show("fopen", "file", buf, n);
-	close(r);
+	show_file("fopen");
 }
 
 static void copied(void)
@@ -232,8 +235,7 @@ static void streams(void)
 
 static void appenders(void)
 {
-	char buf[64];
-	int a = start("A1 ", O_TRUNC | O_APPEND), b = open(path, O_WRONLY | O_APPEND), r, n;
+	int a = start("A1 ", O_TRUNC | O_APPEND), b = open(path, O_WRONLY | O_APPEND);
 
 	must(b >= 0, "open");
 	held("append", 3);
@@ -242,10 +244,7 @@ static void appenders(void)
 	must(write(b, "B2 ", 3) == 3, "write");
 	close(a);
 	close(b);
-	r = open(path, O_RDONLY);
-	n = (int)read(r, buf, sizeof buf);
-	show("append", "file", buf, n);
-	close(r);
+	show_file("append");
 }
 
 int main(int argc, char **argv)
