@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <utime.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -324,6 +326,51 @@ BS_EXPORT int truncate64(const char *path, off64_t len)
 {
 	bs_deliver_path(AT_FDCWD, path, 0);
 	return BS_REAL(truncate64)(path, len);
+}
+
+/* Setting a file's times before our bytes reach it would not last: their
+ * delivery makes it modified now. */
+BS_EXPORT int futimens(int fd, const struct timespec ts[2])
+{
+	bs_settle(fd, 0);
+	return BS_REAL(futimens)(fd, ts);
+}
+
+BS_EXPORT int futimes(int fd, const struct timeval tv[2])
+{
+	bs_settle(fd, 0);
+	return BS_REAL(futimes)(fd, tv);
+}
+
+BS_EXPORT int utimensat(int d, const char *path, const struct timespec ts[2], int fl)
+{
+	bs_settle(d, 0);	/* a NULL path (which the header forbids) names d */
+	bs_deliver_path(d, path, fl & AT_SYMLINK_NOFOLLOW);
+	return BS_REAL(utimensat)(d, path, ts, fl);
+}
+
+BS_EXPORT int futimesat(int d, const char *path, const struct timeval tv[2])
+{
+	bs_deliver_path(d, path, 0);
+	return BS_REAL(futimesat)(d, path, tv);
+}
+
+BS_EXPORT int utimes(const char *path, const struct timeval tv[2])
+{
+	bs_deliver_path(AT_FDCWD, path, 0);
+	return BS_REAL(utimes)(path, tv);
+}
+
+BS_EXPORT int lutimes(const char *path, const struct timeval tv[2])
+{
+	bs_deliver_path(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
+	return BS_REAL(lutimes)(path, tv);
+}
+
+BS_EXPORT int utime(const char *path, const struct utimbuf *t)
+{
+	bs_deliver_path(AT_FDCWD, path, 0);
+	return BS_REAL(utime)(path, t);
 }
 
 /* The size and times of a file we hold bytes for are those after them:

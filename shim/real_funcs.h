@@ -40,6 +40,13 @@
 	X(mmap64, void *, (void *, size_t, int, int, int, off64_t))	\
 	X(truncate, int, (const char *, off_t))				\
 	X(truncate64, int, (const char *, off64_t))			\
+	X(futimens, int, (int, const struct timespec *))		\
+	X(futimes, int, (int, const struct timeval *))			\
+	X(utimensat, int, (int, const char *, const struct timespec *, int)) \
+	X(futimesat, int, (int, const char *, const struct timeval *))	\
+	X(utimes, int, (const char *, const struct timeval *))		\
+	X(lutimes, int, (const char *, const struct timeval *))		\
+	X(utime, int, (const char *, const struct utimbuf *))		\
 	X(stat, int, (const char *, struct stat *))			\
 	X(stat64, int, (const char *, struct stat64 *))			\
 	X(lstat, int, (const char *, struct stat *))			\

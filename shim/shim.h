@@ -23,12 +23,14 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <stdarg.h>
 #include <time.h>
+#include <utime.h>
 #include <wchar.h>
 
 #include "../core/bs_buffer.h"

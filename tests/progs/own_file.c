@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static char path[4096], other[4096];
@@ -201,6 +202,26 @@ static void cut(void)
 	show_file("fopen");
 }
 
+/* Times set on a file while bytes are held for it must outlast them. */
+static void set_times(void)
+{
+	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct timeval tv[2] = { { 1100000000, 0 }, { 1100000000, 0 } };
+	struct stat st;
+	int w = start("timed\n", O_TRUNC);
+
+	held("times", 6);
+	must(futimens(w, ts) == 0, "futimens");
+	close(w);
+	must(stat(path, &st) == 0, "stat");
+	printf("times: futimens %lld\n", (long long)st.st_mtime);
+	w = start("timed\n", O_TRUNC);
+	must(utimes(path, tv) == 0, "utimes");
+	close(w);
+	must(stat(path, &st) == 0, "stat");
+	printf("times: utimes %lld\n", (long long)st.st_mtime);
+}
+
 static void copied(void)
 {
 	char buf[64];
@@ -261,6 +282,7 @@ int main(int argc, char **argv)
 	stats();
 	mapped();
 	cut();
+	set_times();
 	copied();
 	streams();
 	appenders();
