@@ -78,7 +78,7 @@ echo "Pipe cells depend on when the reader runs: with large writes their spread 
 echo
 } >"$T/report"
 
-printf 'target,threads,size,buf,mode,plain_ns,bufshim_ns,fwrite_ns\n' >"$T/chart.csv"
+printf 'target,threads,size,buf,mode,plain_ns,bufshim_ns,fwrite_ns,bufshim_sc,writes\n' >"$T/chart.csv"
 for target in "${TARGETS[@]}"; do
 	for threads in "${THREADS[@]}"; do
 		{
@@ -116,8 +116,8 @@ for target in "${TARGETS[@]}"; do
 						printf "| %d | %d | %s | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.1f | %.0f | %s / %s / %s | %.1f | %.2f |\n",
 						size, buf, mode, pm, pmin, pmax, sm, smin, smax, fm, fmin, fmax, dm,
 						size * 1000 / sm, psc, ssc, fsc, pm / sm, sm / fm }' >>"$T/report"
-					printf '%s,%s,%s,%s,%s,%s,%s,%s\n' "$target" "$threads" "$size" "$buf" "$mode" \
-						"$pm" "$sm" "$fm" >>"$T/chart.csv"
+					printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$target" "$threads" "$size" "$buf" "$mode" \
+						"$pm" "$sm" "$fm" "${RES[shim$buf$mode.sc]}" "$count" >>"$T/chart.csv"
 				done
 			done
 		done
@@ -137,7 +137,8 @@ for ((r = 0; r < REPS; r++)); do
 done
 pm=$(printf '%s\n' "${p[@]}" | stats | cut -d' ' -f1)
 sm=$(printf '%s\n' "${s[@]}" | stats | cut -d' ' -f1)
-echo "- start-up: \`/bin/true\` spawned $spawns times: $((pm / 1000)) us plain, $((sm / 1000)) us preloaded: +$(((sm - pm) / 1000)) us per process."
+START_US=$(((sm - pm) / 1000))
+echo "- start-up: \`/bin/true\` spawned $spawns times: $((pm / 1000)) us plain, $((sm / 1000)) us preloaded: +$START_US us per process."
 RES=()
 for ((r = 0; r < REPS; r++)); do
 	cell plain null "$B" write 32 $((SMOKE ? 2000 : 1000000)) 1
@@ -145,7 +146,8 @@ for ((r = 0; r < REPS; r++)); do
 done
 read -r a _ _ <<<"$(med plain)"
 read -r b _ _ <<<"$(med pass)"
-echo "- pass-through: 32-byte writes to /dev/null on an fd that is not chosen: $a ns plain, $b ns preloaded ($(awk -v a="$a" -v b="$b" 'BEGIN { printf "%+.1f%%", (b - a) * 100 / a }'))."
+PASS_PCT=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%+.1f", (b - a) * 100 / a }')
+echo "- pass-through: 32-byte writes to /dev/null on an fd that is not chosen: $a ns plain, $b ns preloaded ($PASS_PCT%)."
 # resident bytes per fd: the median of REPS runs of MODE (buffered, other, plain)
 mem() {
 	local r v=()
@@ -158,7 +160,64 @@ mem() {
 	done
 	printf '%s\n' "${v[@]}" | stats | cut -d' ' -f1
 }
-echo "- memory (resident, anonymous): $(mem buffered) bytes per buffered fd with 4096-byte buffers (target: at most 4352); $(mem other) per fd the library is not buffering, $(mem plain) per fd without the library (a fd the library does not buffer costs an 8-byte table entry)."
+MEM_BUF=$(mem buffered) MEM_OTHER=$(mem other)
+echo "- memory (resident, anonymous): $MEM_BUF bytes per buffered fd with 4096-byte buffers (target: at most 4352); $MEM_OTHER per fd the library is not buffering, $(mem plain) per fd without the library (a fd the library does not buffer costs an 8-byte table entry)."
+echo
+} >>"$T/report"
+
+# ---- the targets, from the cells above -------------------------------------------
+
+# cellv TARGET THREADS SIZE BUF COLUMN: a median of the full-mode cell
+cellv() {
+	awk -F, -v t="$1" -v th="$2" -v s="$3" -v b="$4" -v c="$5" '
+		$1 == t && $2 == th && $3 == s && $4 == b && $5 == "full" {
+			print c == "plain" ? $6 : c == "shim" ? $7 : c == "fwrite" ? $8 : $9 }' "$T/chart.csv"
+}
+# ratio A B: A / B to two places, or n/a
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# x RATIO: 1.23x, or n/a
+x() { [[ $1 == n/a ]] && echo n/a || echo "${1}x"; }
+# all_at_least MIN VALUE...: yes when every value is a number >= MIN
+all_at_least() { local min=$1 v; shift; for v; do awk -v v="$v" -v m="$min" 'BEGIN { exit !(v != "n/a" && v + 0 >= m) }' || { echo no; return; }; done; echo yes; }
+all_at_most() { local max=$1 v; shift; for v; do awk -v v="$v" -v m="$max" 'BEGIN { exit !(v != "n/a" && v + 0 <= m) }' || { echo no; return; }; done; echo yes; }
+
+x_null=$(ratio "$(cellv null 1 32 4096 plain)" "$(cellv null 1 32 4096 shim)")
+x_file=$(ratio "$(cellv file 1 32 4096 plain)" "$(cellv file 1 32 4096 shim)")
+f_null=$(ratio "$(cellv null 1 32 4096 shim)" "$(cellv null 1 32 4096 fwrite)")
+f_file=$(ratio "$(cellv file 1 32 4096 shim)" "$(cellv file 1 32 4096 fwrite)")
+big=() big_txt=
+for t in null file; do
+	for sb in 4096:4096 65536:4096 65536:65536; do
+		v=$(ratio "$(cellv $t 1 ${sb%:*} ${sb#*:} plain)" "$(cellv $t 1 ${sb%:*} ${sb#*:} shim)")
+		big+=("$v") big_txt+="$t ${sb%:*} B / ${sb#*:} B buffer $(x "$v"); "
+	done
+done
+thr=() thr_txt=
+for t in null file pipe; do
+	v=$(ratio "$(cellv $t 1 32 4096 shim)" "$(cellv $t 2 32 4096 shim)")
+	thr+=("$v") thr_txt+="$t $(x "$v"); "
+done
+# write syscalls per 1000 writes against ceil(bytes / size) (a pipe's buffer
+# is at most PIPE_BUF): cells of one thread in full mode that are not above it
+sc_ok=$(awk -F, 'NR > 1 && $2 == 1 && $5 == "full" {
+		cap = $1 == "pipe" && $4 > 4096 ? 4096 : $4
+		calls = $3 >= cap ? $10 : int(($10 * $3 + cap - 1) / cap)
+		n++; if ($9 <= calls * 1000 / $10 + 0.05) ok++
+	} END { printf "%d of %d", ok, n }' "$T/chart.csv")
+
+{
+echo "## targets"
+echo
+echo "| target | goal | measured | met |"
+echo "|---|---|---|---|"
+echo "| 32-byte writes, 1 thread, 4 KiB buffer: faster than \`write(2)\` | at least 12x | /dev/null $(x "$x_null"), file $(x "$x_file") | $(all_at_least 12 "$x_null" "$x_file") |"
+echo "| the same: time against \`fwrite\`'s | at most 1.25x | /dev/null $(x "$f_null"), file $(x "$f_file") | $(all_at_most 1.25 "$f_null" "$f_file") |"
+echo "| writes of at least the buffer size: throughput against plain | at least 0.98x | ${big_txt%; } | $(all_at_least 0.98 "${big[@]}") |"
+echo "| write syscalls per 1000 writes, 1 thread, full mode | at most ceil(bytes / size) + sync points | $sc_ok cells | $([[ ${sc_ok% of*} == "${sc_ok#*of }" ]] && echo yes || echo no) |"
+echo "| 2 threads on one fd, 32-byte writes: throughput against 1 thread | at least 0.7x | ${thr_txt%; } | $(all_at_least 0.7 "${thr[@]}") |"
+echo "| pass-through cost on fds not chosen | at most 3% | ${PASS_PCT}% | $(all_at_most 3 "$PASS_PCT") |"
+echo "| memory per buffered fd, 4 KiB buffer | at most 4352 B | $MEM_BUF B ($MEM_OTHER B per fd not buffered) | $(all_at_most 4352 "$MEM_BUF") |"
+echo "| start-up cost of preloading | at most 100 us | +$START_US us | $(all_at_most 100 "$START_US") |"
 echo
 } >>"$T/report"
 
