@@ -649,6 +649,16 @@ int bs_deliver_inode(dev_t dev, ino_t ino)
 	return 1;
 }
 
+int bs_deliver_fd(int fd)
+{
+	struct stat st;
+
+	if (bs_depth || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) ||
+	    BS_REAL(fstat)(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return bs_deliver_inode(st.st_dev, st.st_ino);
+}
+
 int bs_deliver_path(int dirfd, const char *path, int flags)
 {
 	struct stat st;

@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <utime.h>
+#include <sys/xattr.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -328,49 +329,61 @@ BS_EXPORT int truncate64(const char *path, off64_t len)
 	return BS_REAL(truncate64)(path, len);
 }
 
-/* Setting a file's times before our bytes reach it would not last: their
- * delivery makes it modified now. */
-BS_EXPORT int futimens(int fd, const struct timespec ts[2])
-{
-	bs_settle(fd, 0);
-	return BS_REAL(futimens)(fd, ts);
-}
+/*
+ * What a program sets on a file we hold bytes for would not last if the
+ * bytes came after: their delivery makes the file modified now, and a
+ * write by a process without CAP_FSETID clears set-user-ID and set-group-ID
+ * bits and file capabilities. So its times, mode, owner and extended
+ * attributes are set after the bytes.
+ */
+#define BS_META_FD_HOOK(name, params, args)				\
+	BS_EXPORT int name params					\
+	{								\
+		bs_deliver_fd(fd);					\
+		return BS_REAL(name) args;				\
+	}
+BS_META_FD_HOOK(futimens, (int fd, const struct timespec ts[2]), (fd, ts))
+BS_META_FD_HOOK(futimes, (int fd, const struct timeval tv[2]), (fd, tv))
+BS_META_FD_HOOK(fchmod, (int fd, mode_t m), (fd, m))
+BS_META_FD_HOOK(fchown, (int fd, uid_t u, gid_t g), (fd, u, g))
+BS_META_FD_HOOK(fsetxattr, (int fd, const char *n, const void *v, size_t len, int fl),
+		(fd, n, v, len, fl))
 
-BS_EXPORT int futimes(int fd, const struct timeval tv[2])
-{
-	bs_settle(fd, 0);
-	return BS_REAL(futimes)(fd, tv);
-}
+/* at: the flags that say which file fstatat would look at */
+#define BS_META_PATH_HOOK(name, dirfd, at, params, args)		\
+	BS_EXPORT int name params					\
+	{								\
+		bs_deliver_path(dirfd, path, at);			\
+		return BS_REAL(name) args;				\
+	}
+BS_META_PATH_HOOK(futimesat, d, 0, (int d, const char *path, const struct timeval tv[2]),
+		  (d, path, tv))
+BS_META_PATH_HOOK(utimes, AT_FDCWD, 0, (const char *path, const struct timeval tv[2]),
+		  (path, tv))
+BS_META_PATH_HOOK(lutimes, AT_FDCWD, AT_SYMLINK_NOFOLLOW,
+		  (const char *path, const struct timeval tv[2]), (path, tv))
+BS_META_PATH_HOOK(utime, AT_FDCWD, 0, (const char *path, const struct utimbuf *t), (path, t))
+BS_META_PATH_HOOK(chmod, AT_FDCWD, 0, (const char *path, mode_t m), (path, m))
+BS_META_PATH_HOOK(fchmodat, d, fl & AT_SYMLINK_NOFOLLOW,
+		  (int d, const char *path, mode_t m, int fl), (d, path, m, fl))
+BS_META_PATH_HOOK(chown, AT_FDCWD, 0, (const char *path, uid_t u, gid_t g), (path, u, g))
+BS_META_PATH_HOOK(lchown, AT_FDCWD, AT_SYMLINK_NOFOLLOW, (const char *path, uid_t u, gid_t g),
+		  (path, u, g))
+BS_META_PATH_HOOK(fchownat, d, fl & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
+		  (int d, const char *path, uid_t u, gid_t g, int fl), (d, path, u, g, fl))
+BS_META_PATH_HOOK(setxattr, AT_FDCWD, 0,
+		  (const char *path, const char *n, const void *v, size_t len, int fl),
+		  (path, n, v, len, fl))
+BS_META_PATH_HOOK(lsetxattr, AT_FDCWD, AT_SYMLINK_NOFOLLOW,
+		  (const char *path, const char *n, const void *v, size_t len, int fl),
+		  (path, n, v, len, fl))
 
+/* A NULL path (which the header forbids, and the kernel takes) names d. */
 BS_EXPORT int utimensat(int d, const char *path, const struct timespec ts[2], int fl)
 {
-	bs_settle(d, 0);	/* a NULL path (which the header forbids) names d */
+	bs_deliver_fd(d);
 	bs_deliver_path(d, path, fl & AT_SYMLINK_NOFOLLOW);
 	return BS_REAL(utimensat)(d, path, ts, fl);
-}
-
-BS_EXPORT int futimesat(int d, const char *path, const struct timeval tv[2])
-{
-	bs_deliver_path(d, path, 0);
-	return BS_REAL(futimesat)(d, path, tv);
-}
-
-BS_EXPORT int utimes(const char *path, const struct timeval tv[2])
-{
-	bs_deliver_path(AT_FDCWD, path, 0);
-	return BS_REAL(utimes)(path, tv);
-}
-
-BS_EXPORT int lutimes(const char *path, const struct timeval tv[2])
-{
-	bs_deliver_path(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
-	return BS_REAL(lutimes)(path, tv);
-}
-
-BS_EXPORT int utime(const char *path, const struct utimbuf *t)
-{
-	bs_deliver_path(AT_FDCWD, path, 0);
-	return BS_REAL(utime)(path, t);
 }
 
 /* The size and times of a file we hold bytes for are those after them:

@@ -47,6 +47,16 @@
 	X(utimes, int, (const char *, const struct timeval *))		\
 	X(lutimes, int, (const char *, const struct timeval *))		\
 	X(utime, int, (const char *, const struct utimbuf *))		\
+	X(fchmod, int, (int, mode_t))					\
+	X(fchown, int, (int, uid_t, gid_t))				\
+	X(fsetxattr, int, (int, const char *, const void *, size_t, int)) \
+	X(chmod, int, (const char *, mode_t))				\
+	X(fchmodat, int, (int, const char *, mode_t, int))		\
+	X(chown, int, (const char *, uid_t, gid_t))			\
+	X(lchown, int, (const char *, uid_t, gid_t))			\
+	X(fchownat, int, (int, const char *, uid_t, gid_t, int))	\
+	X(setxattr, int, (const char *, const char *, const void *, size_t, int)) \
+	X(lsetxattr, int, (const char *, const char *, const void *, size_t, int)) \
 	X(stat, int, (const char *, struct stat *))			\
 	X(stat64, int, (const char *, struct stat64 *))			\
 	X(lstat, int, (const char *, struct stat *))			\

@@ -319,7 +319,9 @@ static inline void bs_before_read(int fd)
  * bytes first. 1 when there were some. */
 int bs_deliver_inode(dev_t dev, ino_t ino);
 
-/* The same for the file at path, as fstatat(dirfd, path, flags) finds it. */
+/* The same for the file fd is open on, and for the file at path as
+ * fstatat(dirfd, path, flags) finds it. */
+int bs_deliver_fd(int fd);
 int bs_deliver_path(int dirfd, const char *path, int flags);
 
 /* Deliver the buffered fds in [first, last]; with closing, forget them

@@ -6,7 +6,8 @@
  * stdout (the same with the library or without it) and, on stderr,
  * "CASE held N": the bytes another process would have missed just before
  * the look (raw syscalls, which no library sees). Under bufshim with
- * BUFSHIM_FDS=all, N > 0 shows the look had bytes to wait for.
+ * BUFSHIM_FDS=all, N > 0 shows the look had bytes to wait for. Run it
+ * without CAP_FSETID for the mode case to tell.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -222,6 +223,25 @@ static void set_times(void)
 	printf("times: utimes %lld\n", (long long)st.st_mtime);
 }
 
+/* A mode set while bytes are held: a write by a process without
+ * CAP_FSETID clears set-user-ID and set-group-ID bits. */
+static void modes(void)
+{
+	struct stat st;
+	int w = start("#!/bin/sh\n", O_TRUNC);
+
+	held("mode", 10);
+	must(fchmod(w, 04755) == 0, "fchmod");
+	close(w);
+	must(stat(path, &st) == 0, "stat");
+	printf("mode: fchmod %o\n", (unsigned)(st.st_mode & 07777));
+	w = start("#!/bin/sh\n", O_TRUNC);
+	must(chmod(path, 02755) == 0, "chmod");
+	close(w);
+	must(stat(path, &st) == 0, "stat");
+	printf("mode: chmod %o\n", (unsigned)(st.st_mode & 07777));
+}
+
 static void copied(void)
 {
 	char buf[64];
@@ -283,6 +303,7 @@ int main(int argc, char **argv)
 	mapped();
 	cut();
 	set_times();
+	modes();
 	copied();
 	streams();
 	appenders();
