@@ -397,7 +397,7 @@ static int stat_again(dev_t dev, ino_t ino)
 	return again;
 }
 
-#define BS_STAT_HOOK(name, st_type, params, args)			\
+#define BS_STAT_HOOK(name, params, args)			\
 	BS_EXPORT int name params					\
 	{								\
 		int r = BS_REAL(name) args;				\
@@ -408,27 +408,27 @@ static int stat_again(dev_t dev, ino_t ino)
 			r = BS_REAL(name) args;				\
 		return r;						\
 	}
-BS_STAT_HOOK(stat, struct stat, (const char *p, struct stat *st), (p, st))
-BS_STAT_HOOK(stat64, struct stat64, (const char *p, struct stat64 *st), (p, st))
-BS_STAT_HOOK(lstat, struct stat, (const char *p, struct stat *st), (p, st))
-BS_STAT_HOOK(lstat64, struct stat64, (const char *p, struct stat64 *st), (p, st))
-BS_STAT_HOOK(fstat, struct stat, (int fd, struct stat *st), (fd, st))
-BS_STAT_HOOK(fstat64, struct stat64, (int fd, struct stat64 *st), (fd, st))
-BS_STAT_HOOK(fstatat, struct stat, (int d, const char *p, struct stat *st, int fl),
+BS_STAT_HOOK(stat, (const char *p, struct stat *st), (p, st))
+BS_STAT_HOOK(stat64, (const char *p, struct stat64 *st), (p, st))
+BS_STAT_HOOK(lstat, (const char *p, struct stat *st), (p, st))
+BS_STAT_HOOK(lstat64, (const char *p, struct stat64 *st), (p, st))
+BS_STAT_HOOK(fstat, (int fd, struct stat *st), (fd, st))
+BS_STAT_HOOK(fstat64, (int fd, struct stat64 *st), (fd, st))
+BS_STAT_HOOK(fstatat, (int d, const char *p, struct stat *st, int fl),
 	     (d, p, st, fl))
-BS_STAT_HOOK(fstatat64, struct stat64, (int d, const char *p, struct stat64 *st, int fl),
+BS_STAT_HOOK(fstatat64, (int d, const char *p, struct stat64 *st, int fl),
 	     (d, p, st, fl))
 /* programs built before glibc 2.33 call these */
-BS_STAT_HOOK(__xstat, struct stat, (int v, const char *p, struct stat *st), (v, p, st))
-BS_STAT_HOOK(__xstat64, struct stat64, (int v, const char *p, struct stat64 *st), (v, p, st))
-BS_STAT_HOOK(__lxstat, struct stat, (int v, const char *p, struct stat *st), (v, p, st))
-BS_STAT_HOOK(__lxstat64, struct stat64, (int v, const char *p, struct stat64 *st), (v, p, st))
-BS_STAT_HOOK(__fxstat, struct stat, (int v, int fd, struct stat *st), (v, fd, st))
-BS_STAT_HOOK(__fxstat64, struct stat64, (int v, int fd, struct stat64 *st), (v, fd, st))
-BS_STAT_HOOK(__fxstatat, struct stat, (int v, int d, const char *p, struct stat *st, int fl),
+BS_STAT_HOOK(__xstat, (int v, const char *p, struct stat *st), (v, p, st))
+BS_STAT_HOOK(__xstat64, (int v, const char *p, struct stat64 *st), (v, p, st))
+BS_STAT_HOOK(__lxstat, (int v, const char *p, struct stat *st), (v, p, st))
+BS_STAT_HOOK(__lxstat64, (int v, const char *p, struct stat64 *st), (v, p, st))
+BS_STAT_HOOK(__fxstat, (int v, int fd, struct stat *st), (v, fd, st))
+BS_STAT_HOOK(__fxstat64, (int v, int fd, struct stat64 *st), (v, fd, st))
+BS_STAT_HOOK(__fxstatat, (int v, int d, const char *p, struct stat *st, int fl),
 	     (v, d, p, st, fl))
-BS_STAT_HOOK(__fxstatat64, struct stat64,
-	     (int v, int d, const char *p, struct stat64 *st, int fl), (v, d, p, st, fl))
+BS_STAT_HOOK(__fxstatat64, (int v, int d, const char *p, struct stat64 *st, int fl),
+	     (v, d, p, st, fl))
 
 BS_EXPORT int statx(int d, const char *p, int fl, unsigned mask, struct statx *st)
 {
