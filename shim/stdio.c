@@ -361,23 +361,31 @@ BS_EXPORT int bs_gnu_vfscanf(FILE *fp, const char *f, va_list ap)
  * output or positioning call. Its fd's pending bytes go out before each such
  * call; one load when nothing is pending. Our own streams have no fd.
  */
-static inline void before_stream_write(FILE *fp)
-{
-	struct bs_file *f;
-
-	if (!fp || fp->_fileno < 0 || bs_depth)
-		return;
-	f = bs_ent_file(bs_fdtab_get(fp->_fileno));
-	if (bs_unlikely(f != NULL) && bs_buffer_pending(&f->buf))
-		bs_settle(fp->_fileno, 0);
-}
-
 static inline void before_fd_write(int fd)
 {
-	struct bs_file *f = bs_depth ? NULL : bs_ent_file(bs_fdtab_get(fd));
+	bs_ent e;
+	struct bs_file *f;
 
+	if (bs_depth || fd < 0)
+		return;
+	e = bs_fdtab_get(fd);
+	if (bs_unlikely(!e) && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) {
+		/* Not judged yet (stdio writes it where we do not see): it
+		 * may share a file we hold bytes for, such as a second
+		 * O_APPEND fd on stdout's >>log. */
+		bs_depth = 1;
+		e = bs_fd_judge(fd);
+		bs_depth = 0;
+	}
+	f = bs_ent_file(e);
 	if (bs_unlikely(f != NULL) && bs_buffer_pending(&f->buf))
 		bs_settle(fd, 0);
+}
+
+static inline void before_stream_write(FILE *fp)
+{
+	if (fp)
+		before_fd_write(fp->_fileno);
 }
 
 #define BS_STREAM_HOOK(ret, name, params, fp, args)			\

@@ -214,7 +214,16 @@ print(os.path.getsize(sys.argv[1]))'
 	: >"$T/log.plain"; : >"$T/log.shim"
 	python3 -u -c "$py" "$T/log.plain" >>"$T/log.plain"
 	shim python3 -u -c "$py" "$T/log.shim" >>"$T/log.shim"
-	same_files "$T/log.plain" "$T/log.shim"
+	same_files "$T/log.plain" "$T/log.shim" || return 1
+	# stdout >>log, and the program's own stream, dprintf and fd on log
+	local fds
+	: >"$T/mix.plain"
+	"$P/append_mix" "$T/mix.plain" >>"$T/mix.plain"
+	for fds in 1 all; do
+		: >"$T/mix.shim"
+		shim BUFSHIM_FDS=$fds "$P/append_mix" "$T/mix.shim" >>"$T/mix.shim"
+		same_files "$T/mix.plain" "$T/mix.shim" || fail "BUFSHIM_FDS=$fds" || return 1
+	done
 }
 
 # ---- processes and threads -----------------------------------------------------------
