@@ -621,13 +621,13 @@ static void flush_files(void)
 	pthread_mutex_unlock(&files_lock);
 }
 
-void bs_before_read_slow(int fd)
+void bs_before_read_slow(int fd, int may_wait)
 {
 	unsigned char k;
 
 	bs_depth = 1;
 	k = read_kind_of(fd);
-	if (k == READ_MAY_BLOCK)
+	if (k == READ_MAY_BLOCK && may_wait)
 		bs_flush_all(BS_FLUSH_WAIT, 0);
 	else if (k == READ_OWN_FILE)
 		flush_files();

@@ -272,8 +272,17 @@ BS_FD_FIRST(ssize_t, pwritev2, (int fd, const struct iovec *v, int n, off_t o, i
 	    (fd, v, n, o, fl))
 BS_FD_FIRST(ssize_t, pwritev64v2, (int fd, const struct iovec *v, int n, off64_t o, int fl),
 	    (fd, v, n, o, fl))
-BS_FD_FIRST(off_t, lseek, (int fd, off_t o, int whence), (fd, o, whence))
-BS_FD_FIRST(off64_t, lseek64, (int fd, off64_t o, int whence), (fd, o, whence))
+/* Where a file ends, asked through another fd, counts our bytes too. */
+#define BS_LSEEK_HOOK(name, off_type)					\
+	BS_EXPORT off_type name(int fd, off_type o, int whence)		\
+	{								\
+		bs_settle(fd, 0);					\
+		if (whence != SEEK_SET && whence != SEEK_CUR)		\
+			bs_before_look(fd);				\
+		return BS_REAL(name)(fd, o, whence);			\
+	}
+BS_LSEEK_HOOK(lseek, off_t)
+BS_LSEEK_HOOK(lseek64, off64_t)
 BS_FD_FIRST(int, ftruncate, (int fd, off_t len), (fd, len))
 BS_FD_FIRST(int, ftruncate64, (int fd, off64_t len), (fd, len))
 BS_FD_FIRST(int, fallocate, (int fd, int m, off_t o, off_t len), (fd, m, o, len))

@@ -306,12 +306,20 @@ void bs_flush_before_wait(void);
  * outside the process (a pipe, socket, terminal), the buffers of regular
  * files when fd is on one of them, nothing otherwise. Cached per fd.
  */
-void bs_before_read_slow(int fd);
+void bs_before_read_slow(int fd, int may_wait);
 
 static inline void bs_before_read(int fd)
 {
 	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth && fd >= 0)
-		bs_before_read_slow(fd);
+		bs_before_read_slow(fd, 1);
+}
+
+/* The same when the program only learns where fd's file ends (lseek or
+ * fseek to SEEK_END, SEEK_DATA, SEEK_HOLE): it does not wait. */
+static inline void bs_before_look(int fd)
+{
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth && fd >= 0)
+		bs_before_read_slow(fd, 0);
 }
 
 /* The program looks at the regular file (dev, ino) another way than by

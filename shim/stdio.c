@@ -413,9 +413,18 @@ BS_STREAM_HOOK(int, __vprintf_chk, (int fl, const char *f, va_list ap), stdout, 
 BS_STREAM_HOOK(int, puts, (const char *str), stdout, (str))
 BS_STREAM_HOOK(int, putchar, (int c), stdout, (c))
 BS_STREAM_HOOK(int, putchar_unlocked, (int c), stdout, (c))
-BS_STREAM_HOOK(int, fseek, (FILE *fp, long o, int w), fp, (fp, o, w))
-BS_STREAM_HOOK(int, fseeko, (FILE *fp, off_t o, int w), fp, (fp, o, w))
-BS_STREAM_HOOK(int, fseeko64, (FILE *fp, off64_t o, int w), fp, (fp, o, w))
+/* fseek to the end of a file we hold bytes for: as lseek */
+#define BS_FSEEK_HOOK(name, off_type)					\
+	BS_EXPORT int name(FILE *fp, off_type o, int w)			\
+	{								\
+		before_stream_write(fp);				\
+		if (fp && w == SEEK_END)				\
+			bs_before_look(fp->_fileno);			\
+		return BS_REAL(name)(fp, o, w);				\
+	}
+BS_FSEEK_HOOK(fseek, long)
+BS_FSEEK_HOOK(fseeko, off_t)
+BS_FSEEK_HOOK(fseeko64, off64_t)
 BS_STREAM_HOOK(long, ftell, (FILE *fp), fp, (fp))
 BS_STREAM_HOOK(off_t, ftello, (FILE *fp), fp, (fp))
 BS_STREAM_HOOK(off64_t, ftello64, (FILE *fp), fp, (fp))

@@ -114,6 +114,22 @@ static void reader_first(void)
 	close(w);
 }
 
+/* Where the file ends, asked through another fd and another stream. */
+static void ends(void)
+{
+	int w = start("0123456789\n", O_TRUNC), r = open(path, O_RDONLY);
+	FILE *fp = fopen(path, "r");
+
+	held("end", 11);
+	printf("end: lseek %lld\n", (long long)lseek(r, 0, SEEK_END));
+	must(write(w, "+3b", 3) == 3, "write");
+	must(fp && fseek(fp, 0, SEEK_END) == 0, "fseek");
+	printf("end: fseek %ld\n", ftell(fp));
+	fclose(fp);
+	close(r);
+	close(w);
+}
+
 static void read_write_fd(void)
 {
 	char buf[64];
@@ -298,6 +314,7 @@ int main(int argc, char **argv)
 	snprintf(other, sizeof other, "%s/other", argv[1]);
 	read_back();
 	reader_first();
+	ends();
 	read_write_fd();
 	stats();
 	mapped();
