@@ -568,12 +568,18 @@ void bs_flush_all(enum bs_reason why, int at_exit)
 	flush_each(why, at_exit, 0);
 }
 
+/* The flushes below run inside the program's calls: they keep its errno
+ * (a delivery error waits in its buffer for the next write or sync). */
+
 void bs_flush_before_wait(void)
 {
 	if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) && !bs_depth) {
+		int err = errno;
+
 		bs_depth = 1;
 		bs_flush_all(BS_FLUSH_WAIT, 0);
 		bs_depth = 0;
+		errno = err;
 	}
 }
 
@@ -623,6 +629,7 @@ static void flush_files(void)
 
 void bs_before_read_slow(int fd, int may_wait)
 {
+	int err = errno;
 	unsigned char k;
 
 	bs_depth = 1;
@@ -632,41 +639,55 @@ void bs_before_read_slow(int fd, int may_wait)
 	else if (k == READ_OWN_FILE)
 		flush_files();
 	bs_depth = 0;
+	errno = err;
 }
 
 int bs_deliver_inode(dev_t dev, ino_t ino)
 {
 	struct bs_file *f;
+	int delivered = 0, err;
 
-	if (bs_depth || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))
+	if (bs_depth || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) ||
+	    !buffered_inode(dev, ino))
 		return 0;
-	f = buffered_inode(dev, ino);
-	if (!f || !bs_buffer_pending(&f->buf))
-		return 0;
+	/* Found again under files_lock: a file retired and reused
+	 * meanwhile must not be flushed while it is set up anew. */
+	err = errno;
 	bs_depth = 1;
-	bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+	pthread_mutex_lock(&files_lock);
+	f = buffered_inode(dev, ino);
+	if (f && bs_buffer_pending(&f->buf)) {
+		bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+		delivered = 1;
+	}
+	pthread_mutex_unlock(&files_lock);
 	bs_depth = 0;
-	return 1;
+	errno = err;
+	return delivered;
 }
 
 int bs_deliver_fd(int fd)
 {
 	struct stat st;
+	int err = errno, r = 0;
 
-	if (bs_depth || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) ||
-	    BS_REAL(fstat)(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return 0;
-	return bs_deliver_inode(st.st_dev, st.st_ino);
+	if (!bs_depth && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) &&
+	    BS_REAL(fstat)(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r = bs_deliver_inode(st.st_dev, st.st_ino);
+	errno = err;
+	return r;
 }
 
 int bs_deliver_path(int dirfd, const char *path, int flags)
 {
 	struct stat st;
+	int err = errno, r = 0;
 
-	if (bs_depth || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) || !path ||
-	    BS_REAL(fstatat)(dirfd, path, &st, flags) < 0 || !S_ISREG(st.st_mode))
-		return 0;
-	return bs_deliver_inode(st.st_dev, st.st_ino);
+	if (!bs_depth && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) && path &&
+	    BS_REAL(fstatat)(dirfd, path, &st, flags) == 0 && S_ISREG(st.st_mode))
+		r = bs_deliver_inode(st.st_dev, st.st_ino);
+	errno = err;
+	return r;
 }
 
 void bs_forget_range(unsigned first, unsigned last, int closing)

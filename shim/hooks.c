@@ -398,14 +398,6 @@ BS_EXPORT int utimensat(int d, const char *path, const struct timespec ts[2], in
 /* The size and times of a file we hold bytes for are those after them:
  * when the answer is about such a file, its bytes go and it is asked
  * again. When nothing is pending, one load. */
-static int stat_again(dev_t dev, ino_t ino)
-{
-	int err = errno, again = bs_deliver_inode(dev, ino);
-
-	errno = err;
-	return again;
-}
-
 #define BS_STAT_HOOK(name, params, args)			\
 	BS_EXPORT int name params					\
 	{								\
@@ -413,7 +405,7 @@ static int stat_again(dev_t dev, ino_t ino)
 									\
 		if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && \
 		    r == 0 && S_ISREG(st->st_mode) &&			\
-		    stat_again(st->st_dev, st->st_ino))			\
+		    bs_deliver_inode(st->st_dev, st->st_ino))		\
 			r = BS_REAL(name) args;				\
 		return r;						\
 	}
@@ -445,7 +437,7 @@ BS_EXPORT int statx(int d, const char *p, int fl, unsigned mask, struct statx *s
 
 	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && r == 0 &&
 	    (st->stx_mask & STATX_TYPE) && S_ISREG(st->stx_mode) &&
-	    stat_again(makedev(st->stx_dev_major, st->stx_dev_minor), (ino_t)st->stx_ino))
+	    bs_deliver_inode(makedev(st->stx_dev_major, st->stx_dev_minor), (ino_t)st->stx_ino))
 		r = BS_REAL(statx)(d, p, fl, mask, st);
 	return r;
 }

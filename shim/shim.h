@@ -324,7 +324,7 @@ static inline void bs_before_look(int fd)
 
 /* The program looks at the regular file (dev, ino) another way than by
  * writing its buffered fd (stat, truncate, a truncating open): deliver its
- * bytes first. 1 when there were some. */
+ * bytes first. 1 when there were some. These keep errno. */
 int bs_deliver_inode(dev_t dev, ino_t ino);
 
 /* The same for the file fd is open on, and for the file at path as

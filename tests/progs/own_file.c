@@ -10,6 +10,7 @@
  * without CAP_FSETID for the mode case to tell.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,16 @@ static void cut(void)
 	must(write(w, "|", 1) == 1, "write");	/* at offset 15: a hole after 6 */
 	close(w);
 	show_file("truncate");
+
+	/* a truncating open of a file that does not exist yet, while bytes
+	 * are held: it succeeds, and errno is as the program left it */
+	w = start("held\n", O_TRUNC);
+	errno = EXDEV;
+	r = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	printf("otrunc: new file, errno %s\n", errno == EXDEV ? "kept" : strerror(errno));
+	close(r);
+	unlink(other);
+	close(w);
 
 	w = start("old contents\n", O_TRUNC);
 	held("otrunc", 13);
