@@ -269,6 +269,44 @@ static void modes(void)
 	printf("mode: chmod %o\n", (unsigned)(st.st_mode & 07777));
 }
 
+/* the C library's old stat ABI, still exported: programs built before
+ * glibc 2.33 call these (version 1 is x86-64's struct stat) */
+int __xstat(int ver, const char *p, struct stat *st);
+int __fxstat(int ver, int fd, struct stat *st);
+
+/* The other names of the same calls: the 64 variants, the old ABI. */
+static void variants(void)
+{
+	struct stat64 st64;
+	struct stat st;
+	char buf[64];
+	int w = start("v64 bytes\n", O_TRUNC), r = open(path, O_RDONLY);
+	ssize_t n;
+
+	held("v64", 10);
+	must(fstat64(r, &st64) == 0, "fstat64");
+	printf("v64: fstat64 %lld\n", (long long)st64.st_size);
+	must(write(w, "+", 1) == 1, "write");
+	must(stat64(path, &st64) == 0, "stat64");
+	printf("v64: stat64 %lld\n", (long long)st64.st_size);
+	must(write(w, "+", 1) == 1, "write");
+	printf("v64: lseek64 %lld\n", (long long)lseek64(r, 0, SEEK_END));
+	must(write(w, "+", 1) == 1, "write");
+	n = pread64(r, buf, sizeof buf, 0);
+	show("v64", "pread64", buf, n);
+	must(write(w, "+", 1) == 1, "write");
+	must(__fxstat(1, r, &st) == 0, "__fxstat");
+	printf("v64: __fxstat %lld\n", (long long)st.st_size);
+	must(write(w, "+", 1) == 1, "write");
+	must(__xstat(1, path, &st) == 0, "__xstat");
+	printf("v64: __xstat %lld\n", (long long)st.st_size);
+	must(write(w, "+", 1) == 1, "write");
+	must(truncate64(path, 3) == 0, "truncate64");
+	close(r);
+	close(w);
+	show_file("v64");
+}
+
 static void copied(void)
 {
 	char buf[64];
@@ -332,6 +370,7 @@ int main(int argc, char **argv)
 	cut();
 	set_times();
 	modes();
+	variants();
 	copied();
 	streams();
 	appenders();
