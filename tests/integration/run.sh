@@ -215,6 +215,11 @@ print(os.path.getsize(sys.argv[1]))'
 	python3 -u -c "$py" "$T/log.plain" >>"$T/log.plain"
 	shim python3 -u -c "$py" "$T/log.shim" >>"$T/log.shim"
 	same_files "$T/log.plain" "$T/log.shim" || return 1
+	# bash: fd 3 held open on >>log, and each echo's own >>log
+	local sh='exec 3>>"$1"; for i in $(seq 1 500); do echo a$i >&3; echo b$i >>"$1"; done'
+	bash -c "$sh" sh "$T/b.plain"
+	shim BUFSHIM_FDS=all bash -c "$sh" sh "$T/b.shim"
+	same_files "$T/b.plain" "$T/b.shim" || return 1
 	# stdout >>log, and the program's own stream, dprintf and fd on log
 	local fds
 	: >"$T/mix.plain"
