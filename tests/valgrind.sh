@@ -34,5 +34,7 @@ check stdio "$P/stdio_mix" mix
 check fork "$P/forker" exit
 check boundaries-seek "$P/boundaries" seek
 check latency BUFSHIM_FLUSH_MS=5 "$P/latency" write 50
+mkdir "$T/own"
+check own-file BUFSHIM_FDS=all "$P/own_file" "$T/own"
 echo "$passed passed, $failed failed"
 exit $status
