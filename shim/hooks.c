@@ -295,6 +295,8 @@ BS_FD_FIRST(ssize_t, sendto, (int fd, const void *b, size_t n, int fl,
 			      const struct sockaddr *a, socklen_t al), (fd, b, n, fl, a, al))
 BS_FD_FIRST(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))
 BS_FD_FIRST(int, sendmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl), (fd, m, n, fl))
+BS_FD_FIRST(ssize_t, vmsplice, (int fd, const struct iovec *v, size_t n, unsigned fl),
+	    (fd, v, n, fl))
 
 /* Both ends: the source may be a file we still hold bytes for. */
 #define BS_TWO_FDS_FIRST(ret, name, params, args)			\

@@ -102,6 +102,7 @@
 	X(sendto, ssize_t, (int, const void *, size_t, int, const struct sockaddr *, socklen_t)) \
 	X(sendmsg, ssize_t, (int, const struct msghdr *, int))		\
 	X(sendmmsg, int, (int, struct mmsghdr *, unsigned, int))	\
+	X(vmsplice, ssize_t, (int, const struct iovec *, size_t, unsigned)) \
 	X(sync, void, (void))						\
 	X(syncfs, int, (int))						\
 	X(sync_file_range, int, (int, off64_t, off64_t, unsigned))	\

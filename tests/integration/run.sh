@@ -542,6 +542,11 @@ test_seek_pwrite_ftruncate_see_earlier_writes() {
 	same_files "$T/plain" "$T/out"
 }
 
+test_vmsplice_comes_after_earlier_writes() {
+	shim BUFSHIM_MODE=full "$P/boundaries" vmsplice | cat >"$T/out"
+	[[ $(tr '\n' ' ' <"$T/out") == 'first second third ' ]] || fail "pipe got: $(cat "$T/out")"
+}
+
 test_never_buffered_kinds_under_all() {
 	local c
 	for c in dgram eventfd nonblock; do

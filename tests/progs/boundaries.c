@@ -12,6 +12,7 @@
  *   fclose    write(1), then fclose(stdout) delivers
  *   coproc    request/response with a child over two pipes: no deadlock
  *   cancel    a thread writing in a loop is cancelled at a write
+ *   vmsplice  fd 1 a pipe: write, vmsplice, write arrive in that order
  * Run the socket, eventfd and pipe cases with BUFSHIM_FDS=all.
  */
 #define _GNU_SOURCE
@@ -27,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -178,6 +180,19 @@ static int do_fclose(void)
 	return 0;
 }
 
+/* fd 1 a pipe: bytes given to it by vmsplice come after earlier writes */
+static int do_vmsplice(void)
+{
+	/* the pipe may keep referring to these pages: not on the stack */
+	static char second[] = "second\n";
+	struct iovec v = { .iov_base = second, .iov_len = sizeof second - 1 };
+
+	CHECK(write(1, "first\n", 6) == 6, "write");
+	CHECK(vmsplice(1, &v, 1, 0) == (ssize_t)v.iov_len, "vmsplice: %s", strerror(errno));
+	CHECK(write(1, "third\n", 6) == 6, "write");
+	return 0;
+}
+
 static int coproc(void)
 {
 	int req[2], rsp[2];
@@ -243,11 +258,13 @@ int main(int argc, char **argv)
 		{ "seek", seek }, { "dgram", dgram }, { "eventfd", evfd },
 		{ "nonblock", nonblock }, { "signals", signals },
 		{ "fclose", do_fclose }, { "coproc", coproc }, { "cancel", cancel },
+		{ "vmsplice", do_vmsplice },
 	};
 
 	for (size_t i = 0; argc > 1 && i < sizeof cases / sizeof cases[0]; i++)
 		if (!strcmp(argv[1], cases[i].name))
 			return cases[i].fn();
-	fputs("usage: boundaries seek|dgram|eventfd|nonblock|signals|fclose|coproc|cancel\n", stderr);
+	fputs("usage: boundaries seek|dgram|eventfd|nonblock|signals|fclose|coproc|cancel|vmsplice\n",
+	      stderr);
 	return 2;
 }
