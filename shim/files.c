@@ -312,6 +312,17 @@ static enum bs_mode resolve_mode(int cfg, enum bs_kind kind)
 	return (enum bs_mode)cfg;
 }
 
+/* The buffered regular file on (dev, ino), if any. The list is read
+ * without files_lock: it only grows at its head, and a file retired
+ * meanwhile has no bytes left. */
+static struct bs_file *buffered_inode(dev_t dev, ino_t ino)
+{
+	for (struct bs_file *f = __atomic_load_n(&files, __ATOMIC_ACQUIRE); f; f = f->next)
+		if (f->kind == BS_KIND_FILE && f->dev == dev && f->ino == ino && !f->closed)
+			return f;
+	return NULL;
+}
+
 bs_ent bs_fd_judge(int fd)
 {
 	enum bs_kind kind = BS_KIND_FILE;
@@ -337,12 +348,20 @@ bs_ent bs_fd_judge(int fd)
 	ok = judge(fd, &kind, &st, &fl);
 	if (ok < 0)
 		goto out;		/* not open: judge again next time */
+	f = ok ? find_alias(fd, &st, fl) : NULL;
+	if (!f && S_ISREG(st.st_mode) && (fl & O_ACCMODE) != O_RDONLY &&
+	    buffered_inode(st.st_dev, st.st_ino)) {
+		/* Another open of a file we buffer, with an offset of its
+		 * own: its writes go straight out, after our bytes. */
+		e = BS_ENT_LOOK;
+		fdtab_set(fd, e);
+		goto out;
+	}
 	if (ok == 0) {
 		fdtab_set(fd, e);
 		goto out;
 	}
 	mode = resolve_mode(cfg_mode, kind);
-	f = find_alias(fd, &st, fl);
 	if (f)
 		f->nfds++;
 	else if (mode != BS_MODE_NONE)
@@ -581,17 +600,6 @@ void bs_flush_before_wait(void)
 		bs_depth = 0;
 		errno = err;
 	}
-}
-
-/* The buffered regular file on (dev, ino), if any. The list is read
- * without files_lock: it only grows at its head, and a file retired
- * meanwhile has no bytes left. */
-static struct bs_file *buffered_inode(dev_t dev, ino_t ino)
-{
-	for (struct bs_file *f = __atomic_load_n(&files, __ATOMIC_ACQUIRE); f; f = f->next)
-		if (f->kind == BS_KIND_FILE && f->dev == dev && f->ino == ino && !f->closed)
-			return f;
-	return NULL;
 }
 
 static unsigned char read_kind_of(int fd)

@@ -262,6 +262,7 @@ BS_FOPEN_HOOK(fopen64)
 	BS_EXPORT ret name params					\
 	{								\
 		bs_settle(fd, 0);					\
+		bs_before_look(fd);	/* another fd on our file */	\
 		return BS_REAL(name) args;				\
 	}
 BS_FD_FIRST(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))

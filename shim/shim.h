@@ -191,12 +191,16 @@ struct bs_file {
 
 /*
  * An fd table entry: 0 when the fd is not judged yet, BS_ENT_PASS when its
- * writes go straight through, else its file's buffer with this fd's own
- * mode in the low bits (NONE for an fd that only shares a buffered file:
- * its writes go out at once, with what is buffered, in order).
+ * writes go straight through, BS_ENT_LOOK when they go straight through
+ * after the bytes we hold for its file (another open of a regular file we
+ * buffer, with an offset of its own), else its file's buffer with this
+ * fd's own mode in the low bits (NONE for an fd that only shares a
+ * buffered file: its writes go out at once, with what is buffered, in
+ * order).
  */
 typedef uintptr_t bs_ent;
 #define BS_ENT_PASS ((bs_ent)1)
+#define BS_ENT_LOOK ((bs_ent)2)
 
 /* A buffered fd costs its buffer, its file and its table entry: the
  * benchmarks promise at most the buffer size + 256 bytes. */
@@ -314,8 +318,9 @@ static inline void bs_before_read(int fd)
 		bs_before_read_slow(fd, 1);
 }
 
-/* The same when the program only learns where fd's file ends (lseek or
- * fseek to SEEK_END, SEEK_DATA, SEEK_HOLE): it does not wait. */
+/* The same when the program does not wait but acts on fd's file at an
+ * offset or its end (pwrite, ftruncate, fallocate, lseek or fseek to
+ * SEEK_END...): the buffers of regular files go first when fd is on one. */
 static inline void bs_before_look(int fd)
 {
 	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth && fd >= 0)
@@ -365,13 +370,14 @@ static inline struct bs_file *bs_enter(int fd, enum bs_mode *mode)
 		return NULL;
 	bs_depth = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (bs_unlikely(!e)) {
+	if (bs_unlikely(!e))
 		e = bs_fd_judge(fd);
-		if (e == BS_ENT_PASS) {
-			__atomic_signal_fence(__ATOMIC_SEQ_CST);
-			bs_depth = 0;
-			return NULL;
-		}
+	if (bs_unlikely(!bs_ent_file(e))) {	/* PASS or LOOK */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		bs_depth = 0;
+		if (e == BS_ENT_LOOK)
+			bs_before_look(fd);
+		return NULL;
 	}
 	*mode = bs_ent_mode(e);
 	return bs_ent_file(e);

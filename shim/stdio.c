@@ -377,6 +377,8 @@ static inline void before_fd_write(int fd)
 		e = bs_fd_judge(fd);
 		bs_depth = 0;
 	}
+	if (bs_unlikely(e == BS_ENT_LOOK))
+		bs_before_look(fd);
 	f = bs_ent_file(e);
 	if (bs_unlikely(f != NULL) && bs_buffer_pending(&f->buf))
 		bs_settle(fd, 0);

@@ -131,6 +131,35 @@ static void ends(void)
 	close(w);
 }
 
+/* Another open of the file, with its own offset, writes over it, at an
+ * offset and through a stream, and cuts it. */
+static void other_writer(void)
+{
+	int w = start("0123456789\n", O_TRUNC), o = open(path, O_WRONLY);
+	FILE *fp;
+
+	held("pwrite", 11);
+	must(o >= 0 && pwrite(o, "AB", 2, 3) == 2, "pwrite");
+	must(write(w, "tail\n", 5) == 5, "write");
+	must(ftruncate(o, 14) == 0, "ftruncate");
+	close(o);
+	close(w);
+	show_file("pwrite");
+
+	w = start("0123456789\n", O_TRUNC);
+	o = open(path, O_WRONLY);
+	held("other", 11);
+	must(write(o, "xy", 2) == 2, "write");	/* over "01" */
+	must(write(w, "more\n", 5) == 5, "write");
+	fp = fopen(path, "r+");
+	must(fp != NULL && fseek(fp, 11, SEEK_SET) == 0, "fopen");
+	fputs("M", fp);				/* over "m" */
+	fclose(fp);
+	close(o);
+	close(w);
+	show_file("other");
+}
+
 static void read_write_fd(void)
 {
 	char buf[64];
@@ -364,6 +393,7 @@ int main(int argc, char **argv)
 	read_back();
 	reader_first();
 	ends();
+	other_writer();
 	read_write_fd();
 	stats();
 	mapped();
