@@ -159,6 +159,22 @@ for i in range(20000): print("line", i, "of python output")'
 	done
 }
 
+test_node_writesync_lines() {
+	# Node is not a Debian default: run when it is there (not installed by
+	# scripts/install-deps.sh for this one test: ~200 MB)
+	command -v node >/dev/null || { echo "SKIP no node"; return 0; }
+	local prog='const fs = require("fs");
+for (let i = 0; i < 20000; i++) fs.writeSync(1, "line " + i + " of node output\n");
+console.log("console.log after"); process.stdout.write("stream write last\n");'
+	local plain shimmed
+	plain=$(writes -- node -e "$prog") || return 1
+	cp "$T/out" "$T/plain"
+	shimmed=$(writes LD_PRELOAD="$LIB" -- node -e "$prog") || return 1
+	same_files "$T/plain" "$T/out" || return 1
+	at_least_times_fewer "$plain" "$shimmed" 50 || return 1
+	echo "$plain -> $shimmed writes"
+}
+
 test_perl_autoflush_lines() {
 	local plain shimmed
 	plain=$(writes -- perl -e '$|=1; print "perl line $_\n" for 1..20000') || return 1
