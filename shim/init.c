@@ -104,6 +104,7 @@ static void resolve(void)
 	bs_write_is_libc = is_libc_write((void *)BS_REAL(write));
 	(void)BS_REAL(writev);
 	(void)BS_REAL(close);
+	(void)BS_REAL(syscall);
 	(void)BS_REAL(_exit);
 	(void)BS_REAL(_Exit);
 }

@@ -11,6 +11,7 @@
 	X(write, ssize_t, (int, const void *, size_t))			\
 	X(writev, ssize_t, (int, const struct iovec *, int))		\
 	X(close, int, (int))						\
+	X(syscall, long, (long, ...))					\
 	X(fsync, int, (int))						\
 	X(fdatasync, int, (int))					\
 	X(_exit, void, (int))						\

@@ -336,6 +336,20 @@ static void variants(void)
 	show_file("v64");
 }
 
+/* The way libuv (Node) asks statx and closes: through syscall(). */
+static void raw_calls(void)
+{
+	struct statx sx;
+	int w = start("raw calls\n", O_TRUNC);
+
+	held("raw", 10);
+	must(syscall(SYS_statx, AT_FDCWD, path, 0, STATX_SIZE, &sx) == 0, "statx");
+	printf("raw: statx %llu\n", (unsigned long long)sx.stx_size);
+	must(write(w, "closed raw\n", 11) == 11, "write");
+	must(syscall(SYS_close, w) == 0, "close");
+	show_file("raw");
+}
+
 static void copied(void)
 {
 	char buf[64];
@@ -401,6 +415,7 @@ int main(int argc, char **argv)
 	set_times();
 	modes();
 	variants();
+	raw_calls();
 	copied();
 	streams();
 	appenders();
