@@ -104,8 +104,12 @@ BS_EXPORT long syscall(long n, ...)
 	int err;
 
 	va_start(ap, n);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
+	a[0] = va_arg(ap, long);
+	a[1] = va_arg(ap, long);
+	a[2] = va_arg(ap, long);
+	a[3] = va_arg(ap, long);
+	a[4] = va_arg(ap, long);
+	a[5] = va_arg(ap, long);
 	va_end(ap);
 	if (n == SYS_close && !bs_depth) {
 		err = bs_fd_leave((int)a[0], 1);
