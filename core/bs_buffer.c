@@ -336,8 +336,8 @@ ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
 	struct iovec v = { .iov_base = (void *)data, .iov_len = len };
 	int locked;
 
-	if (bs_buffer_direct_ok(b, len, mode))
-		return bs_buffer_direct_done(b, data, len, mode, b->sink(b->ctx, &v, 1));
+	/* The copy first: it is the common case, and the shim has just found
+	 * that the direct case does not apply (the two never both do). */
 	if (mode == BS_MODE_FULL && data && len - 1 < b->cap - 1) {
 		locked = lock_maybe(b);
 		if (b->mode == BS_MODE_FULL && !b->error && len <= b->cap - b->len) {
@@ -350,6 +350,8 @@ ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
 		}
 		unlock_maybe(b, locked);
 	}
+	if (bs_buffer_direct_ok(b, len, mode))
+		return bs_buffer_direct_done(b, data, len, mode, b->sink(b->ctx, &v, 1));
 	return bs_buffer_writev_as(b, &v, 1, mode);
 }
 
