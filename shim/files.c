@@ -691,7 +691,9 @@ int bs_deliver_path(int dirfd, const char *path, int flags)
 	struct stat st;
 	int err = errno, r = 0;
 
-	if (!bs_depth && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) && path &&
+	if (!path)
+		return bs_deliver_fd(dirfd);
+	if (!bs_depth && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) &&
 	    BS_REAL(fstatat)(dirfd, path, &st, flags) == 0 && S_ISREG(st.st_mode))
 		r = bs_deliver_inode(st.st_dev, st.st_ino);
 	errno = err;

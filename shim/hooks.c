@@ -96,6 +96,16 @@ BS_EXPORT int close(int fd)
  * arguments are read whatever the call takes, as the C library's own
  * syscall() does.
  */
+/* statx answered st (r its result) about a file we held bytes for, and
+ * they are delivered now: it must be asked again. */
+static int statx_again(long r, const struct statx *st)
+{
+	return r == 0 && bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) &&
+	       (st->stx_mask & STATX_TYPE) && S_ISREG(st->stx_mode) &&
+	       bs_deliver_inode(makedev(st->stx_dev_major, st->stx_dev_minor),
+				(ino_t)st->stx_ino);
+}
+
 BS_EXPORT long syscall(long n, ...)
 {
 	va_list ap;
@@ -116,14 +126,8 @@ BS_EXPORT long syscall(long n, ...)
 		return with_error((int)BS_REAL(syscall)(n, a[0]), err);
 	}
 	r = BS_REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
-	if (n == SYS_statx && r == 0 && bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))) {
-		struct statx *st = (struct statx *)a[4];
-
-		if ((st->stx_mask & STATX_TYPE) && S_ISREG(st->stx_mode) &&
-		    bs_deliver_inode(makedev(st->stx_dev_major, st->stx_dev_minor),
-				     (ino_t)st->stx_ino))
-			r = BS_REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
-	}
+	if (n == SYS_statx && statx_again(r, (const struct statx *)a[4]))
+		r = BS_REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 	return r;
 }
 
@@ -430,13 +434,9 @@ BS_META_PATH_HOOK(lsetxattr, AT_FDCWD, AT_SYMLINK_NOFOLLOW,
 		  (const char *path, const char *n, const void *v, size_t len, int fl),
 		  (path, n, v, len, fl))
 
-/* A NULL path (which the header forbids, and the kernel takes) names d. */
-BS_EXPORT int utimensat(int d, const char *path, const struct timespec ts[2], int fl)
-{
-	bs_deliver_fd(d);
-	bs_deliver_path(d, path, fl & AT_SYMLINK_NOFOLLOW);
-	return BS_REAL(utimensat)(d, path, ts, fl);
-}
+BS_META_PATH_HOOK(utimensat, d, fl & AT_SYMLINK_NOFOLLOW,
+		  (int d, const char *path, const struct timespec ts[2], int fl),
+		  (d, path, ts, fl))
 
 /* The size and times of a file we hold bytes for are those after them:
  * when the answer is about such a file, its bytes go and it is asked
@@ -478,9 +478,7 @@ BS_EXPORT int statx(int d, const char *p, int fl, unsigned mask, struct statx *s
 {
 	int r = BS_REAL(statx)(d, p, fl, mask, st);
 
-	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && r == 0 &&
-	    (st->stx_mask & STATX_TYPE) && S_ISREG(st->stx_mode) &&
-	    bs_deliver_inode(makedev(st->stx_dev_major, st->stx_dev_minor), (ino_t)st->stx_ino))
+	if (statx_again(r, st))
 		r = BS_REAL(statx)(d, p, fl, mask, st);
 	return r;
 }

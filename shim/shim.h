@@ -333,7 +333,7 @@ static inline void bs_before_look(int fd)
 int bs_deliver_inode(dev_t dev, ino_t ino);
 
 /* The same for the file fd is open on, and for the file at path as
- * fstatat(dirfd, path, flags) finds it. */
+ * fstatat(dirfd, path, flags) finds it (a NULL path: dirfd's file). */
 int bs_deliver_fd(int fd);
 int bs_deliver_path(int dirfd, const char *path, int flags);
 
