@@ -67,7 +67,7 @@ $(B)/progs/lib%.so: tests/preload/%.c | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
-$(B)/progs/%: tests/progs/%.c | $(B)
+$(B)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) $(CFLAGS) -o $@ $< -lpthread
 

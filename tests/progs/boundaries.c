@@ -32,6 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coproc.h"
+
 #define CHECK(cond, ...)						\
 	do {								\
 		if (!(cond)) {						\
@@ -195,31 +197,18 @@ static int do_vmsplice(void)
 
 static int coproc(void)
 {
-	int req[2], rsp[2];
 	char buf[64];
-	pid_t pid;
+	int rsp;
+	pid_t pid = start_cat(&rsp);	/* our stdout is the request pipe */
 
-	CHECK(pipe(req) == 0 && pipe(rsp) == 0, "pipe");
-	pid = fork();
-	if (pid == 0) {
-		dup2(req[0], 0);
-		dup2(rsp[1], 1);
-		close(req[1]);
-		close(rsp[0]);
-		execlp("cat", "cat", (char *)NULL);
-		_exit(127);
-	}
-	close(req[0]);
-	close(rsp[1]);
-	dup2(req[1], 1);	/* our stdout is the request pipe */
-	close(req[1]);
+	CHECK(pid > 0, "pipe");
 	for (int i = 0; i < 100; i++) {
 		int n = snprintf(buf, sizeof buf, "ping %d\n", i);
 		ssize_t got = 0;
 
 		put(1, buf);
 		while (got < n) {	/* cat answers the same line */
-			ssize_t r = read(rsp[0], buf + got, (size_t)(n - got));
+			ssize_t r = read(rsp, buf + got, (size_t)(n - got));
 
 			CHECK(r > 0, "response %d: %zd", i, r);
 			got += r;

@@ -26,6 +26,8 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "coproc.h"
+
 static void raw(int fd, const char *s)
 {
 	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
@@ -136,27 +138,14 @@ static int streams(const char *path)
 
 static int coproc(void)
 {
-	int req[2], rsp[2];
 	char line[64];
-	pid_t pid;
+	int rsp;
+	pid_t pid = start_cat(&rsp);
 
-	if (pipe(req) || pipe(rsp))
+	if (pid < 0)
 		return 2;
-	pid = fork();
-	if (pid == 0) {
-		dup2(req[0], 0);
-		dup2(rsp[1], 1);
-		close(req[1]);
-		close(rsp[0]);
-		execlp("cat", "cat", (char *)NULL);
-		_exit(127);
-	}
-	close(req[0]);
-	close(rsp[1]);
-	dup2(req[1], 1);
-	close(req[1]);
-	dup2(rsp[0], 0);
-	close(rsp[0]);
+	dup2(rsp, 0);
+	close(rsp);
 	for (int i = 0; i < 50; i++) {
 		printf("ping %d\n", i);
 		fflush(stdout);
