@@ -237,25 +237,9 @@ BS_FCNTL_HOOK(fcntl64)
 	((flags) & O_CREAT || ((flags) & O_TMPFILE) == O_TMPFILE ?	\
 	 (mode_t)va_arg(ap, int) : 0)
 
-#define BS_OPEN_HOOK(name)						\
-	BS_EXPORT int name(const char *path, int flags, ...)		\
-	{								\
-		va_list ap;						\
-		mode_t mode;						\
-									\
-		va_start(ap, flags);					\
-		mode = BS_OPEN_MODE(flags, ap);				\
-		va_end(ap);						\
-		if (flags & O_TRUNC)					\
-			bs_deliver_path(AT_FDCWD, path, 0);		\
-		return bs_fresh(BS_REAL(name)(path, flags, mode));		\
-	}
-/* The analyzer loses va_start inside a macro: NOLINT below. */
-BS_OPEN_HOOK(open)	// NOLINT(clang-analyzer-valist.Uninitialized)
-BS_OPEN_HOOK(open64)	// NOLINT(clang-analyzer-valist.Uninitialized)
-
-#define BS_OPENAT_HOOK(name)						\
-	BS_EXPORT int name(int dirfd, const char *path, int flags, ...)	\
+/* The body of an open hook: the mode read, a truncating open's file
+ * delivered first, the new fd judged afresh. */
+#define BS_OPEN_BODY(dirfd, real_call)					\
 	{								\
 		va_list ap;						\
 		mode_t mode;						\
@@ -265,8 +249,17 @@ BS_OPEN_HOOK(open64)	// NOLINT(clang-analyzer-valist.Uninitialized)
 		va_end(ap);						\
 		if (flags & O_TRUNC)					\
 			bs_deliver_path(dirfd, path, 0);		\
-		return bs_fresh(BS_REAL(name)(dirfd, path, flags, mode));	\
+		return bs_fresh(real_call);				\
 	}
+#define BS_OPEN_HOOK(name)						\
+	BS_EXPORT int name(const char *path, int flags, ...)		\
+	BS_OPEN_BODY(AT_FDCWD, BS_REAL(name)(path, flags, mode))
+#define BS_OPENAT_HOOK(name)						\
+	BS_EXPORT int name(int dirfd, const char *path, int flags, ...)	\
+	BS_OPEN_BODY(dirfd, BS_REAL(name)(dirfd, path, flags, mode))
+/* The analyzer loses va_start inside a macro: NOLINT below. */
+BS_OPEN_HOOK(open)		// NOLINT(clang-analyzer-valist.Uninitialized)
+BS_OPEN_HOOK(open64)		// NOLINT(clang-analyzer-valist.Uninitialized)
 BS_OPENAT_HOOK(openat)		// NOLINT(clang-analyzer-valist.Uninitialized)
 BS_OPENAT_HOOK(openat64)	// NOLINT(clang-analyzer-valist.Uninitialized)
 
