@@ -12,12 +12,18 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE     := -std=gnu11 $(WARN)
 PKG_CHECK = $(shell pkg-config --cflags --libs check 2>/dev/null)
 
+# make GUARD_DEBUG=1: the re-entry guard checks every leave against an enter
+ifneq ($(GUARD_DEBUG),)
+CFLAGS   += -DBS_GUARD_DEBUG
+B        := build-guard
+endif
+
 B ?= build
 
 CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c
-SHIM_SRC := shim/init.c shim/files.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c
+SHIM_SRC := shim/sys.c shim/init.c shim/files.c shim/process.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c
 CORE_HDR := $(wildcard core/*.h)
-SHIM_HDR := $(wildcard shim/*.h)
+SHIM_HDR := $(wildcard shim/*.h shim/arch/*.h)
 
 LIB := $(B)/libbufshim.so
 CMD := $(B)/bufshim
@@ -71,8 +77,9 @@ $(B)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) $(CFLAGS) -o $@ $< -lpthread
 
-unit: $(UNIT_TESTS)
+unit: $(UNIT_TESTS) $(LIB)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
+	@tests/plt_check.sh $(LIB)
 
 # A sanitized library runs inside unsanitized programs: their runtimes go
 # first in LD_PRELOAD.

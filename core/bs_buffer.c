@@ -7,10 +7,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include <linux/futex.h>
 #include <sys/single_threaded.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <sched.h>
 
 /* ---- locking: free while the process has one thread ---------------------- */
 
@@ -19,11 +17,35 @@
  * it): a pthread mutex would cost 36 bytes more per buffered fd. A thread
  * that finds it held sleeps at once; spinning made two writers on one fd
  * slower (measured), as they then take turns at every write.
+ *
+ * The engine makes no syscall of its own: the futex wait and wake are given
+ * to it, as the sink is. Until then a waiter yields the processor.
  */
+static void yield_wait(int *addr, int val)
+{
+	(void)addr;
+	(void)val;
+	sched_yield();
+}
+
+static void no_wake(int *addr)
+{
+	(void)addr;
+}
+
+static bs_futex_wait_fn futex_wait = yield_wait;
+static bs_futex_wake_fn futex_wake = no_wake;
+
+void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake)
+{
+	futex_wait = wait;
+	futex_wake = wake;
+}
+
 static void lock_wait(int *lock)
 {
 	while (__atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE) != 0)
-		syscall(SYS_futex, lock, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		futex_wait(lock, 2);
 }
 
 void bs_buffer_lock(struct bs_buffer *b)
@@ -38,7 +60,7 @@ void bs_buffer_lock(struct bs_buffer *b)
 void bs_buffer_unlock(struct bs_buffer *b)
 {
 	if (__atomic_exchange_n(&b->lock, 0, __ATOMIC_RELEASE) == 2)
-		syscall(SYS_futex, &b->lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		futex_wake(&b->lock);
 }
 
 void bs_buffer_reinit_lock(struct bs_buffer *b)
@@ -186,7 +208,6 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 		return -1;
 	}
 	memset(b, 0, sizeof *b);
-	b->lock = 0;
 	b->data = data;
 	b->cap = cap;
 	b->mode = mode;
@@ -231,7 +252,7 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		return -1;
 	}
 	if (b->atomic && b->len && b->len + total > b->atomic && mode != BS_MODE_NONE &&
-	    deliver_locked(b, NULL, 0, 0, BS_FLUSH_FULL) < 0)
+	    deliver_locked(b, NULL, 0, 0, BS_DELIVER_FULL) < 0)
 		return -1;	/* alone, then this write starts the buffer anew */
 	if (mode == BS_MODE_NONE && b->len == 0) {
 		r = sink_once(b, iov, n);
@@ -251,8 +272,8 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		r = (ssize_t)total;
 	} else {
 		r = deliver_locked(b, iov, n, total,
-				   mode == BS_MODE_FULL ? BS_FLUSH_FULL :
-				   mode == BS_MODE_LINE ? BS_FLUSH_LINE : BS_FLUSH_SYNC);
+				   mode == BS_MODE_FULL ? BS_DELIVER_FULL :
+				   mode == BS_MODE_LINE ? BS_DELIVER_LINE : BS_DELIVER_SYNC);
 	}
 	if (r >= 0) {
 		b->stats.writes++;
@@ -274,7 +295,7 @@ ssize_t bs_buffer_writev_as(struct bs_buffer *b, const struct iovec *iov,
 	if (total == SIZE_MAX) {
 		/* Invalid for the kernel: it answers (EINVAL, EFAULT), after
 		 * what was buffered so that nothing changes order. */
-		r = b->len ? deliver_locked(b, NULL, 0, 0, BS_FLUSH_SYNC) : 0;
+		r = b->len ? deliver_locked(b, NULL, 0, 0, BS_DELIVER_SYNC) : 0;
 		if (r >= 0)
 			r = sink_once(b, iov, iovcnt);
 	} else if (total == 0 && mode != BS_MODE_NONE && !b->error) {
@@ -307,7 +328,7 @@ ssize_t bs_buffer_direct_rest(struct bs_buffer *b, const void *data, size_t len,
 		return bs_buffer_writev_as(b, &v, 1, mode);
 	}
 	b->stats.flushes[mode == BS_MODE_FULL && b->mode == BS_MODE_FULL ?
-			 BS_FLUSH_FULL : BS_FLUSH_LINE]++;
+			 BS_DELIVER_FULL : BS_DELIVER_LINE]++;
 	done = r < 0 ? 0 : (size_t)r;
 	if (r >= 0 && done < len) {
 		v = (struct iovec){ .iov_base = (char *)data + done, .iov_len = len - done };
@@ -379,7 +400,7 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int report)
 	return 0;
 }
 
-int bs_buffer_flush(struct bs_buffer *b, enum bs_reason why, int report)
+int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int report)
 {
 	int locked = lock_maybe(b), rc, err;
 
@@ -390,7 +411,7 @@ int bs_buffer_flush(struct bs_buffer *b, enum bs_reason why, int report)
 	return rc;
 }
 
-int bs_buffer_flush_held(struct bs_buffer *b, enum bs_reason why, int report)
+int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int report)
 {
 	return flush_locked(b, why, report);
 }

@@ -6,7 +6,7 @@
  * nothing of real file descriptors, the environment or symbol lookup, so the
  * tests drive it with fake sinks.
  *
- * Contract (SPEC invariants 2 and 3):
+ * Contract (invariants 2 and 3):
  *  - the bytes of one call no larger than the capacity reach the sink inside
  *    one sink call; a call that does not fit goes out in one writev together
  *    with what was buffered;
@@ -36,21 +36,21 @@ enum bs_mode {
 
 /* Why buffered bytes were delivered; counted per buffer for the stats. */
 enum bs_reason {
-	BS_FLUSH_FULL,		/* the next write did not fit */
-	BS_FLUSH_LINE,		/* line mode saw a newline */
-	BS_FLUSH_SYNC,		/* the program touched the fd: close, fsync, ... */
-	BS_FLUSH_WAIT,		/* the program is about to wait */
-	BS_FLUSH_PROCESS,	/* fork, exec, spawn */
-	BS_FLUSH_TIMER,		/* the latency bound expired */
-	BS_FLUSH_EXIT,		/* the process is ending */
-	BS_FLUSH_NREASONS
+	BS_DELIVER_FULL,		/* the next write did not fit */
+	BS_DELIVER_LINE,		/* line mode saw a newline */
+	BS_DELIVER_SYNC,		/* the program touched the fd: close, fsync, ... */
+	BS_DELIVER_WAIT,		/* the program is about to wait */
+	BS_DELIVER_PROCESS,	/* fork, exec, spawn */
+	BS_DELIVER_TIMER,		/* the latency bound expired */
+	BS_DELIVER_EXIT,		/* the process is ending */
+	BS_DELIVER_NREASONS
 };
 
 struct bs_stats {
 	uint64_t writes;	/* write/writev calls that succeeded */
 	uint64_t bytes;		/* bytes those calls accepted */
 	uint64_t syscalls;	/* sink calls made, retries included */
-	uint64_t flushes[BS_FLUSH_NREASONS];
+	uint64_t flushes[BS_DELIVER_NREASONS];
 	uint64_t errors;	/* failed deliveries */
 	uint64_t dropped;	/* accepted bytes that never reached the sink */
 };
@@ -123,7 +123,7 @@ static inline ssize_t bs_buffer_direct_done(struct bs_buffer *b, const void *dat
 		return bs_buffer_direct_rest(b, data, len, mode, r);
 	b->stats.syscalls++;
 	b->stats.flushes[mode == BS_MODE_FULL && b->mode == BS_MODE_FULL ?
-			 BS_FLUSH_FULL : BS_FLUSH_LINE]++;
+			 BS_DELIVER_FULL : BS_DELIVER_LINE]++;
 	b->stats.writes++;
 	b->stats.bytes += len;
 	return r;
@@ -136,10 +136,10 @@ ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len);
  * counts as reported; without it a failure is kept for the next write or
  * sync to report, and still returned as -1/errno for the caller's own use.
  */
-int bs_buffer_flush(struct bs_buffer *b, enum bs_reason why, int report);
+int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int report);
 
 /* The same, for a caller that holds b's lock (bs_buffer_lock). */
-int bs_buffer_flush_held(struct bs_buffer *b, enum bs_reason why, int report);
+int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int report);
 
 /* From now on b passes every write straight to its sink. Lock held; b
  * should be empty (flushed) first. */
@@ -158,6 +158,13 @@ static inline size_t bs_buffer_pending(const struct bs_buffer *b)
 {
 	return __atomic_load_n(&b->len, __ATOMIC_RELAXED);
 }
+
+/* How a thread sleeps while *addr == val, and wakes one sleeper on addr:
+ * the futex calls, given by the caller (the engine makes no syscall of its
+ * own). Until they are given, a thread that waits for a lock yields. */
+typedef void (*bs_futex_wait_fn)(int *addr, int val);
+typedef void (*bs_futex_wake_fn)(int *addr);
+void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake);
 
 /* Hold or release b's lock around work that must not interleave with
  * writes, such as fork. bs_buffer_reinit_lock is for a fork child. */

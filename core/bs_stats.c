@@ -4,14 +4,14 @@
 #include "bs_stats.h"
 #include "bs_config.h"
 
-static const char *const reason_names[BS_FLUSH_NREASONS] = {
-	[BS_FLUSH_FULL] = "full",
-	[BS_FLUSH_LINE] = "line",
-	[BS_FLUSH_SYNC] = "sync",
-	[BS_FLUSH_WAIT] = "wait",
-	[BS_FLUSH_PROCESS] = "process",
-	[BS_FLUSH_TIMER] = "timer",
-	[BS_FLUSH_EXIT] = "exit",
+static const char *const reason_names[BS_DELIVER_NREASONS] = {
+	[BS_DELIVER_FULL] = "full",
+	[BS_DELIVER_LINE] = "line",
+	[BS_DELIVER_SYNC] = "sync",
+	[BS_DELIVER_WAIT] = "wait",
+	[BS_DELIVER_PROCESS] = "process",
+	[BS_DELIVER_TIMER] = "timer",
+	[BS_DELIVER_EXIT] = "exit",
 };
 
 /* "694x fewer", "2.5x fewer", "no fewer" */
@@ -54,7 +54,7 @@ void bs_stats_line(struct bs_str *s, int fd, const char *kind,
 	bs_str_add(s, st->syscalls == 1 ? " syscall (" : " syscalls (");
 	ratio(s, st->writes, st->syscalls);
 	bs_str_add(s, "); flushes:");
-	for (int r = 0; r < BS_FLUSH_NREASONS; r++) {
+	for (int r = 0; r < BS_DELIVER_NREASONS; r++) {
 		if (!st->flushes[r])
 			continue;
 		bs_str_add(s, sep);

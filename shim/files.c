@@ -1,5 +1,5 @@
 /*
- * files.c — which fds are buffered, their buffers, and process-wide flushes.
+ * files.c — which fds are buffered, their buffers, and process-wide deliveries.
  *
  * The fd table maps an fd number to an entry (shim.h): not judged yet,
  * straight through, or a buffer with this fd's mode. Fds that share an open
@@ -16,10 +16,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/single_threaded.h>
-#include <linux/kcmp.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -34,7 +31,7 @@ bs_ent bs_fdtab0[FDTAB_CHUNK];
 static bs_ent *fdtab_dir[BS_FD_LIMIT / FDTAB_CHUNK];
 static int fdtab_max = -1;		/* the highest fd ever given a verdict */
 
-/* What a read of an fd needs first (SPEC invariants 4 and 6): 0 not known
+/* What a read of an fd needs first (invariants 4 and 6): 0 not known
  * yet, or one of these. Only for fds below FDTAB_CHUNK. */
 enum {
 	READ_NEVER_BLOCKS = 1,	/* nothing: a regular file we hold no bytes for */
@@ -44,6 +41,7 @@ enum {
 static unsigned char read_kind[FDTAB_CHUNK];
 
 int bs_dirty;
+int bs_stopped;
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bs_file *files;		/* every buffer, newest first */
@@ -71,9 +69,8 @@ static bs_ent *fdtab_slot(int fd)
 		return &fdtab0[fd];
 	chunk = fdtab_dir[fd / FDTAB_CHUNK];
 	if (!chunk) {
-		chunk = mmap(NULL, FDTAB_CHUNK * sizeof *chunk, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (chunk == MAP_FAILED)
+		chunk = bs_sys_map(FDTAB_CHUNK * sizeof *chunk);
+		if (!chunk)
 			return NULL;
 		__atomic_store_n(&fdtab_dir[fd / FDTAB_CHUNK], chunk, __ATOMIC_RELEASE);
 	}
@@ -90,7 +87,7 @@ static void fdtab_set(int fd, bs_ent e)
 		fdtab_max = fd;
 }
 
-/* ---- judging an fd (SPEC invariant 7) ----------------------------------------- */
+/* ---- judging an fd (invariant 7) ----------------------------------------- */
 
 /* Filesystems whose files take each write as a command. */
 static int is_pseudo_fs(int fd)
@@ -128,8 +125,8 @@ static int judge(int fd, enum bs_kind *kind, struct stat *stp, int *flp)
 	int fl, type;
 	socklen_t len = sizeof type;
 
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || BS_REAL(fstat)(fd, &st) < 0)
+	fl = bs_sys_fcntl(fd, F_GETFL, 0);
+	if (fl < 0 || bs_sys_fstat(fd, &st) < 0)
 		return -1;
 	*stp = st;
 	*flp = fl;
@@ -152,7 +149,7 @@ static int judge(int fd, enum bs_kind *kind, struct stat *stp, int *flp)
 			return 1;
 		}
 		*kind = BS_KIND_TTY;
-		return ioctl(fd, TCGETS, &t) == 0;
+		return bs_sys_ioctl(fd, TCGETS, &t) == 0;
 	default:
 		return 0;	/* anonymous inodes, directories, ... */
 	}
@@ -184,15 +181,16 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 	if (!__libc_single_threaded)
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	for (int tries = 0;; tries++) {
-		/* writev of one iovec costs the kernel ~100 ns more than write */
-		r = n == 1 ? bs_sys_write(f->fd, iov->iov_base, iov->iov_len) :
-			     bs_sys_writev(f->fd, iov, n);
+		/* writev of one iovec costs the kernel ~100 ns more than write;
+		 * an invalid array goes to writev, which says EFAULT */
+		r = n == 1 && iov ? bs_sys_write(f->fd, iov->iov_base, iov->iov_len) :
+				    bs_sys_writev(f->fd, iov, n);
 		/* EAGAIN again and again once poll said writable: a device that
 		 * will not take it, or a fault injector; tell the program */
 		if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || tries == 100)
 			break;
 		struct pollfd p = { .fd = f->fd, .events = POLLOUT };
-		if (BS_REAL(poll)(&p, 1, -1) < 0 && errno != EINTR)
+		if (bs_sys_poll(&p, 1, -1) < 0 && errno != EINTR)
 			break;
 	}
 	err = errno;
@@ -216,15 +214,13 @@ static struct bs_file *file_alloc(void)
 		return f;
 	}
 	if (slab_left < sizeof *f) {
-		slab = mmap(NULL, 16 * page, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (slab == MAP_FAILED)
+		slab = bs_sys_map(16 * page);
+		if (!slab)
 			return NULL;
 		slab_left = 16 * page;
 	}
-	data = mmap(NULL, data_len, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (data == MAP_FAILED)
+	data = bs_sys_map(data_len);
+	if (!data)
 		return NULL;
 	f = (struct bs_file *)slab;
 	slab += sizeof *f;
@@ -243,14 +239,12 @@ static struct bs_file *file_alloc(void)
  */
 static struct bs_file *find_alias(int fd, const struct stat *st, int fl)
 {
-	pid_t self = getpid();
-
 	for (struct bs_file *f = files; f; f = f->next) {
 		if (f->closed || f->dev != st->st_dev || f->ino != st->st_ino)
 			continue;
 		if (!S_ISREG(st->st_mode) || (f->append && (fl & O_APPEND)))
 			return f;
-		if (syscall(SYS_kcmp, self, self, KCMP_FILE, f->fd, fd) == 0)
+		if (bs_sys_same_file(f->fd, fd))
 			return f;
 	}
 	return NULL;
@@ -333,7 +327,7 @@ bs_ent bs_fd_judge(int fd)
 	bs_ent e;
 
 	bs_init();
-	if (!bs_active || bs_finished)
+	if (!bs_active || bs_stopped)
 		return BS_ENT_PASS;	/* not remembered: bs_init may be under way */
 	cfg_mode = bs_config_fd_mode(&bs_cfg, fd);
 	pthread_mutex_lock(&files_lock);
@@ -419,7 +413,7 @@ static void forget_locked(int fd)
 	}
 }
 
-void bs_file_forget(int fd)
+static void file_forget(int fd)
 {
 	if ((unsigned)fd >= BS_FD_LIMIT)
 		return;
@@ -432,22 +426,22 @@ void bs_file_forget(int fd)
 	pthread_mutex_unlock(&files_lock);
 }
 
-int bs_fd_leave(int fd, int report)
+int bs_fd_release(int fd, int report)
 {
 	struct bs_file *f;
 	int err = 0;
 
 	bs_stats_keep_stderr(fd);
-	if (bs_depth || (unsigned)fd >= BS_FD_LIMIT)
+	if (bs_inside() || (unsigned)fd >= BS_FD_LIMIT)
 		return 0;
-	bs_depth = 1;
+	bs_enter();
 	pthread_mutex_lock(&files_lock);
 	f = bs_ent_file(bs_fdtab_get(fd));
-	if (f && f->nfds == 1 && bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, report) < 0)
+	if (f && f->nfds == 1 && bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, report) < 0)
 		err = errno;
 	forget_locked(fd);
 	pthread_mutex_unlock(&files_lock);
-	bs_depth = 0;
+	bs_leave();
 	return report ? err : 0;
 }
 
@@ -456,15 +450,15 @@ void bs_fd_join(int newfd, int oldfd)
 	struct bs_file *f;
 	int cfg;
 
-	if (newfd < 0 || newfd == oldfd || newfd >= BS_FD_LIMIT || bs_depth)
+	if (newfd < 0 || newfd == oldfd || newfd >= BS_FD_LIMIT || bs_inside())
 		return;
-	bs_depth = 1;
+	bs_enter();
 	if (!bs_fdtab_get(oldfd))
 		bs_fd_judge(oldfd);	/* once: then every dup of it is free */
 	pthread_mutex_lock(&files_lock);
 	forget_locked(newfd);
 	f = bs_ent_file(bs_fdtab_get(oldfd));
-	if (f && !f->closed && !bs_finished) {
+	if (f && !f->closed && !bs_stopped) {
 		cfg = bs_config_fd_mode(&bs_cfg, newfd);
 		f->nfds++;
 		fdtab_set(newfd, (bs_ent)f | resolve_mode(cfg, f->kind));
@@ -472,27 +466,27 @@ void bs_fd_join(int newfd, int oldfd)
 	if ((unsigned)newfd < FDTAB_CHUNK && (unsigned)oldfd < FDTAB_CHUNK)
 		read_kind[newfd] = read_kind[oldfd];
 	pthread_mutex_unlock(&files_lock);
-	bs_depth = 0;
+	bs_leave();
 }
 
 void bs_fd_regroup(int fd)
 {
 	struct bs_file *f;
 
-	if (bs_depth || (unsigned)fd >= BS_FD_LIMIT)
+	if (bs_inside() || (unsigned)fd >= BS_FD_LIMIT)
 		return;
-	bs_depth = 1;
+	bs_enter();
 	pthread_mutex_lock(&files_lock);
 	f = bs_ent_file(bs_fdtab_get(fd));
 	if (f) {
-		bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+		bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, 0);
 		for (int i = 0; i <= fdtab_max; i++)
 			if (bs_ent_file(bs_fdtab_get(i)) == f)
 				forget_locked(i);
 	}
 	forget_locked(fd);
 	pthread_mutex_unlock(&files_lock);
-	bs_depth = 0;
+	bs_leave();
 }
 
 int bs_any_stamped(void)
@@ -515,33 +509,31 @@ void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg)
 
 /* ---- one fd's boundaries ------------------------------------------------------ */
 
-int bs_settle(int fd, int report)
+int bs_fd_deliver(int fd, int report)
 {
 	struct bs_file *f;
 	int err = 0;
 
-	if (bs_depth)
+	if (bs_inside())
 		return 0;
 	f = bs_ent_file(bs_fdtab_get(fd));
 	if (!f)
 		return 0;
-	bs_depth = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, report) < 0)
+	bs_enter();
+	if (bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, report) < 0)
 		err = errno;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	bs_depth = 0;
+	bs_leave();
 	return report ? err : 0;
 }
 
-int bs_fresh(int fd)
+int bs_fd_fresh(int fd)
 {
-	if (fd >= 0 && !bs_depth)
-		bs_file_forget(fd);
+	if (fd >= 0 && !bs_inside())
+		file_forget(fd);
 	return fd;
 }
 
-/* ---- process-wide flushes ------------------------------------------------------ */
+/* ---- process-wide deliveries ------------------------------------------------------ */
 
 static void say_lost(struct bs_file *f, int err)
 {
@@ -559,47 +551,62 @@ static void say_lost(struct bs_file *f, int err)
 	bs_diag(line);
 }
 
-/* Flush every open buffer; at exit, say what could not be delivered. With
- * final set, every buffer writes through from now on. */
-static void flush_each(enum bs_reason why, int at_exit, int final)
+/* Deliver every open buffer; at exit, say what could not be delivered.
+ * With final set, every buffer writes through from now on. */
+static void deliver_each(enum bs_reason why, int at_exit, int final)
 {
 	pthread_mutex_lock(&files_lock);
 	for (struct bs_file *f = files; f; f = f->next) {
 		if (f->closed)
 			continue;
 		bs_buffer_lock(&f->buf);
-		if (bs_buffer_flush_held(&f->buf, why, at_exit) < 0 && at_exit)
+		if (bs_buffer_deliver_held(&f->buf, why, at_exit) < 0 && at_exit)
 			say_lost(f, errno);
 		if (final)
 			bs_buffer_set_passthrough_held(&f->buf);
 		bs_buffer_unlock(&f->buf);
 	}
 	if (final)
-		__atomic_store_n(&bs_finished, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&bs_stopped, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&files_lock);
 }
 
-void bs_flush_all(enum bs_reason why, int at_exit)
+void bs_deliver_all(enum bs_reason why, int at_exit)
 {
 	/* Cleared first: a write that lands after its buffer was passed
 	 * sets it again (see bs_note_pending). */
 	__atomic_store_n(&bs_dirty, 0, __ATOMIC_SEQ_CST);
-	flush_each(why, at_exit, 0);
+	deliver_each(why, at_exit, 0);
 }
 
-/* The flushes below run inside the program's calls: they keep its errno
+void bs_stop_buffering(void)
+{
+	if (bs_inside() || !bs_active)
+		return;
+	bs_enter();
+	if (!__atomic_load_n(&bs_stopped, __ATOMIC_ACQUIRE))
+		deliver_each(BS_DELIVER_EXIT, 1, 1);
+	bs_leave();
+}
+
+/* The deliveries below run inside the program's calls: they keep its errno
  * (a delivery error waits in its buffer for the next write or sync). */
 
-void bs_flush_before_wait(void)
+void bs_deliver_all_now(enum bs_reason why, int at_exit)
 {
-	if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) && !bs_depth) {
-		int err = errno;
+	int err;
 
-		bs_depth = 1;
-		bs_flush_all(BS_FLUSH_WAIT, 0);
-		bs_depth = 0;
-		errno = err;
-	}
+	if (bs_inside())
+		return;
+	bs_enter_quiet(err);
+	bs_deliver_all(why, at_exit);
+	bs_leave_quiet(err);
+}
+
+void bs_deliver_before_wait(void)
+{
+	if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))
+		bs_deliver_all_now(BS_DELIVER_WAIT, 0);
 }
 
 static unsigned char read_kind_of(int fd)
@@ -610,7 +617,7 @@ static unsigned char read_kind_of(int fd)
 
 	if (k)
 		return k;
-	if (BS_REAL(fstat)(fd, &st) < 0)
+	if (bs_sys_fstat(fd, &st) < 0)
 		return READ_NEVER_BLOCKS;	/* the call itself will fail */
 	if (S_ISREG(st.st_mode) && buffered_inode(st.st_dev, st.st_ino))
 		k = READ_OWN_FILE;
@@ -626,85 +633,82 @@ static unsigned char read_kind_of(int fd)
 
 /* Deliver what the buffers of regular files hold: the program is about to
  * look at one of them another way than through its buffered fd. */
-static void flush_files(void)
+static void deliver_files(void)
 {
 	pthread_mutex_lock(&files_lock);
 	for (struct bs_file *f = files; f; f = f->next)
 		if (f->kind == BS_KIND_FILE && !f->closed && bs_buffer_pending(&f->buf))
-			bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+			bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, 0);
 	pthread_mutex_unlock(&files_lock);
 }
 
 void bs_before_read_slow(int fd, int may_wait)
 {
-	int err = errno;
 	unsigned char k;
+	int err;
 
-	bs_depth = 1;
+	bs_enter_quiet(err);
 	k = read_kind_of(fd);
 	if (k == READ_MAY_BLOCK && may_wait)
-		bs_flush_all(BS_FLUSH_WAIT, 0);
+		bs_deliver_all(BS_DELIVER_WAIT, 0);
 	else if (k == READ_OWN_FILE)
-		flush_files();
-	bs_depth = 0;
-	errno = err;
+		deliver_files();
+	bs_leave_quiet(err);
 }
 
-int bs_deliver_inode(dev_t dev, ino_t ino)
+int bs_inode_deliver(dev_t dev, ino_t ino)
 {
 	struct bs_file *f;
 	int delivered = 0, err;
 
-	if (bs_depth || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) ||
+	if (bs_inside() || !__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) ||
 	    !buffered_inode(dev, ino))
 		return 0;
 	/* Found again under files_lock: a file retired and reused
-	 * meanwhile must not be flushed while it is set up anew. */
-	err = errno;
-	bs_depth = 1;
+	 * meanwhile must not be delivered while it is set up anew. */
+	bs_enter_quiet(err);
 	pthread_mutex_lock(&files_lock);
 	f = buffered_inode(dev, ino);
 	if (f && bs_buffer_pending(&f->buf)) {
-		bs_buffer_flush(&f->buf, BS_FLUSH_SYNC, 0);
+		bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, 0);
 		delivered = 1;
 	}
 	pthread_mutex_unlock(&files_lock);
-	bs_depth = 0;
-	errno = err;
+	bs_leave_quiet(err);
 	return delivered;
 }
 
-int bs_deliver_fd(int fd)
+int bs_inode_deliver_fd(int fd)
 {
 	struct stat st;
 	int err = errno, r = 0;
 
-	if (!bs_depth && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) &&
-	    BS_REAL(fstat)(fd, &st) == 0 && S_ISREG(st.st_mode))
-		r = bs_deliver_inode(st.st_dev, st.st_ino);
+	if (!bs_inside() && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) &&
+	    bs_sys_fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r = bs_inode_deliver(st.st_dev, st.st_ino);
 	errno = err;
 	return r;
 }
 
-int bs_deliver_path(int dirfd, const char *path, int flags)
+int bs_inode_deliver_path(int dirfd, const char *path, int flags)
 {
 	struct stat st;
 	int err = errno, r = 0;
 
 	if (!path)
-		return bs_deliver_fd(dirfd);
-	if (!bs_depth && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) &&
-	    BS_REAL(fstatat)(dirfd, path, &st, flags) == 0 && S_ISREG(st.st_mode))
-		r = bs_deliver_inode(st.st_dev, st.st_ino);
+		return bs_inode_deliver_fd(dirfd);
+	if (!bs_inside() && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) &&
+	    bs_sys_fstatat(dirfd, path, &st, flags) == 0 && S_ISREG(st.st_mode))
+		r = bs_inode_deliver(st.st_dev, st.st_ino);
 	errno = err;
 	return r;
 }
 
-void bs_forget_range(unsigned first, unsigned last, int closing)
+void bs_fd_range_release(unsigned first, unsigned last, int closing)
 {
-	if (bs_depth)
+	if (bs_inside())
 		return;
-	bs_depth = 1;
+	bs_enter();
 	if (closing && first < FDTAB_CHUNK)
 		memset(read_kind + first, 0,
 		       (last < FDTAB_CHUNK ? last + 1 : FDTAB_CHUNK) - first);
@@ -714,50 +718,43 @@ void bs_forget_range(unsigned first, unsigned last, int closing)
 		bs_ent e = bs_fdtab_get((int)fd);
 
 		if (bs_ent_file(e))
-			bs_buffer_flush(&bs_ent_file(e)->buf, BS_FLUSH_SYNC, 0);
+			bs_buffer_deliver(&bs_ent_file(e)->buf, BS_DELIVER_SYNC, 0);
 		if (e && closing)
-			bs_file_forget((int)fd);	/* delivered above */
+			file_forget((int)fd);	/* delivered above */
 	}
-	bs_depth = 0;
+	bs_leave();
 }
 
-void bs_forget_closed(void)
+void bs_fd_forget_closed(void)
 {
-	if (bs_depth)
+	if (bs_inside())
 		return;
-	bs_depth = 1;
+	bs_enter();
 	for (int fd = 0; fd <= fdtab_max; fd++)
-		if (bs_fdtab_get(fd) && fcntl(fd, F_GETFD) < 0 && errno == EBADF)
-			bs_file_forget(fd);
-	bs_depth = 0;
+		if (bs_fdtab_get(fd) && bs_sys_fcntl(fd, F_GETFD, 0) < 0 && errno == EBADF)
+			file_forget(fd);
+	bs_leave();
 }
 
-void bs_finish(void)
-{
-	flush_each(BS_FLUSH_EXIT, 1, 1);
-}
+/* ---- fork ------------------------------------------------------------------------ */
 
-void bs_fork_prepare(void)
+void bs_files_fork_hold(void)
 {
-	if (bs_depth || !bs_active)
-		return;		/* a fork from a signal handler inside us */
 	fork_held = 1;
 	pthread_mutex_lock(&files_lock);
 	for (struct bs_file *f = files; f; f = f->next) {
 		if (f->closed)
 			continue;
 		bs_buffer_lock(&f->buf);
-		bs_buffer_flush_held(&f->buf, BS_FLUSH_PROCESS, 0);
+		bs_buffer_deliver_held(&f->buf, BS_DELIVER_PROCESS, 0);
 	}
 }
 
-static void fork_release(int child)
+void bs_files_fork_release(int child)
 {
 	if (!fork_held)
 		return;
 	fork_held = 0;
-	if (child)
-		bs_timer_fork_child();
 	for (struct bs_file *f = files; f; f = f->next) {
 		if (child) {	/* the child reports only its own work */
 			memset(&f->buf.stats, 0, sizeof f->buf.stats);
@@ -767,14 +764,4 @@ static void fork_release(int child)
 			bs_buffer_unlock(&f->buf);
 	}
 	pthread_mutex_unlock(&files_lock);
-}
-
-void bs_fork_parent(void)
-{
-	fork_release(0);
-}
-
-void bs_fork_child(void)
-{
-	fork_release(1);
 }

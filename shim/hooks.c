@@ -1,9 +1,11 @@
 /*
- * hooks.c — the interposed functions: the only symbols the library exports.
+ * hooks.c — the interposed functions of writes and fd boundaries, and the
+ * calls that look at a file we may hold bytes for. (hooks_proc.c,
+ * hooks_wait.c and stdio.c hold the others; real_funcs.h lists them all.)
  *
- * Each one finds the buffer of its fd (bs_enter), works on it, and calls the
- * real function. A call from inside the library, or from a signal handler
- * that interrupted it, goes straight through.
+ * Each one finds the buffer of its fd, works on it inside the guard, and
+ * calls the real function. A call from inside the library, or from a signal
+ * handler that interrupted it, goes straight through.
  */
 #include "shim.h"
 
@@ -40,11 +42,11 @@ __attribute__((noinline)) static ssize_t write_buffered(int fd, const void *buf,
 	struct bs_file *f;
 
 	bs_cancel_point();
-	f = bs_enter(fd, &mode);
+	f = bs_write_begin(fd, &mode);
 	if (!f)
 		return bs_sys_write(fd, buf, n);
 	if (bs_buffer_direct_ok(&f->buf, n, mode))
-		return bs_file_wrote(f, bs_buffer_direct_done(&f->buf, buf, n, mode,
+		return bs_write_end(f, bs_buffer_direct_done(&f->buf, buf, n, mode,
 							     bs_sys_write_direct(fd, buf, n)));
 	return bs_file_write1(f, buf, n, mode);
 }
@@ -62,7 +64,7 @@ BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	struct bs_file *f;
 
 	bs_cancel_point();
-	f = bs_enter(fd, &mode);
+	f = bs_write_begin(fd, &mode);
 	if (!f)
 		return bs_sys_writev(fd, iov, iovcnt);
 	return bs_file_write(f, iov, iovcnt, mode);
@@ -82,9 +84,9 @@ static int with_error(int rc, int err)
 
 BS_EXPORT int close(int fd)
 {
-	int err = bs_fd_leave(fd, 1);
+	int err = bs_fd_release(fd, 1);
 
-	return with_error(bs_sys_close(fd), err);
+	return with_error(BS_REAL(close)(fd), err);
 }
 
 /*
@@ -102,7 +104,7 @@ static int statx_again(long r, const struct statx *st)
 {
 	return r == 0 && bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) &&
 	       (st->stx_mask & STATX_TYPE) && S_ISREG(st->stx_mode) &&
-	       bs_deliver_inode(makedev(st->stx_dev_major, st->stx_dev_minor),
+	       bs_inode_deliver(makedev(st->stx_dev_major, st->stx_dev_minor),
 				(ino_t)st->stx_ino);
 }
 
@@ -121,8 +123,8 @@ BS_EXPORT long syscall(long n, ...)
 	a[4] = va_arg(ap, long);
 	a[5] = va_arg(ap, long);
 	va_end(ap);
-	if (n == SYS_close && !bs_depth) {
-		err = bs_fd_leave((int)a[0], 1);
+	if (n == SYS_close && !bs_inside()) {
+		err = bs_fd_release((int)a[0], 1);
 		return with_error((int)BS_REAL(syscall)(n, a[0]), err);
 	}
 	r = BS_REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -134,7 +136,7 @@ BS_EXPORT long syscall(long n, ...)
 #define BS_SYNC_HOOK(name)						\
 	BS_EXPORT int name(int fd)					\
 	{								\
-		int err = bs_settle(fd, 1);				\
+		int err = bs_fd_deliver(fd, 1);				\
 									\
 		return with_error(BS_REAL(name)(fd), err);		\
 	}
@@ -147,7 +149,7 @@ BS_EXPORT int fclose(FILE *fp)
 
 	if (bs_stdio_close_bridged(fp, &rc))
 		return rc;
-	err = bs_fd_leave(fileno(fp), 1);
+	err = bs_fd_release(bs_stdio_fd(fp), 1);
 	rc = BS_REAL(fclose)(fp);
 	if (rc == 0 && err) {
 		errno = err;
@@ -164,10 +166,10 @@ BS_EXPORT int fclose(FILE *fp)
 		FILE *r;						\
 									\
 		fp = bs_stdio_unbridge(fp);				\
-		bs_fd_leave(fileno(fp), 0);				\
+		bs_fd_release(bs_stdio_fd(fp), 0);			\
 		r = BS_REAL(name)(path, mode, fp);			\
 		if (r)							\
-			bs_fresh(fileno(r));				\
+			bs_fd_fresh(bs_stdio_fd(r));			\
 		return r;						\
 	}
 BS_FREOPEN_HOOK(freopen)
@@ -192,7 +194,7 @@ BS_EXPORT int dup2(int oldfd, int newfd)
 
 	if (oldfd == newfd)
 		return BS_REAL(dup2)(oldfd, newfd);
-	bs_fd_leave(newfd, 0);
+	bs_fd_release(newfd, 0);
 	r = BS_REAL(dup2)(oldfd, newfd);
 	if (r >= 0)
 		bs_fd_join(newfd, oldfd);
@@ -204,7 +206,7 @@ BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 	int r;
 
 	if (oldfd != newfd)
-		bs_fd_leave(newfd, 0);
+		bs_fd_release(newfd, 0);
 	r = BS_REAL(dup3)(oldfd, newfd, flags);
 	if (r >= 0)
 		bs_fd_join(newfd, oldfd);
@@ -248,8 +250,8 @@ BS_FCNTL_HOOK(fcntl64)
 		mode = BS_OPEN_MODE(flags, ap);				\
 		va_end(ap);						\
 		if (flags & O_TRUNC)					\
-			bs_deliver_path(dirfd, path, 0);		\
-		return bs_fresh(real_call);				\
+			bs_inode_deliver_path(dirfd, path, 0);		\
+		return bs_fd_fresh(real_call);				\
 	}
 #define BS_OPEN_HOOK(name)						\
 	BS_EXPORT int name(const char *path, int flags, ...)		\
@@ -267,14 +269,14 @@ BS_OPENAT_HOOK(openat64)	// NOLINT(clang-analyzer-valist.Uninitialized)
  * for: they reach it before it is cut, as they did without us. */
 BS_EXPORT int creat(const char *path, mode_t mode)
 {
-	bs_deliver_path(AT_FDCWD, path, 0);
-	return bs_fresh(BS_REAL(creat)(path, mode));
+	bs_inode_deliver_path(AT_FDCWD, path, 0);
+	return bs_fd_fresh(BS_REAL(creat)(path, mode));
 }
 
 BS_EXPORT int creat64(const char *path, mode_t mode)
 {
-	bs_deliver_path(AT_FDCWD, path, 0);
-	return bs_fresh(BS_REAL(creat64)(path, mode));
+	bs_inode_deliver_path(AT_FDCWD, path, 0);
+	return bs_fd_fresh(BS_REAL(creat64)(path, mode));
 }
 
 /* fopen opens inside the C library, where open is not ours to see. */
@@ -284,10 +286,10 @@ BS_EXPORT int creat64(const char *path, mode_t mode)
 		FILE *fp;						\
 									\
 		if (mode && mode[0] == 'w')				\
-			bs_deliver_path(AT_FDCWD, path, 0);		\
+			bs_inode_deliver_path(AT_FDCWD, path, 0);		\
 		fp = BS_REAL(name)(path, mode);				\
 		if (fp)							\
-			bs_fresh(fp->_fileno);				\
+			bs_fd_fresh(fp->_fileno);				\
 		return fp;						\
 	}
 BS_FOPEN_HOOK(fopen)
@@ -295,13 +297,9 @@ BS_FOPEN_HOOK(fopen64)
 
 /* ---- calls that act on a buffered fd's file: its bytes go first ------------------------ */
 
+/* fd's own bytes, and those of its file through another fd of ours */
 #define BS_FD_FIRST(ret, name, params, args)				\
-	BS_EXPORT ret name params					\
-	{								\
-		bs_settle(fd, 0);					\
-		bs_before_look(fd);	/* another fd on our file */	\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(ret, name, params, args, bs_fd_deliver(fd, 0); bs_before_look(fd))
 BS_FD_FIRST(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
 BS_FD_FIRST(ssize_t, pwrite64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))
 BS_FD_FIRST(ssize_t, pwritev, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))
@@ -314,7 +312,7 @@ BS_FD_FIRST(ssize_t, pwritev64v2, (int fd, const struct iovec *v, int n, off64_t
 #define BS_LSEEK_HOOK(name, off_type)					\
 	BS_EXPORT off_type name(int fd, off_type o, int whence)		\
 	{								\
-		bs_settle(fd, 0);					\
+		bs_fd_deliver(fd, 0);					\
 		if (whence != SEEK_SET && whence != SEEK_CUR)		\
 			bs_before_look(fd);				\
 		return BS_REAL(name)(fd, o, whence);			\
@@ -338,13 +336,8 @@ BS_FD_FIRST(ssize_t, vmsplice, (int fd, const struct iovec *v, size_t n, unsigne
 
 /* Both ends: the source may be a file we still hold bytes for. */
 #define BS_TWO_FDS_FIRST(ret, name, params, args)			\
-	BS_EXPORT ret name params					\
-	{								\
-		bs_settle(in, 0);					\
-		bs_before_read(in);					\
-		bs_settle(out, 0);					\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(ret, name, params, args,				\
+		bs_fd_deliver(in, 0); bs_before_read(in); bs_fd_deliver(out, 0))
 BS_TWO_FDS_FIRST(ssize_t, sendfile, (int out, int in, off_t *o, size_t n), (out, in, o, n))
 BS_TWO_FDS_FIRST(ssize_t, sendfile64, (int out, int in, off64_t *o, size_t n), (out, in, o, n))
 BS_TWO_FDS_FIRST(ssize_t, splice, (int in, off64_t *io, int out, off64_t *oo, size_t n,
@@ -356,27 +349,15 @@ BS_TWO_FDS_FIRST(ssize_t, copy_file_range, (int in, off64_t *io, int out, off64_
 /* ---- calls that look at a file we may hold bytes for ------------------------------------ */
 
 /* A mapping of a file shows what a read would. */
-#define BS_MMAP_HOOK(name, off_type)					\
-	BS_EXPORT void *name(void *a, size_t n, int prot, int fl, int fd, off_type o) \
-	{								\
-		if (!(fl & MAP_ANONYMOUS))				\
-			bs_before_read(fd);				\
-		return BS_REAL(name)(a, n, prot, fl, fd, o);		\
-	}
-BS_MMAP_HOOK(mmap, off_t)
-BS_MMAP_HOOK(mmap64, off64_t)
+BS_HOOK(void *, mmap, (void *a, size_t n, int prot, int fl, int fd, off_t o),
+	(a, n, prot, fl, fd, o), if (!(fl & MAP_ANONYMOUS)) bs_before_read(fd))
+BS_HOOK(void *, mmap64, (void *a, size_t n, int prot, int fl, int fd, off64_t o),
+	(a, n, prot, fl, fd, o), if (!(fl & MAP_ANONYMOUS)) bs_before_read(fd))
 
-BS_EXPORT int truncate(const char *path, off_t len)
-{
-	bs_deliver_path(AT_FDCWD, path, 0);
-	return BS_REAL(truncate)(path, len);
-}
-
-BS_EXPORT int truncate64(const char *path, off64_t len)
-{
-	bs_deliver_path(AT_FDCWD, path, 0);
-	return BS_REAL(truncate64)(path, len);
-}
+BS_HOOK(int, truncate, (const char *path, off_t len), (path, len),
+	bs_inode_deliver_path(AT_FDCWD, path, 0))
+BS_HOOK(int, truncate64, (const char *path, off64_t len), (path, len),
+	bs_inode_deliver_path(AT_FDCWD, path, 0))
 
 /*
  * What a program sets on a file we hold bytes for would not last if the
@@ -386,11 +367,7 @@ BS_EXPORT int truncate64(const char *path, off64_t len)
  * attributes are set after the bytes.
  */
 #define BS_META_FD_HOOK(name, params, args)				\
-	BS_EXPORT int name params					\
-	{								\
-		bs_deliver_fd(fd);					\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(int, name, params, args, bs_inode_deliver_fd(fd))
 BS_META_FD_HOOK(futimens, (int fd, const struct timespec ts[2]), (fd, ts))
 BS_META_FD_HOOK(futimes, (int fd, const struct timeval tv[2]), (fd, tv))
 BS_META_FD_HOOK(fchmod, (int fd, mode_t m), (fd, m))
@@ -400,11 +377,7 @@ BS_META_FD_HOOK(fsetxattr, (int fd, const char *n, const void *v, size_t len, in
 
 /* at: the flags that say which file fstatat would look at */
 #define BS_META_PATH_HOOK(name, dirfd, at, params, args)		\
-	BS_EXPORT int name params					\
-	{								\
-		bs_deliver_path(dirfd, path, at);			\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(int, name, params, args, bs_inode_deliver_path(dirfd, path, at))
 BS_META_PATH_HOOK(futimesat, d, 0, (int d, const char *path, const struct timeval tv[2]),
 		  (d, path, tv))
 BS_META_PATH_HOOK(utimes, AT_FDCWD, 0, (const char *path, const struct timeval tv[2]),
@@ -441,7 +414,7 @@ BS_META_PATH_HOOK(utimensat, d, fl & AT_SYMLINK_NOFOLLOW,
 									\
 		if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && \
 		    r == 0 && S_ISREG(st->st_mode) &&			\
-		    bs_deliver_inode(st->st_dev, st->st_ino))		\
+		    bs_inode_deliver(st->st_dev, st->st_ino))		\
 			r = BS_REAL(name) args;				\
 		return r;						\
 	}
@@ -478,17 +451,11 @@ BS_EXPORT int statx(int d, const char *p, int fl, unsigned mask, struct statx *s
 
 BS_EXPORT void sync(void)
 {
-	if (!bs_depth)
-		bs_flush_all(BS_FLUSH_SYNC, 0);
+	bs_deliver_all_now(BS_DELIVER_SYNC, 0);
 	BS_REAL(sync)();
 }
 
-BS_EXPORT int syncfs(int fd)
-{
-	if (!bs_depth)
-		bs_flush_all(BS_FLUSH_SYNC, 0);
-	return BS_REAL(syncfs)(fd);
-}
+BS_HOOK(int, syncfs, (int fd), (fd), bs_deliver_all_now(BS_DELIVER_SYNC, 0))
 
 /* FIONBIO turns O_NONBLOCK on or off, like F_SETFL. */
 BS_EXPORT int ioctl(int fd, unsigned long req, ...)
@@ -504,16 +471,13 @@ BS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	return BS_REAL(ioctl)(fd, req, arg);
 }
 
-BS_EXPORT int close_range(unsigned first, unsigned last, int flags)
-{
-	bs_forget_range(first, last, !(flags & CLOSE_RANGE_CLOEXEC));
-	return BS_REAL(close_range)(first, last, flags);
-}
+BS_HOOK(int, close_range, (unsigned first, unsigned last, int flags), (first, last, flags),
+	bs_fd_range_release(first, last, !(flags & CLOSE_RANGE_CLOEXEC)))
 
 BS_EXPORT void closefrom(int low)
 {
 	if (low >= 0)
-		bs_forget_range((unsigned)low, ~0u, 1);
+		bs_fd_range_release((unsigned)low, ~0u, 1);
 	BS_REAL(closefrom)(low);
 }
 

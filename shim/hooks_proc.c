@@ -1,9 +1,9 @@
 /*
- * hooks_proc.c — process boundaries (SPEC invariant 5): pending output is
+ * hooks_proc.c — process boundaries (invariant 5): pending output is
  * delivered before a process forks, spawns, execs or ends, so no child
  * doubles it, no exec loses it, and no child's output overtakes it.
  *
- * fork itself is covered by fork handlers (init.c), which also run for the
+ * fork itself is covered by fork handlers (process.c), which also run for the
  * forks inside libc; _Fork runs none, so it is hooked here.
  */
 #include "shim.h"
@@ -16,22 +16,17 @@
  * report the stats of this image. */
 static void before_exec(void)
 {
-	if (bs_depth || !bs_active)
+	if (bs_inside() || !bs_active)
 		return;
-	bs_depth = 1;
-	bs_flush_all(BS_FLUSH_PROCESS, 1);
-	bs_depth = 0;
+	bs_deliver_all_now(BS_DELIVER_PROCESS, 1);
 	bs_report_stats();
 }
 
 /* A child is about to run beside us (and we may wait for it). */
 static void before_spawn(void)
 {
-	if (bs_depth || !bs_active)
-		return;
-	bs_depth = 1;
-	bs_flush_all(BS_FLUSH_PROCESS, 0);
-	bs_depth = 0;
+	if (bs_active)
+		bs_deliver_all_now(BS_DELIVER_PROCESS, 0);
 }
 
 /* vfork's child shares our memory; a fork is what a correct vfork child
@@ -189,7 +184,7 @@ BS_EXPORT FILE *popen(const char *command, const char *type)
 /* pclose closes the pipe behind the library, then waits for the child. */
 BS_EXPORT int pclose(FILE *fp)
 {
-	bs_fd_leave(fileno(fp), 0);
+	bs_fd_release(bs_stdio_fd(fp), 0);
 	before_spawn();
 	return BS_REAL(pclose)(fp);
 }
@@ -200,7 +195,7 @@ BS_EXPORT int fcloseall(void)
 
 	before_spawn();
 	r = BS_REAL(fcloseall)();
-	bs_forget_closed();
+	bs_fd_forget_closed();
 	return r;
 }
 

@@ -1,5 +1,5 @@
 /*
- * hooks_wait.c — never held while the program waits (SPEC invariant 4).
+ * hooks_wait.c — never held while the program waits (invariant 4).
  *
  * Before the program blocks on something outside itself, every pending
  * byte is delivered, so a prompt shows and a peer waiting for our output
@@ -13,7 +13,7 @@
 static inline void before_wait(int blocks)
 {
 	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && blocks)
-		bs_flush_before_wait();
+		bs_deliver_before_wait();
 }
 
 static int ts_blocks(const struct timespec *ts)
@@ -28,11 +28,7 @@ ssize_t __pread64_chk(int fd, void *b, size_t n, off64_t o, size_t bl);
 /* ---- reads ------------------------------------------------------------------------ */
 
 #define BS_READ_HOOK(ret, name, params, args)				\
-	BS_EXPORT ret name params					\
-	{								\
-		bs_before_read(fd);					\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(ret, name, params, args, bs_before_read(fd))
 BS_READ_HOOK(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
 BS_READ_HOOK(ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n))
 BS_READ_HOOK(ssize_t, __read_chk, (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl))
@@ -65,23 +61,19 @@ BS_READ_HOOK(int, recvmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl,
 BS_EXPORT int accept(int fd, struct sockaddr *a, socklen_t *al)
 {
 	before_wait(1);
-	return bs_fresh(BS_REAL(accept)(fd, a, al));
+	return bs_fd_fresh(BS_REAL(accept)(fd, a, al));
 }
 
 BS_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int fl)
 {
 	before_wait(1);
-	return bs_fresh(BS_REAL(accept4)(fd, a, al, fl));
+	return bs_fd_fresh(BS_REAL(accept4)(fd, a, al, fl));
 }
 
 /* ---- readiness -------------------------------------------------------------------- */
 
 #define BS_WAIT_HOOK(ret, name, params, blocks, args)			\
-	BS_EXPORT ret name params					\
-	{								\
-		before_wait(blocks);					\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(ret, name, params, args, before_wait(blocks))
 BS_WAIT_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), t != 0, (p, n, t))
 BS_WAIT_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), t != 0,
 	     (p, n, t, l))

@@ -35,7 +35,7 @@
 	BS_REAL_FD_FUNCS(X) BS_REAL_LOOK_FUNCS(X) BS_REAL_PROC_FUNCS(X) BS_REAL_WAIT_FUNCS(X)	\
 	BS_REAL_STDIO_FUNCS(X)
 
-/* calls that look at a file we may hold bytes for (SPEC invariant 6) */
+/* calls that look at a file we may hold bytes for (invariant 6) */
 #define BS_REAL_LOOK_FUNCS(X)						\
 	X(mmap, void *, (void *, size_t, int, int, int, off_t))		\
 	X(mmap64, void *, (void *, size_t, int, int, int, off64_t))	\
@@ -76,7 +76,7 @@
 	X(__fxstatat, int, (int, int, const char *, struct stat *, int)) \
 	X(__fxstatat64, int, (int, int, const char *, struct stat64 *, int))
 
-/* fd boundaries (SPEC invariant 6) */
+/* fd boundaries (invariant 6) */
 #define BS_REAL_FD_FUNCS(X)						\
 	X(close_range, int, (unsigned, unsigned, int))			\
 	X(closefrom, void, (int))					\
@@ -109,7 +109,7 @@
 	X(sync_file_range, int, (int, off64_t, off64_t, unsigned))	\
 	X(ioctl, int, (int, unsigned long, ...))
 
-/* process boundaries (SPEC invariant 5) */
+/* process boundaries (invariant 5) */
 #define BS_REAL_PROC_FUNCS(X)						\
 	X(_Fork, pid_t, (void))						\
 	X(execve, int, (const char *, char *const[], char *const[]))	\
@@ -130,7 +130,7 @@
 	X(__assert_fail, void, (const char *, const char *, unsigned, const char *)) \
 	X(__assert_perror_fail, void, (int, const char *, unsigned, const char *))
 
-/* waits (SPEC invariant 4) */
+/* waits (invariant 4) */
 #define BS_REAL_WAIT_FUNCS(X)						\
 	X(read, ssize_t, (int, void *, size_t))				\
 	X(readv, ssize_t, (int, const struct iovec *, int))		\
@@ -175,7 +175,7 @@
 	X(sigwaitinfo, int, (const sigset_t *, siginfo_t *))		\
 	X(sigtimedwait, int, (const sigset_t *, siginfo_t *, const struct timespec *))
 
-/* the stdio bridge (SPEC invariant 10): streams we replace, reads that wait */
+/* the stdio bridge (invariant 10): streams we replace, reads that wait */
 #define BS_REAL_STDIO_FUNCS(X)						\
 	X(fileno, int, (FILE *))					\
 	X(fileno_unlocked, int, (FILE *))				\

@@ -1,9 +1,14 @@
 /*
  * shim.h — the private contract of the interposition layer.
  *
- * Layers: hooks.c (the exported functions) -> files.c (fd table, buffers,
- * process-wide flushes) -> core/ (the engine). init.c resolves the real
- * functions, reads the configuration and ends the process's buffering.
+ * Layers, each calling only those below it:
+ *   hooks.c hooks_proc.c hooks_wait.c   the exported functions
+ *   process.c                           start, fork, the end of a process
+ *   stdio.c timer.c                     the stdio bridge, the latency bound
+ *   files.c                             fd table, buffers, deliveries
+ *   init.c                              the configuration
+ *   sys.c guard.h arch.h                real functions and syscalls, the guard
+ *   core/                               the engine
  */
 #ifndef BS_SHIM_H
 #define BS_SHIM_H
@@ -35,17 +40,9 @@
 
 #include "../core/bs_buffer.h"
 #include "../core/bs_config.h"
+#include "../core/bs_str.h"
 
-#define BS_EXPORT __attribute__((visibility("default")))
-#define BS_TLS __thread __attribute__((tls_model("initial-exec")))
-#define bs_likely(x) __builtin_expect(!!(x), 1)
-#define bs_unlikely(x) __builtin_expect(!!(x), 0)
-
-/* ---- the real functions, one table ---------------------------------------- */
-
-#include "real_funcs.h"
-
-/* glibc's fortified entry points have no prototype of their own. */
+/* glibc's fortified and internal entry points have no prototype of their own. */
 ssize_t __read_chk(int, void *, size_t, size_t);
 ssize_t __recv_chk(int, void *, size_t, size_t, int);
 ssize_t __recvfrom_chk(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
@@ -76,96 +73,34 @@ int __isoc99_vfscanf(FILE *, const char *, va_list);
 int __isoc99_scanf(const char *, ...);
 int __isoc99_fscanf(FILE *, const char *, ...);
 
-struct bs_real {
-#define BS_REAL_FIELD(name, ret, args) ret (*name) args;
-	BS_REAL_FUNCS(BS_REAL_FIELD)
-#undef BS_REAL_FIELD
-};
+#include "sys.h"
+#include "guard.h"
 
-extern struct bs_real bs_real;
+#define BS_EXPORT __attribute__((visibility("default")))
 
-/* The real function, looked up now if bs_init has not done it yet. */
-void *bs_resolve(const char *name);
-#define BS_REAL(name) ({						\
-	if (bs_unlikely(bs_real.name == NULL))				\
-		bs_real.name = (__typeof__(bs_real.name))bs_resolve(#name); \
-	bs_real.name;							\
-})
+/* A hook that does one thing before its real function: most of them. */
+#define BS_HOOK(ret, name, params, args, ...)				\
+	BS_EXPORT ret name params					\
+	{								\
+		__VA_ARGS__;						\
+		return BS_REAL(name) args;				\
+	}
 
-/* ---- process state ----------------------------------------------------------- */
-
-/* Nonzero while this thread runs library code: wrappers then pass straight
- * through (re-entry, signal handlers, libc calling back into us). */
-extern BS_TLS int bs_depth;
+/* ---- the configuration (init.c) ------------------------------------------------ */
 
 extern struct bs_config bs_cfg;
 /* Set once the configuration is good and the process may be buffered. */
 extern int bs_active;
-/* Set by the final flush: nothing new is buffered after it. */
-extern int bs_finished;
 
-/* Resolve the real functions and read the configuration, once. Safe to
- * call from any wrapper, before the constructor, from several threads. */
+/* Read the configuration and resolve the real functions, once. Safe to
+ * call from any hook, before the constructor, from several threads. */
 void bs_init(void);
 
-/* The real calls, or the raw syscall when a wrapper runs before the
- * real functions are known (another library's constructor, dlsym). */
-ssize_t bs_sys_write_early(int fd, const void *buf, size_t n);
-ssize_t bs_sys_writev_early(int fd, const struct iovec *iov, int n);
-int bs_sys_close(int fd);
-
-static inline ssize_t bs_sys_write(int fd, const void *buf, size_t n)
-{
-	if (__builtin_expect(bs_real.write != NULL, 1))
-		return bs_real.write(fd, buf, n);
-	return bs_sys_write_early(fd, buf, n);
-}
-
-/* Set at start when the next write(2) in the chain is the C library's own:
- * then the syscall itself does the same, one call frame shallower. After a
- * syscall each frame's return costs ~10 ns (the return predictions are
- * gone), which is what a write of a whole buffer pays on top of the kernel. */
-extern int bs_write_is_libc;
-
-static inline ssize_t bs_sys_write_direct(int fd, const void *buf, size_t n)
-{
-#if defined(__x86_64__)
-	if (__builtin_expect(bs_write_is_libc, 1)) {
-		ssize_t r;
-
-		__asm__ volatile("syscall"
-				 : "=a"(r)
-				 : "0"((long)SYS_write), "D"((long)fd), "S"(buf), "d"(n)
-				 : "rcx", "r11", "memory");
-		if (__builtin_expect(r < 0, 0)) {
-			errno = (int)-r;
-			return -1;
-		}
-		return r;
-	}
-#endif
-	return bs_sys_write(fd, buf, n);
-}
-
-static inline ssize_t bs_sys_writev(int fd, const struct iovec *iov, int n)
-{
-	if (__builtin_expect(bs_real.writev != NULL, 1))
-		return bs_real.writev(fd, iov, n);
-	return bs_sys_writev_early(fd, iov, n);
-}
-
-/* One line on stderr, through the real write. */
-void bs_diag(const char *line);
-
-/* fd is about to be closed or replaced: if it is the stderr the stats
- * go to, keep a copy of it for them. */
+/* The fd the stats go to when they go to stderr: 2, or a copy of it kept
+ * when the program closed or replaced fd 2 (coreutils close stderr). */
+int bs_stats_fd(void);
+/* fd is about to be closed or replaced: if it is that stderr, keep a copy. */
 void bs_stats_keep_stderr(int fd);
-
-/* Stats lines for every buffer that did work, then reset (init.c). */
-void bs_report_stats(void);
-
-/* The process ends (exit, _exit, exec): final flush, stats. */
-void bs_end_process(void);
 
 /* ---- buffered fds (files.c) -------------------------------------------------- */
 
@@ -173,7 +108,7 @@ enum bs_kind { BS_KIND_FILE, BS_KIND_PIPE, BS_KIND_SOCKET, BS_KIND_TTY,
 	       BS_KIND_NULL };
 
 /* One open file's buffer, shared by every fd that refers to that open file
- * (SPEC invariant 9). Aligned so that fd table entries can carry a mode. */
+ * (invariant 9). Aligned so that fd table entries can carry a mode. */
 struct bs_file {
 	struct bs_buffer buf;
 	int fd;			/* delivery goes through this member */
@@ -185,7 +120,7 @@ struct bs_file {
 	dev_t dev;		/* the file, to find other fds on it */
 	ino_t ino;
 	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
-	struct bs_file *next;	/* every file, for process-wide flushes */
+	struct bs_file *next;	/* every file, for process-wide deliveries */
 	struct bs_file *free_next;
 } __attribute__((aligned(8)));
 
@@ -230,29 +165,19 @@ static inline bs_ent bs_fdtab_get(int fd)
 	return bs_fdtab_get_slow(fd);
 }
 
-/* Judge fd and remember the verdict: chosen, eligible (SPEC invariant 7),
+/* Judge fd and remember the verdict: chosen, eligible (invariant 7),
  * sharing an open file with a buffered fd? BS_ENT_PASS when not open. */
 bs_ent bs_fd_judge(int fd);
 
-/* The fd is gone or changed (closed, replaced, new): forget what we knew
- * of it; its buffer is retired with its last member. Deliver first. */
-void bs_file_forget(int fd);
-
-/* Deliver every buffer (reason why). A failure is kept for the next call
- * on that fd to report; with at_exit it is said on stderr instead. */
-void bs_flush_all(enum bs_reason why, int at_exit);
-
-/* Deliver fd's buffer before the program touches its file (fsync, lseek,
- * pwrite...). With report, returns the errno of a delivery failure (now or
- * earlier) for the caller to report, else 0; without it a failure waits for
- * the next write, fsync or close. */
-int bs_settle(int fd, int report);
+/* fd was just made by the kernel: what we knew of that number was about a
+ * file closed behind our back, and goes. Returns fd. */
+int bs_fd_fresh(int fd);
 
 /* fd is about to stop naming its file (close, dup2 onto it, freopen...).
  * When it is its buffer's last member the bytes are delivered first; with
  * report, the errno of a failure is returned. Other members keep the
  * buffer: the file stays open through them. */
-int bs_fd_leave(int fd, int report);
+int bs_fd_release(int fd, int report);
 
 /* newfd names oldfd's open file now (dup, dup2, dup3, F_DUPFD): it joins
  * oldfd's buffer, in its own mode, without a syscall. */
@@ -262,12 +187,93 @@ void bs_fd_join(int newfd, int oldfd);
  * every fd on that file anew. */
 void bs_fd_regroup(int fd);
 
-/* fd was just made by the kernel: what we knew of that number was about a
- * file closed behind our back, and goes. Returns fd. */
-int bs_fresh(int fd);
+/* Deliver fd's buffer before the program touches its file (fsync, lseek,
+ * pwrite...). With report, returns the errno of a delivery failure (now or
+ * earlier) for the caller to report, else 0; without it a failure waits for
+ * the next write, fsync or close. */
+int bs_fd_deliver(int fd, int report);
 
-/* Set when a buffer may hold bytes; cleared by bs_flush_all. */
+/* Deliver the buffered fds in [first, last]; with closing, forget them
+ * (close_range, closefrom). */
+void bs_fd_range_release(unsigned first, unsigned last, int closing);
+
+/* Forget every fd that is no longer open (after fcloseall and the like). */
+void bs_fd_forget_closed(void);
+
+/* Set when a buffer may hold bytes; cleared by bs_deliver_all. */
 extern int bs_dirty;
+
+/* Set by bs_stop_buffering: nothing new is buffered after it. */
+extern int bs_stopped;
+
+/* Deliver every buffer (reason why). A failure is kept for the next call
+ * on that fd to report; with at_exit it is said on stderr instead. */
+void bs_deliver_all(enum bs_reason why, int at_exit);
+
+/* The same from one of the program's calls (sync, exec, spawn): inside
+ * the guard, the program's errno kept. Nothing when inside already. */
+void bs_deliver_all_now(enum bs_reason why, int at_exit);
+
+/* The program is about to wait: deliver everything, if anything waits. */
+void bs_deliver_before_wait(void);
+
+/* Deliver everything and write straight through from now on: the process
+ * ends, aborts, or gave a stream back to stdio. */
+void bs_stop_buffering(void);
+
+/*
+ * Before the program reads fd (read, pread, stdio, mmap, the source of
+ * sendfile...): deliver everything when the read may wait on something
+ * outside the process (a pipe, socket, terminal), the buffers of regular
+ * files when fd is on one of them, nothing otherwise. Cached per fd.
+ */
+void bs_before_read_slow(int fd, int may_wait);
+
+static inline void bs_before_read(int fd)
+{
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside() && fd >= 0)
+		bs_before_read_slow(fd, 1);
+}
+
+/* The same when the program does not wait but acts on fd's file at an
+ * offset or its end (pwrite, ftruncate, fallocate, lseek or fseek to
+ * SEEK_END...): the buffers of regular files go first when fd is on one. */
+static inline void bs_before_look(int fd)
+{
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside() && fd >= 0)
+		bs_before_read_slow(fd, 0);
+}
+
+/* The program looks at the regular file (dev, ino) another way than by
+ * writing its buffered fd (stat, truncate, a truncating open): deliver its
+ * bytes first. 1 when there were some. These keep errno. */
+int bs_inode_deliver(dev_t dev, ino_t ino);
+
+/* The same for the file fd is open on, and for the file at path as
+ * fstatat(dirfd, path, flags) finds it (a NULL path: dirfd's file). */
+int bs_inode_deliver_fd(int fd);
+int bs_inode_deliver_path(int dirfd, const char *path, int flags);
+
+/* fork: hold every buffer, empty, across the real fork; release them in
+ * the parent and the child (the child forgets the parent's stats). */
+void bs_files_fork_hold(void);
+void bs_files_fork_release(int child);
+
+/* Visit every buffer, under files_lock (the stats, the timer). */
+void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg);
+
+/* Whether any open buffer has a stamp, without files_lock (the timer). */
+int bs_any_stamped(void);
+
+const char *bs_kind_name(enum bs_kind kind);
+
+/* ---- the latency bound (timer.c) ------------------------------------------ */
+
+uint64_t bs_now_ns(void);
+/* f holds bytes and no stamp: stamp it, and make sure the helper runs. */
+void bs_timer_stamp(struct bs_file *f);
+/* In a fork child: the helper did not come along. */
+void bs_timer_fork_child(void);
 
 /* ---- the stdio bridge (stdio.c) ------------------------------------------ */
 
@@ -277,18 +283,23 @@ void bs_stdio_bridge(void);
 FILE *bs_stdio_unbridge(FILE *fp);
 /* fclose of one of our streams: 1 and *rc, else 0. */
 int bs_stdio_close_bridged(FILE *fp, int *rc);
+/* The fd of fp, ours included (fileno without the hook). */
+int bs_stdio_fd(FILE *fp);
 
-/* Deliver everything and write straight through from now on. */
-void bs_stop_buffering(void);
+/* ---- the process (process.c) ---------------------------------------------- */
 
-/* ---- the latency bound (timer.c) ------------------------------------------ */
+/* Stats lines for every buffer that did work, then reset. */
+void bs_report_stats(void);
 
-uint64_t bs_now_ns(void);
-/* f holds bytes and no stamp: stamp it, and make sure the helper runs. */
-void bs_timer_stamp(struct bs_file *f);
-void bs_timer_fork_child(void);
-/* Whether any open buffer has a stamp, without files_lock (files.c). */
-int bs_any_stamped(void);
+/* The process ends (exit, _exit, exec): final delivery, stats. */
+void bs_end_process(void);
+
+/* fork, as the fork handlers see it; _Fork calls them itself. */
+void bs_fork_prepare(void);
+void bs_fork_parent(void);
+void bs_fork_child(void);
+
+/* ---- the write path ----------------------------------------------------------- */
 
 /* After a write to f: keep the flags that waits and the timer look at. */
 static inline void bs_note_pending(struct bs_file *f)
@@ -301,80 +312,22 @@ static inline void bs_note_pending(struct bs_file *f)
 		bs_timer_stamp(f);
 }
 
-/* The program is about to wait: deliver everything, if anything waits. */
-void bs_flush_before_wait(void);
-
-/*
- * Before the program reads fd (read, pread, stdio, mmap, the source of
- * sendfile...): deliver everything when the read may wait on something
- * outside the process (a pipe, socket, terminal), the buffers of regular
- * files when fd is on one of them, nothing otherwise. Cached per fd.
- */
-void bs_before_read_slow(int fd, int may_wait);
-
-static inline void bs_before_read(int fd)
-{
-	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth && fd >= 0)
-		bs_before_read_slow(fd, 1);
-}
-
-/* The same when the program does not wait but acts on fd's file at an
- * offset or its end (pwrite, ftruncate, fallocate, lseek or fseek to
- * SEEK_END...): the buffers of regular files go first when fd is on one. */
-static inline void bs_before_look(int fd)
-{
-	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_depth && fd >= 0)
-		bs_before_read_slow(fd, 0);
-}
-
-/* The program looks at the regular file (dev, ino) another way than by
- * writing its buffered fd (stat, truncate, a truncating open): deliver its
- * bytes first. 1 when there were some. These keep errno. */
-int bs_deliver_inode(dev_t dev, ino_t ino);
-
-/* The same for the file fd is open on, and for the file at path as
- * fstatat(dirfd, path, flags) finds it (a NULL path: dirfd's file). */
-int bs_deliver_fd(int fd);
-int bs_deliver_path(int dirfd, const char *path, int flags);
-
-/* Deliver the buffered fds in [first, last]; with closing, forget them
- * (close_range, closefrom). */
-void bs_forget_range(unsigned first, unsigned last, int closing);
-
-/* Forget every fd that is no longer open (after fcloseall and the like). */
-void bs_forget_closed(void);
-
-/* The final flush at exit: deliver everything, then write through. */
-void bs_finish(void);
-
-/* fork: hold every buffer, empty, across the real fork. */
-void bs_fork_prepare(void);
-void bs_fork_parent(void);
-void bs_fork_child(void);
-
-/* Visit every buffer, under files_lock (the stats, the timer). */
-void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg);
-
-const char *bs_kind_name(enum bs_kind kind);
-
-/* Enter library code for a write to fd: its buffer and this fd's mode,
- * or NULL for straight through (then nothing is to be left). */
-static inline struct bs_file *bs_enter(int fd, enum bs_mode *mode)
+/* Begin a write to fd: its buffer and this fd's mode, inside the guard,
+ * or NULL for straight through (outside it). */
+static inline struct bs_file *bs_write_begin(int fd, enum bs_mode *mode)
 {
 	bs_ent e;
 
-	if (bs_depth)
+	if (bs_inside())
 		return NULL;
 	e = bs_fdtab_get(fd);
 	if (e == BS_ENT_PASS)
 		return NULL;
-	bs_depth = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	bs_enter();
 	if (bs_unlikely(!e))
 		e = bs_fd_judge(fd);
 	if (bs_unlikely(!bs_ent_file(e))) {	/* PASS or LOOK */
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		bs_depth = 0;
+		bs_leave();
 		if (e == BS_ENT_LOOK)
 			bs_before_look(fd);
 		return NULL;
@@ -383,43 +336,37 @@ static inline struct bs_file *bs_enter(int fd, enum bs_mode *mode)
 	return bs_ent_file(e);
 }
 
-/* write and writev are cancellation points: a buffered one makes no
- * syscall, so it checks here, before the library holds anything. */
-static inline void bs_cancel_point(void)
-{
-	extern char __libc_single_threaded;
-
-	if (!__libc_single_threaded && !bs_depth)
-		pthread_testcancel();
-}
-
-static inline void bs_leave(void)
-{
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	bs_depth = 0;
-}
-
-/* The end of a write entered with bs_enter: the flags that waits and the
- * timer look at kept (errno too), and the library left. */
-static inline ssize_t bs_file_wrote(struct bs_file *f, ssize_t r)
+/* End a write begun with bs_write_begin: the flags that waits and the
+ * timer look at kept (errno too), and the guard left. */
+static inline ssize_t bs_write_end(struct bs_file *f, ssize_t r)
 {
 	bs_note_pending(f);
 	bs_leave();
 	return r;
 }
 
-/* A write entered with bs_enter, into f's buffer in mode. */
+/* write and writev are cancellation points: a buffered one makes no
+ * syscall, so it checks here, before the library holds anything. */
+static inline void bs_cancel_point(void)
+{
+	extern char __libc_single_threaded;
+
+	if (!__libc_single_threaded && !bs_inside())
+		pthread_testcancel();
+}
+
+/* A write begun with bs_write_begin, into f's buffer in mode. */
 static inline ssize_t bs_file_write(struct bs_file *f, const struct iovec *iov,
 				    int n, enum bs_mode mode)
 {
-	return bs_file_wrote(f, bs_buffer_writev_as(&f->buf, iov, n, mode));
+	return bs_write_end(f, bs_buffer_writev_as(&f->buf, iov, n, mode));
 }
 
 /* The same for write(2)'s one buffer. */
 static inline ssize_t bs_file_write1(struct bs_file *f, const void *buf,
 				     size_t n, enum bs_mode mode)
 {
-	return bs_file_wrote(f, bs_buffer_write_as(&f->buf, buf, n, mode));
+	return bs_write_end(f, bs_buffer_write_as(&f->buf, buf, n, mode));
 }
 
 #endif

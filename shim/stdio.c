@@ -1,5 +1,5 @@
 /*
- * stdio.c — the stdio bridge (SPEC invariant 10).
+ * stdio.c — the stdio bridge (invariant 10).
  *
  * glibc's stdio writes through an internal __write that no preload library
  * sees, so printf and write(2) on one fd could reach it out of order. At
@@ -88,7 +88,7 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n)
 {
 	struct bridge *b = c;
 	enum bs_mode mode;
-	struct bs_file *f = bs_enter(b->fd, &mode);
+	struct bs_file *f = bs_write_begin(b->fd, &mode);
 
 	if (!f)
 		return write_direct(b->fd, buf, n);
@@ -97,23 +97,37 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n)
 	return bs_file_write1(f, buf, n, mode);
 }
 
+/* As lseek: what we hold for the fd goes first, and at the end of a file
+ * what we hold for it through other fds. */
 static int cookie_seek(void *c, off64_t *pos, int whence)
 {
 	struct bridge *b = c;
-	off64_t r = lseek64(b->fd, *pos, whence);	/* delivers first */
+	off64_t r;
 
+	bs_fd_deliver(b->fd, 0);
+	if (whence == SEEK_END)
+		bs_before_look(b->fd);
+	r = bs_sys_lseek(b->fd, *pos, whence);
 	if (r < 0)
 		return -1;
 	*pos = r;
 	return 0;
 }
 
+/* As close: delivers, and reports a failure. */
 static int cookie_close(void *c)
 {
 	struct bridge *b = c;
+	int err, rc;
 
 	b->on = 0;
-	return close(b->fd);	/* delivers, and reports a failure */
+	err = bs_fd_release(b->fd, 1);
+	rc = bs_sys_close(b->fd);
+	if (rc == 0 && err) {
+		errno = err;
+		rc = -1;
+	}
+	return rc;
 }
 
 /* What glibc would give the original stream on its first output. */
@@ -148,12 +162,12 @@ static void bridge_one(struct bridge *b, FILE **var, int fd)
 	char *buf = NULL;
 	int mode;
 
-	if (!orig || orig->_fileno != fd || fcntl(fd, F_GETFD) < 0)
+	if (!orig || orig->_fileno != fd || bs_sys_fcntl(fd, F_GETFD, 0) < 0)
 		return;		/* replaced already, or not open: leave it */
 	original_buffering(orig, fd, &mode, &size);
 	if (mode != _IONBF && !(buf = malloc(size)))
 		return;
-	fflush(orig);		/* what a constructor before ours printed */
+	bs_libc_fflush(orig);	/* what a constructor before ours printed */
 	b->fd = fd;
 	cookie = fopencookie(b, "w", io);
 	if (!cookie) {
@@ -174,10 +188,10 @@ static void bridge_one(struct bridge *b, FILE **var, int fd)
 
 void bs_stdio_bridge(void)
 {
-	bs_depth++;
+	bs_enter();
 	bridge_one(&bridges[0], &stdout, 1);
 	bridge_one(&bridges[1], &stderr, 2);
-	bs_depth--;
+	bs_leave();
 }
 
 /* Put the original stream back: the program needs what a cookie stream
@@ -188,7 +202,7 @@ static FILE *unbridge(FILE *fp)
 
 	if (!b)
 		return fp;
-	fflush(b->cookie);	/* its bytes join ours, in order */
+	bs_libc_fflush(b->cookie);	/* its bytes join ours, in order */
 	b->on = 0;
 	*b->var = b->orig;
 	bs_stop_buffering();
@@ -196,6 +210,13 @@ static FILE *unbridge(FILE *fp)
 }
 
 /* ---- hooks: a cookie stream's fd, and what it cannot do ----------------------------------- */
+
+int bs_stdio_fd(FILE *fp)
+{
+	struct bridge *b = bridge_of(fp);
+
+	return b ? b->fd : fp ? fp->_fileno : -1;
+}
 
 BS_EXPORT int fileno(FILE *fp)
 {
@@ -219,11 +240,7 @@ BS_EXPORT int fwide(FILE *fp, int mode)
 }
 
 #define BS_WIDE_HOOK(ret, name, params, fpvar, args)			\
-	BS_EXPORT ret name params					\
-	{								\
-		fpvar = unbridge(fpvar);				\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(ret, name, params, args, fpvar = unbridge(fpvar))
 BS_WIDE_HOOK(wint_t, putwc, (wchar_t c, FILE *fp), fp, (c, fp))
 BS_WIDE_HOOK(wint_t, fputwc, (wchar_t c, FILE *fp), fp, (c, fp))
 BS_WIDE_HOOK(int, fputws, (const wchar_t *s, FILE *fp), fp, (s, fp))
@@ -272,7 +289,7 @@ int bs_stdio_close_bridged(FILE *fp, int *rc)
 	return 1;
 }
 
-/* ---- reads through stdio wait like read(2) (SPEC invariant 4) ---------------------------- */
+/* ---- reads through stdio wait like read(2) (invariant 4) ---------------------------- */
 
 static inline void before_stdio_read(FILE *fp)
 {
@@ -282,11 +299,7 @@ static inline void before_stdio_read(FILE *fp)
 }
 
 #define BS_STDIO_READ(ret, name, params, fp, args)			\
-	BS_EXPORT ret name params					\
-	{								\
-		before_stdio_read(fp);					\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(ret, name, params, args, before_stdio_read(fp))
 BS_STDIO_READ(int, fgetc, (FILE *fp), fp, (fp))
 BS_STDIO_READ(int, getc, (FILE *fp), fp, (fp))
 BS_STDIO_READ(int, getchar, (void), stdin, ())
@@ -366,22 +379,22 @@ static inline void before_fd_write(int fd)
 	bs_ent e;
 	struct bs_file *f;
 
-	if (bs_depth || fd < 0)
+	if (bs_inside() || fd < 0)
 		return;
 	e = bs_fdtab_get(fd);
 	if (bs_unlikely(!e) && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) {
 		/* Not judged yet (stdio writes it where we do not see): it
 		 * may share a file we hold bytes for, such as a second
 		 * O_APPEND fd on stdout's >>log. */
-		bs_depth = 1;
+		bs_enter();
 		e = bs_fd_judge(fd);
-		bs_depth = 0;
+		bs_leave();
 	}
 	if (bs_unlikely(e == BS_ENT_LOOK))
 		bs_before_look(fd);
 	f = bs_ent_file(e);
 	if (bs_unlikely(f != NULL) && bs_buffer_pending(&f->buf))
-		bs_settle(fd, 0);
+		bs_fd_deliver(fd, 0);
 }
 
 static inline void before_stream_write(FILE *fp)
@@ -391,11 +404,7 @@ static inline void before_stream_write(FILE *fp)
 }
 
 #define BS_STREAM_HOOK(ret, name, params, fp, args)			\
-	BS_EXPORT ret name params					\
-	{								\
-		before_stream_write(fp);				\
-		return BS_REAL(name) args;				\
-	}
+	BS_HOOK(ret, name, params, args, before_stream_write(fp))
 BS_STREAM_HOOK(int, fflush_unlocked, (FILE *fp), fp, (fp))
 BS_STREAM_HOOK(size_t, fwrite, (const void *p, size_t s, size_t n, FILE *fp), fp, (p, s, n, fp))
 BS_STREAM_HOOK(size_t, fwrite_unlocked, (const void *p, size_t s, size_t n, FILE *fp), fp,
@@ -430,7 +439,11 @@ BS_FSEEK_HOOK(fseeko64, off64_t)
 BS_STREAM_HOOK(long, ftell, (FILE *fp), fp, (fp))
 BS_STREAM_HOOK(off_t, ftello, (FILE *fp), fp, (fp))
 BS_STREAM_HOOK(off64_t, ftello64, (FILE *fp), fp, (fp))
-BS_STREAM_HOOK(void, rewind, (FILE *fp), fp, (fp))
+BS_EXPORT void rewind(FILE *fp)
+{
+	before_stream_write(fp);
+	BS_REAL(rewind)(fp);
+}
 BS_STREAM_HOOK(int, fsetpos, (FILE *fp, const fpos_t *p), fp, (fp, p))
 BS_STREAM_HOOK(int, fsetpos64, (FILE *fp, const fpos64_t *p), fp, (fp, p))
 BS_STREAM_HOOK(int, fgetpos, (FILE *fp, fpos_t *p), fp, (fp, p))
@@ -440,11 +453,8 @@ BS_STREAM_HOOK(int, fgetpos64, (FILE *fp, fpos64_t *p), fp, (fp, p))
 BS_EXPORT int fflush(FILE *fp)
 {
 	if (!fp) {
-		if (!bs_depth && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) {
-			bs_depth = 1;
-			bs_flush_all(BS_FLUSH_SYNC, 0);
-			bs_depth = 0;
-		}
+		if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))
+			bs_deliver_all_now(BS_DELIVER_SYNC, 0);
 	} else {
 		before_stream_write(fp);
 	}

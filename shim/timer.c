@@ -50,7 +50,7 @@ static void deliver_if_due(struct bs_file *f, void *arg)
 		return;
 	if (first + d->bound <= d->now) {
 		__atomic_store_n(&f->first_ns, 0, __ATOMIC_SEQ_CST);
-		bs_buffer_flush(&f->buf, BS_FLUSH_TIMER, 0);
+		bs_buffer_deliver(&f->buf, BS_DELIVER_TIMER, 0);
 		/* a writer may stamp it again meanwhile: next round */
 	} else if (!d->next || first + d->bound < d->next) {
 		d->next = first + d->bound;
@@ -62,7 +62,7 @@ static void *helper(void *arg)
 	uint64_t bound = (uint64_t)bs_cfg.flush_ms * 1000000u, next;
 
 	(void)arg;
-	bs_depth = 1;		/* our own calls go straight through */
+	bs_enter();		/* for good: our own calls go straight through */
 	for (;;) {
 		struct due d = { .now = bs_now_ns(), .bound = bound };
 

@@ -2,6 +2,10 @@
  * Unit tests of the buffer engine with fake sinks.
  */
 #include <check.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdint.h>
 
@@ -48,7 +52,7 @@ static void write_in_pieces(size_t total, size_t w)
 		starts[nw++] = off;
 		ck_assert_int_eq(bs_buffer_write(&buf, p + off, k), (ssize_t)k);
 	}
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 1), 0);
 	ck_assert_uint_eq(sink->len, total);
 	ck_assert(memcmp(sink->out, src, total) == 0);
 	for (size_t i = 0; i < nw; i++) {
@@ -137,7 +141,7 @@ START_TEST(full_nothing_delivered_until_it_does_not_fit)
 	ck_assert_int_eq(sink->calls, 1);		/* one writev of both */
 	ck_assert_uint_eq(sink->len, CAP + 1);
 	ck_assert_uint_eq(bs_buffer_pending(&buf), 0);
-	ck_assert_uint_eq(buf.stats.flushes[BS_FLUSH_FULL], 1);
+	ck_assert_uint_eq(buf.stats.flushes[BS_DELIVER_FULL], 1);
 	teardown();
 }
 END_TEST
@@ -234,7 +238,7 @@ START_TEST(line_newline_delivers_with_the_buffer)
 	ck_assert_int_eq(sink->calls, 1);
 	ck_assert_uint_eq(sink->len, 8);
 	ck_assert(memcmp(sink->out, "abcdef\ng", 8) == 0);
-	ck_assert_uint_eq(buf.stats.flushes[BS_FLUSH_LINE], 1);
+	ck_assert_uint_eq(buf.stats.flushes[BS_DELIVER_LINE], 1);
 	ck_assert_int_eq(bs_buffer_write(&buf, "\n", 1), 1);
 	ck_assert_int_eq(sink->calls, 2);
 	teardown();
@@ -314,7 +318,7 @@ START_TEST(atomic_limit_keeps_every_delivery_within_it)
 		ck_assert(fake_whole(sink, off, off + sizeof rec));
 		off += sizeof rec;
 	}
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 1), 0);
 	ck_assert_uint_eq(sink->len, off);
 	for (int i = 0; i < sink->nends; i++) {
 		ck_assert_uint_le(sink->ends[i] - prev, 4096);
@@ -384,7 +388,7 @@ START_TEST(eagain_keeps_the_bytes)
 	ck_assert_int_eq(errno, EAGAIN);
 	ck_assert_uint_eq(bs_buffer_pending(&buf), 4);	/* cdef kept */
 	ck_assert_int_eq(bs_buffer_write(&buf, "ghijkl", 6), 6);
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 1), 0);
 	ck_assert_uint_eq(sink->len, 12);
 	ck_assert(memcmp(sink->out, "abcdefghijkl", 12) == 0);
 	ck_assert_uint_eq(buf.stats.dropped, 0);
@@ -409,7 +413,7 @@ START_TEST(hard_error_reported_by_the_call_that_hit_it)
 	ck_assert_uint_eq(buf.stats.errors, 1);
 	/* reported once: the next write is accepted, the buffer is sane */
 	ck_assert_int_eq(bs_buffer_write(&buf, "mn", 2), 2);
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 1), 0);
 	ck_assert_uint_eq(sink->len, 4);
 	ck_assert(memcmp(sink->out, "abmn", 4) == 0);	/* an exact prefix, then on */
 	teardown();
@@ -421,12 +425,12 @@ START_TEST(error_at_a_wait_is_reported_by_the_next_write_once)
 	make(CAP, BS_MODE_FULL);
 	sink->script[0].err = ENOSPC;
 	ck_assert_int_eq(bs_buffer_write(&buf, "abc", 3), 3);
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_WAIT, 0), -1);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_WAIT, 0), -1);
 	errno = 0;
 	ck_assert_int_eq(bs_buffer_write(&buf, "d", 1), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	ck_assert_int_eq(bs_buffer_write(&buf, "d", 1), 1);
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, 1), 0);
 	ck_assert_uint_eq(sink->len, 1);
 	teardown();
 }
@@ -437,11 +441,11 @@ START_TEST(error_at_a_wait_is_reported_by_the_next_sync_once)
 	make(CAP, BS_MODE_FULL);
 	sink->script[0].err = EIO;
 	ck_assert_int_eq(bs_buffer_write(&buf, "abc", 3), 3);
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_WAIT, 0), -1);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_WAIT, 0), -1);
 	errno = 0;
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), -1);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, 1), -1);
 	ck_assert_int_eq(errno, EIO);
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, 1), 0);
 	teardown();
 }
 END_TEST
@@ -472,7 +476,7 @@ START_TEST(error_on_an_empty_buffer_is_the_callers)
 	ck_assert_int_eq(bs_buffer_write(&buf, big, 100), -1);
 	ck_assert_int_eq(errno, EPIPE);
 	ck_assert_uint_eq(buf.stats.dropped, 0);
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);	/* nothing pending */
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, 1), 0);	/* nothing pending */
 	teardown();
 }
 END_TEST
@@ -482,7 +486,7 @@ START_TEST(passthrough_after_the_end)
 	make(CAP, BS_MODE_FULL);
 	ck_assert_int_eq(bs_buffer_write(&buf, "ab", 2), 2);
 	bs_buffer_lock(&buf);
-	ck_assert_int_eq(bs_buffer_flush_held(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver_held(&buf, BS_DELIVER_EXIT, 1), 0);
 	bs_buffer_set_passthrough_held(&buf);
 	bs_buffer_unlock(&buf);
 	ck_assert_int_eq(bs_buffer_write(&buf, "c", 1), 1);
@@ -527,14 +531,14 @@ START_TEST(write_fast_paths_match_the_general_path)
 		if (k % 97 == 0)
 			src[(seed >> 3) % (3 * 512)] = '\n';
 	}
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
-	ck_assert_int_eq(bs_buffer_flush(&gen, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&gen, BS_DELIVER_EXIT, 1), 0);
 	ck_assert_uint_eq(sink->len, other->len);
 	ck_assert(memcmp(sink->out, other->out, sink->len) == 0);
 	ck_assert_int_eq(sink->nends, other->nends);
 	ck_assert(memcmp(sink->ends, other->ends, (size_t)sink->nends * sizeof sink->ends[0]) == 0);
 	ck_assert(memcmp(&buf.stats, &gen.stats, sizeof buf.stats) == 0);
-	ck_assert_uint_gt(buf.stats.flushes[mode == BS_MODE_FULL ? BS_FLUSH_FULL : BS_FLUSH_LINE], 100);
+	ck_assert_uint_gt(buf.stats.flushes[mode == BS_MODE_FULL ? BS_DELIVER_FULL : BS_DELIVER_LINE], 100);
 	fake_free(other);
 	free(gmem);
 	free(src);
@@ -552,7 +556,7 @@ START_TEST(direct_only_when_empty_and_large)
 	ck_assert(!bs_buffer_direct_ok(&buf, (size_t)SSIZE_MAX + 1, BS_MODE_FULL));
 	ck_assert_int_eq(bs_buffer_write(&buf, "x", 1), 1);
 	ck_assert(!bs_buffer_direct_ok(&buf, CAP, BS_MODE_FULL));	/* x goes first */
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, 1), 0);
 	ck_assert(bs_buffer_direct_ok(&buf, CAP, BS_MODE_FULL));
 	buf.error = EIO;				/* to be reported first */
 	ck_assert(!bs_buffer_direct_ok(&buf, CAP, BS_MODE_FULL));
@@ -610,7 +614,7 @@ START_TEST(direct_done_reports_a_failure_once)
 	ck_assert_uint_eq(buf.stats.errors, 1);
 	ck_assert_uint_eq(buf.stats.writes, 0);
 	ck_assert_int_eq(sink->calls, 0);		/* not made again */
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_SYNC, 1), 0);	/* reported */
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, 1), 0);	/* reported */
 	teardown();
 }
 END_TEST
@@ -653,7 +657,7 @@ START_TEST(threads_tear_no_record)
 		pthread_join(th[t], &rc);
 		ck_assert_ptr_null(rc);
 	}
-	ck_assert_int_eq(bs_buffer_flush(&buf, BS_FLUSH_EXIT, 1), 0);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 1), 0);
 	p = sink->out;
 	end = sink->out + sink->len;
 	while (p < end) {
@@ -721,10 +725,25 @@ static Suite *buffer_suite(void)
 	return s;
 }
 
-int main(void)
+/* The futex calls the library gives the engine, made here the same way. */
+static void test_futex_wait(int *addr, int val)
+{
+	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void test_futex_wake(int *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+int main(int argc, char **argv)
 {
 	SRunner *sr = srunner_create(buffer_suite());
 	int failed;
+
+	/* "yield": the engine's own fallback, before the library gives it futexes */
+	if (!(argc > 1 && strcmp(argv[1], "yield") == 0))
+		bs_buffer_set_futex(test_futex_wait, test_futex_wake);
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -212,8 +212,8 @@ START_TEST(stats_line_format)
 	struct bs_stats st = { .writes = 100000, .bytes = 588895, .syscalls = 144 };
 	struct bs_str s;
 
-	st.flushes[BS_FLUSH_FULL] = 143;
-	st.flushes[BS_FLUSH_EXIT] = 1;
+	st.flushes[BS_DELIVER_FULL] = 143;
+	st.flushes[BS_DELIVER_EXIT] = 1;
 	bs_str_init(&s, line, sizeof line);
 	bs_stats_line(&s, 1, "pipe", BS_MODE_FULL, 4096, &st);
 	ck_assert_str_eq(line, "bufshim: fd 1 (pipe, full, 4096 B): 100000 writes, "
@@ -225,7 +225,7 @@ START_TEST(stats_line_format)
 	st.syscalls = 2;
 	st.errors = 1;
 	st.dropped = 3;
-	st.flushes[BS_FLUSH_SYNC] = 2;
+	st.flushes[BS_DELIVER_SYNC] = 2;
 	bs_str_init(&s, line, sizeof line);
 	bs_stats_line(&s, 2, "tty", BS_MODE_LINE, 1, &st);
 	ck_assert_str_eq(line, "bufshim: fd 2 (tty, line, 1 B): 5 writes, 5 B in 2 "

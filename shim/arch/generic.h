@@ -1,0 +1,12 @@
+/*
+ * arch/generic.h — no syscall instruction of our own: the C library's
+ * syscall() function, looked up at start (sys.c), does the work.
+ */
+#ifndef BS_ARCH_GENERIC_H
+#define BS_ARCH_GENERIC_H
+
+#define BS_ARCH_RAW_SYSCALL 0
+
+long bs_arch_syscall6(long n, long a, long b, long c, long d, long e, long f);
+
+#endif

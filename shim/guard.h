@@ -1,0 +1,83 @@
+/*
+ * guard.h — the re-entry guard: the one way into and out of library code.
+ *
+ * While a thread runs library code its depth is nonzero, and every hook it
+ * reaches passes straight through: the library's own calls into the C
+ * library, the C library calling back into us (dlsym, stdio), and a signal
+ * handler that interrupted us. Every section is one bs_enter and one
+ * bs_leave (libfiu's rec_inc/rec_dec): sections nest, and only the
+ * outermost leave ends the thread's time inside.
+ *
+ * The compiler fences order the depth against the section's own memory
+ * accesses as a signal handler on this thread sees them.
+ *
+ * Build with -DBS_GUARD_DEBUG (make GUARD_DEBUG=1) to check that every
+ * leave matches an enter, and to name the outermost section in the message.
+ */
+#ifndef BS_GUARD_H
+#define BS_GUARD_H
+
+#include <errno.h>
+
+#define BS_TLS __thread __attribute__((tls_model("initial-exec")))
+
+struct bs_thread {
+	int depth;		/* library sections this thread is inside */
+#ifdef BS_GUARD_DEBUG
+	const char *outer;	/* the outermost section's function */
+#endif
+};
+
+extern BS_TLS struct bs_thread bs_self;
+
+#ifdef BS_GUARD_DEBUG
+void bs_guard_check(const char *where, int depth);
+#define BS_GUARD_NOTE_ENTER()						\
+	do {								\
+		if (bs_self.depth == 0)					\
+			bs_self.outer = __func__;			\
+		bs_guard_check(__func__, bs_self.depth);		\
+	} while (0)
+#define BS_GUARD_NOTE_LEAVE() bs_guard_check(__func__, bs_self.depth - 1)
+#else
+#define BS_GUARD_NOTE_ENTER() ((void)0)
+#define BS_GUARD_NOTE_LEAVE() ((void)0)
+#endif
+
+/* Whether this thread is inside library code: a hook then passes through. */
+static inline int bs_inside(void)
+{
+	return bs_self.depth != 0;
+}
+
+/* A section whose errno is its result (a write that failed says why). */
+#define bs_enter()							\
+	do {								\
+		BS_GUARD_NOTE_ENTER();					\
+		bs_self.depth++;					\
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);		\
+	} while (0)
+
+#define bs_leave()							\
+	do {								\
+		BS_GUARD_NOTE_LEAVE();					\
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);		\
+		bs_self.depth--;					\
+	} while (0)
+
+/* A section inside one of the program's calls that must not change its
+ * errno (a delivery before a wait, a look at a file): the same guard,
+ * with errno kept in the caller's variable. */
+#define bs_enter_quiet(saved)						\
+	do {								\
+		(saved) = errno;					\
+		bs_enter();						\
+	} while (0)
+
+#define bs_leave_quiet(saved)						\
+	do {								\
+		bs_leave();						\
+		errno = (saved);					\
+	} while (0)
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * process.c — a process's life as the library sees it: the constructor,
+ * fork, the stats, and the end (exit, _exit, exec, quick_exit).
+ */
+#include "shim.h"
+
+#include <fcntl.h>
+#include <string.h>
+
+#include "../core/bs_stats.h"
+
+/* ---- stats ----------------------------------------------------------------------- */
+
+static void report_one(struct bs_file *f, void *arg)
+{
+	int fd = *(int *)arg;
+	char line[512];
+	struct bs_str s;
+
+	if (f->buf.stats.writes == 0)
+		return;
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_line(&s, f->fd, bs_kind_name(f->kind), f->mode, f->buf.cap,
+		      &f->buf.stats);
+	bs_str_add(&s, "\n");
+	bs_write_all(fd, line, s.len);
+	memset(&f->buf.stats, 0, sizeof f->buf.stats);
+}
+
+void bs_report_stats(void)
+{
+	int fd = bs_stats_fd();
+
+	if (!bs_active || bs_cfg.stats == BS_STATS_OFF)
+		return;
+	bs_enter();
+	if (bs_cfg.stats == BS_STATS_FILE)
+		fd = bs_sys_open(bs_cfg.stats_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		bs_files_each(report_one, &fd);
+		if (bs_cfg.stats == BS_STATS_FILE)
+			bs_sys_close(fd);
+	}
+	bs_leave();
+}
+
+/* ---- the end of a process ----------------------------------------------------------- */
+
+/* First delivery at exit, before destructors and handlers registered before
+ * ours run: they may wait on a reader of our output. */
+static void at_exit_deliver(void)
+{
+	if (!bs_inside())
+		bs_deliver_all(BS_DELIVER_EXIT, 1);
+}
+
+void bs_end_process(void)
+{
+	if (bs_inside() || !bs_active)
+		return;		/* inside us (a signal handler): nothing is safe */
+	bs_stop_buffering();
+	bs_report_stats();
+}
+
+/* ---- fork ------------------------------------------------------------------------------ */
+
+void bs_fork_prepare(void)
+{
+	if (bs_inside() || !bs_active)
+		return;		/* a fork from a signal handler inside us */
+	bs_files_fork_hold();
+}
+
+void bs_fork_parent(void)
+{
+	bs_files_fork_release(0);
+}
+
+void bs_fork_child(void)
+{
+	bs_files_fork_release(1);
+	bs_timer_fork_child();
+}
+
+/* ---- start ------------------------------------------------------------------------------- */
+
+__attribute__((constructor)) static void bs_constructor(void)
+{
+	bs_init();
+	if (!bs_active)
+		return;
+	(void)pthread_atfork(bs_fork_prepare, bs_fork_parent, bs_fork_child);
+	(void)atexit(at_exit_deliver);
+	/* registered first, so run last: after the program's own handlers */
+	(void)at_quick_exit(bs_end_process);
+	bs_stdio_bridge();
+}
+
+__attribute__((destructor)) static void bs_destructor(void)
+{
+	bs_end_process();
+}

@@ -1,0 +1,157 @@
+/*
+ * sys.c — the real functions, the raw syscalls that need more than one
+ * line, and diagnostics. The only file of the library that calls a name
+ * the library also exports (see sys.h).
+ */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <time.h>
+
+struct bs_real bs_real;
+int bs_write_is_libc;
+
+void *bs_resolve(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+/* Whether fn is the C library's write (no other preload library's). */
+static int is_libc_write(void *fn)
+{
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	int same = libc && fn && dlsym(libc, "write") == fn;
+
+	if (libc)
+		dlclose(libc);
+	return same;
+}
+
+/* The rest resolve on first use (BS_REAL): a lookup of all of them costs
+ * ~20 us at every process start. These few may be first called from a
+ * signal handler, where dlsym is not safe. */
+void bs_sys_resolve(void)
+{
+	bs_write_is_libc = is_libc_write((void *)BS_REAL(write));
+	(void)BS_REAL(writev);
+	(void)BS_REAL(close);
+	(void)BS_REAL(syscall);
+	(void)BS_REAL(_exit);
+	(void)BS_REAL(_Exit);
+}
+
+#if !BS_ARCH_RAW_SYSCALL
+long bs_arch_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+	long r = BS_REAL(syscall)(n, a, b, c, d, e, f);
+
+	return r == -1 ? -errno : r;
+}
+#endif
+
+ssize_t bs_sys_write_early(int fd, const void *buf, size_t n)
+{
+	return bs_sys3(SYS_write, fd, buf, n);
+}
+
+ssize_t bs_sys_writev_early(int fd, const struct iovec *iov, int n)
+{
+	return bs_sys3(SYS_writev, fd, iov, n);
+}
+
+/* ---- calls whose kernel form differs from the C library's ----------------------- */
+
+/* struct stat is the kernel's own on the processors with a raw syscall;
+ * elsewhere the C library translates. */
+int bs_sys_fstat(int fd, struct stat *st)
+{
+#if BS_ARCH_RAW_SYSCALL
+	return (int)bs_sys2(SYS_fstat, fd, st);
+#else
+	return BS_REAL(fstat)(fd, st);
+#endif
+}
+
+int bs_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+#if BS_ARCH_RAW_SYSCALL
+	return (int)bs_sys4(SYS_newfstatat, dirfd, path, st, flags);
+#else
+	return BS_REAL(fstatat)(dirfd, path, st, flags);
+#endif
+}
+
+/* ppoll: AArch64 has no poll syscall. */
+int bs_sys_poll(struct pollfd *p, nfds_t n, int timeout_ms)
+{
+	struct timespec ts = { .tv_sec = timeout_ms / 1000,
+			       .tv_nsec = (long)(timeout_ms % 1000) * 1000000 };
+
+	return (int)bs_sys_call(SYS_ppoll, (long)p, (long)n,
+				timeout_ms < 0 ? 0 : (long)&ts, 0, _NSIG / 8, 0);
+}
+
+void *bs_sys_map(size_t len)
+{
+	long r = bs_sys_call(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return r == -1 ? NULL : (void *)r;
+}
+
+void bs_sys_futex_wait(int *addr, int val)
+{
+	bs_sys_call(SYS_futex, (long)addr, FUTEX_WAIT_PRIVATE, val, 0, 0, 0);
+}
+
+void bs_sys_futex_wake(int *addr)
+{
+	bs_sys_call(SYS_futex, (long)addr, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
+/* ---- the C library's streams ------------------------------------------------------ */
+
+int bs_libc_fflush(FILE *fp)
+{
+	return BS_REAL(fflush)(fp);
+}
+
+int bs_libc_fclose(FILE *fp)
+{
+	return BS_REAL(fclose)(fp);
+}
+
+/* ---- diagnostics ------------------------------------------------------------------- */
+
+void bs_write_all(int fd, const char *buf, size_t n)
+{
+	for (int tries = 0; n && tries < 100; tries++) {
+		ssize_t r = bs_sys_write(fd, buf, n);
+
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			bs_sys_poll(&p, 1, 1000);
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		buf += r;
+		n -= (size_t)r;
+	}
+}
+
+void bs_diag(const char *line)
+{
+	char buf[512];
+	struct bs_str s;
+
+	bs_str_init(&s, buf, sizeof buf);
+	bs_str_add(&s, line);
+	bs_str_add(&s, "\n");
+	bs_write_all(2, buf, s.len);
+}
