@@ -57,6 +57,14 @@ void bs_buffer_lock(struct bs_buffer *b)
 		lock_wait(&b->lock);
 }
 
+int bs_buffer_trylock(struct bs_buffer *b)
+{
+	int expected = 0;
+
+	return __atomic_compare_exchange_n(&b->lock, &expected, 1, 0, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
 void bs_buffer_unlock(struct bs_buffer *b)
 {
 	if (__atomic_exchange_n(&b->lock, 0, __ATOMIC_RELEASE) == 2)
@@ -89,8 +97,31 @@ static void unlock_maybe(struct bs_buffer *b, int locked)
  * be told rather than hang. */
 #define BS_EINTR_MAX 10000
 
+/* Whether a signal waits for this thread to leave the library (shim). */
+static int never(void)
+{
+	return 0;
+}
+
+static int (*interrupted)(void) = never;
+
+void bs_buffer_set_interrupted(int (*fn)(void))
+{
+	interrupted = fn ? fn : never;
+}
+
+/*
+ * Deliveries made inside a program's write are interruptible (INTR): when a
+ * signal waits for the thread (interrupted()), an EINTR or a short count
+ * ends the write as the kernel ended it, and what the buffer still holds
+ * stays held. The program's handler then runs and sees what it would see
+ * without us: its write returned the short count, or -1/EINTR. Deliveries
+ * at boundaries (close, fsync, a wait, exit) finish first.
+ */
+enum { WHOLE, INTR };
+
 /* One sink call, EINTR retried. */
-static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n)
+static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n, int how)
 {
 	ssize_t r;
 	int tries = 0;
@@ -98,21 +129,23 @@ static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n)
 	do {
 		b->stats.syscalls++;
 		r = b->sink(b->ctx, v, n);
-	} while (r < 0 && errno == EINTR && ++tries < BS_EINTR_MAX);
+	} while (r < 0 && errno == EINTR && ++tries < BS_EINTR_MAX &&
+		 !(how == INTR && interrupted()));
 	return r;
 }
 
 /*
  * Hand v[0..n), want bytes in all, to the sink; a partial write resumes at
- * the exact byte. v is consumed. Returns the bytes delivered: want, or fewer
- * with errno saying why.
+ * the exact byte, unless it was interruptible and a signal waits. v is
+ * consumed. Returns the bytes delivered: want, or fewer with errno saying
+ * why (EINTR when a signal ended it).
  */
-static size_t sink_all(struct bs_buffer *b, struct iovec *v, int n, size_t want)
+static size_t sink_all(struct bs_buffer *b, struct iovec *v, int n, size_t want, int how)
 {
 	size_t done = 0;
 
 	while (done < want) {
-		ssize_t r = sink_once(b, v, n);
+		ssize_t r = sink_once(b, v, n, how);
 
 		if (r <= 0) {
 			if (r == 0)
@@ -129,21 +162,33 @@ static size_t sink_all(struct bs_buffer *b, struct iovec *v, int n, size_t want)
 			v->iov_base = (char *)v->iov_base + r;
 			v->iov_len -= (size_t)r;
 		}
+		if (done < want && how == INTR && interrupted()) {
+			errno = EINTR;
+			break;
+		}
 	}
 	return done;
 }
 
+/* Whether errno says a signal ended an interruptible delivery. */
+static int was_interrupted(int how)
+{
+	return how == INTR && errno == EINTR && interrupted();
+}
+
 /*
  * The sink failed with done of the len buffered bytes delivered. A transient
- * EAGAIN keeps the rest for later; any other error drops it, counted.
+ * EAGAIN, or a signal that ended an interruptible delivery, keeps the rest
+ * for later; any other error drops it, counted.
  */
-static ssize_t fail_buffered(struct bs_buffer *b, size_t done)
+static ssize_t fail_buffered(struct bs_buffer *b, size_t done, int how)
 {
-	int err = errno;
+	int err = errno, keep = was_interrupted(how);
 	size_t rest = b->len - done;
 
-	b->stats.errors++;
-	if (err == EAGAIN || err == EWOULDBLOCK) {
+	if (!keep)
+		b->stats.errors++;
+	if (keep || err == EAGAIN || err == EWOULDBLOCK) {
 		memmove(b->data, b->data + done, rest);
 		b->len = rest;
 	} else {
@@ -160,7 +205,7 @@ static ssize_t fail_buffered(struct bs_buffer *b, size_t done)
  * bytes delivered, or -1/errno when none were.
  */
 static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
-			      int n, size_t total, enum bs_reason why)
+			      int n, size_t total, enum bs_reason why, int how)
 {
 	struct iovec v[BS_IOV_LOCAL + 1];
 	size_t head = b->len, done;
@@ -175,22 +220,25 @@ static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
 		memcpy(v + cnt, iov, (size_t)n * sizeof *iov);
 		cnt += n;
 	}
-	done = sink_all(b, v, cnt, head + (joined ? total : 0));
+	done = sink_all(b, v, cnt, head + (joined ? total : 0), how);
 	if (done < head)
-		return fail_buffered(b, done);
+		return fail_buffered(b, done, how);
 	b->len = 0;
 	if (!joined) {
 		/* Too many iovecs to join, or too many bytes to stay atomic:
 		 * the program's write goes out as it came, and a short count
 		 * reaches it as it would without us. */
-		r = sink_once(b, iov, n);
-		if (r < 0)
+		if (total && head && was_interrupted(how))
+			return -1;	/* a signal waits: none of its bytes went */
+		r = sink_once(b, iov, n, how);
+		if (r < 0 && !was_interrupted(how))
 			b->stats.errors++;
 		return r;
 	}
 	done -= head;
 	if (done < total) {
-		b->stats.errors++;
+		if (!was_interrupted(how))
+			b->stats.errors++;
 		if (done == 0)
 			return -1;
 	}
@@ -252,11 +300,11 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		return -1;
 	}
 	if (b->atomic && b->len && b->len + total > b->atomic && mode != BS_MODE_NONE &&
-	    deliver_locked(b, NULL, 0, 0, BS_DELIVER_FULL) < 0)
+	    deliver_locked(b, NULL, 0, 0, BS_DELIVER_FULL, INTR) < 0)
 		return -1;	/* alone, then this write starts the buffer anew */
 	if (mode == BS_MODE_NONE && b->len == 0) {
-		r = sink_once(b, iov, n);
-		if (r < 0)
+		r = sink_once(b, iov, n, INTR);
+		if (r < 0 && !was_interrupted(INTR))
 			b->stats.errors++;
 	} else if (mode != BS_MODE_NONE && total < b->cap && total <= b->cap - b->len &&
 		   !(mode == BS_MODE_LINE && has_eol(iov, n, '\n'))) {
@@ -273,7 +321,7 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 	} else {
 		r = deliver_locked(b, iov, n, total,
 				   mode == BS_MODE_FULL ? BS_DELIVER_FULL :
-				   mode == BS_MODE_LINE ? BS_DELIVER_LINE : BS_DELIVER_SYNC);
+				   mode == BS_MODE_LINE ? BS_DELIVER_LINE : BS_DELIVER_SYNC, INTR);
 	}
 	if (r >= 0) {
 		b->stats.writes++;
@@ -295,9 +343,9 @@ ssize_t bs_buffer_writev_as(struct bs_buffer *b, const struct iovec *iov,
 	if (total == SIZE_MAX) {
 		/* Invalid for the kernel: it answers (EINVAL, EFAULT), after
 		 * what was buffered so that nothing changes order. */
-		r = b->len ? deliver_locked(b, NULL, 0, 0, BS_DELIVER_SYNC) : 0;
+		r = b->len ? deliver_locked(b, NULL, 0, 0, BS_DELIVER_SYNC, INTR) : 0;
 		if (r >= 0)
-			r = sink_once(b, iov, iovcnt);
+			r = sink_once(b, iov, iovcnt, INTR);
 	} else if (total == 0 && mode != BS_MODE_NONE && !b->error) {
 		r = 0;
 	} else {
@@ -322,6 +370,8 @@ ssize_t bs_buffer_direct_rest(struct bs_buffer *b, const void *data, size_t len,
 	size_t done;
 
 	b->stats.syscalls++;
+	if (r < 0 && was_interrupted(INTR))
+		return -1;	/* a signal waits: none of its bytes went */
 	if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
 		/* nothing written: the general path retries (and waits) */
 		v = (struct iovec){ .iov_base = (void *)data, .iov_len = len };
@@ -330,12 +380,13 @@ ssize_t bs_buffer_direct_rest(struct bs_buffer *b, const void *data, size_t len,
 	b->stats.flushes[mode == BS_MODE_FULL && b->mode == BS_MODE_FULL ?
 			 BS_DELIVER_FULL : BS_DELIVER_LINE]++;
 	done = r < 0 ? 0 : (size_t)r;
-	if (r >= 0 && done < len) {
+	if (r >= 0 && done < len && !interrupted()) {
 		v = (struct iovec){ .iov_base = (char *)data + done, .iov_len = len - done };
-		done += sink_all(b, &v, 1, len - done);
+		done += sink_all(b, &v, 1, len - done, INTR);
 	}
 	if (done < len) {
-		b->stats.errors++;
+		if (!interrupted())
+			b->stats.errors++;
 		if (done == 0)
 			return -1;
 	}
@@ -385,7 +436,7 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int report)
 {
 	int err = 0;
 
-	if (b->len && deliver_locked(b, NULL, 0, 0, why) < 0) {
+	if (b->len && deliver_locked(b, NULL, 0, 0, why, WHOLE) < 0) {
 		err = errno;
 		if (!report)
 			b->error = err;

@@ -43,6 +43,7 @@ enum bs_reason {
 	BS_DELIVER_PROCESS,	/* fork, exec, spawn */
 	BS_DELIVER_TIMER,		/* the latency bound expired */
 	BS_DELIVER_EXIT,		/* the process is ending */
+	BS_DELIVER_SIGNAL,	/* a signal stops or ends the process */
 	BS_DELIVER_NREASONS
 };
 
@@ -96,6 +97,11 @@ ssize_t bs_buffer_writev_as(struct bs_buffer *b, const struct iovec *iov,
 /* One buffer of len bytes: the same as a one-element iov, faster. */
 ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
 			   enum bs_mode mode);
+
+/* Whether a signal waits for the calling thread to leave the library
+ * (given by the caller; never, until given). A write's delivery then ends
+ * where the kernel ended it: see bs_buffer.c. */
+void bs_buffer_set_interrupted(int (*fn)(void));
 
 /*
  * Whether bs_buffer_write_as would hand this write straight to the sink in
@@ -169,6 +175,8 @@ void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake);
 /* Hold or release b's lock around work that must not interleave with
  * writes, such as fork. bs_buffer_reinit_lock is for a fork child. */
 void bs_buffer_lock(struct bs_buffer *b);
+/* Take b's lock if it is free: 1, else 0 (nothing waits). */
+int bs_buffer_trylock(struct bs_buffer *b);
 void bs_buffer_unlock(struct bs_buffer *b);
 void bs_buffer_reinit_lock(struct bs_buffer *b);
 

@@ -12,6 +12,7 @@ static const char *const reason_names[BS_DELIVER_NREASONS] = {
 	[BS_DELIVER_PROCESS] = "process",
 	[BS_DELIVER_TIMER] = "timer",
 	[BS_DELIVER_EXIT] = "exit",
+	[BS_DELIVER_SIGNAL] = "signal",
 };
 
 /* "694x fewer", "2.5x fewer", "no fewer" */

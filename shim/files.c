@@ -168,6 +168,37 @@ const char *bs_kind_name(enum bs_kind kind)
 
 /* ---- buffers ------------------------------------------------------------------ */
 
+/* Until when a delivery may wait for a reader while a signal stops or ends
+ * the process (CLOCK_MONOTONIC ns); 0: for as long as it takes. */
+static uint64_t hurry_until;
+
+#define BS_HURRY_NS 1000000000u	/* a second */
+
+void bs_hurry_start(void)
+{
+	uint64_t zero = 0;
+
+	__atomic_compare_exchange_n(&hurry_until, &zero, bs_now_ns() + BS_HURRY_NS, 0,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* Whether fd takes bytes before until: a reader that stopped reading must
+ * not keep a dying process alive. */
+static int writable_by(int fd, uint64_t until)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	uint64_t now;
+	int r;
+
+	do {
+		now = bs_now_ns();
+		if (now >= until)
+			return 0;
+		r = bs_sys_poll(&p, 1, (int)((until - now + 999999) / 1000000));
+	} while (r < 0 && errno == EINTR);
+	return r != 0;
+}
+
 /* Deliver through the file's fd. A fd that turned non-blocking behind our
  * back (another process shares it) is waited for: the program was told
  * these bytes were written. */
@@ -175,19 +206,26 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 {
 	struct bs_file *f = ctx;
 	int cancel = PTHREAD_CANCEL_DISABLE, err;
+	uint64_t until = __atomic_load_n(&hurry_until, __ATOMIC_RELAXED);
 	ssize_t r;
 
 	/* A thread cancelled here would leave the buffer locked. */
 	if (!__libc_single_threaded)
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	for (int tries = 0;; tries++) {
+		if (bs_unlikely(until) && f->kind != BS_KIND_FILE && f->kind != BS_KIND_NULL &&
+		    !writable_by(f->fd, until)) {
+			errno = EAGAIN;
+			r = -1;
+			break;
+		}
 		/* writev of one iovec costs the kernel ~100 ns more than write;
 		 * an invalid array goes to writev, which says EFAULT */
 		r = n == 1 && iov ? bs_sys_write(f->fd, iov->iov_base, iov->iov_len) :
 				    bs_sys_writev(f->fd, iov, n);
 		/* EAGAIN again and again once poll said writable: a device that
 		 * will not take it, or a fault injector; tell the program */
-		if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || tries == 100)
+		if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || tries == 100 || until)
 			break;
 		struct pollfd p = { .fd = f->fd, .events = POLLOUT };
 		if (bs_sys_poll(&p, 1, -1) < 0 && errno != EINTR)
@@ -601,6 +639,65 @@ void bs_deliver_all_now(enum bs_reason why, int at_exit)
 	bs_enter_quiet(err);
 	bs_deliver_all(why, at_exit);
 	bs_leave_quiet(err);
+}
+
+/* Take a lock through try within the hurry, or at once when this thread
+ * may hold it itself (a fault inside the library). */
+static int lock_in_time(int (*try)(void *), void *lock, int once)
+{
+	struct timespec ms = { .tv_nsec = 1000000 };
+
+	while (!try(lock)) {
+		if (once || bs_now_ns() >= __atomic_load_n(&hurry_until, __ATOMIC_RELAXED))
+			return 0;
+		bs_sys_call(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&ms, 0, 0, 0);
+	}
+	return 1;
+}
+
+static int try_files_lock(void *lock)
+{
+	return pthread_mutex_trylock(lock) == 0;
+}
+
+static int try_buffer_lock(void *b)
+{
+	return bs_buffer_trylock(b);
+}
+
+void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside)
+{
+	int listed, n = 0;
+
+	bs_hurry_start();
+	listed = lock_in_time(try_files_lock, &files_lock, self_inside);
+	/* Unlisted, the list is read as its readers without the lock read
+	 * it; a bound on the walk stands for a file reused meanwhile. */
+	for (struct bs_file *f = __atomic_load_n(&files, __ATOMIC_ACQUIRE); f && n < 65536;
+	     f = f->next, n++) {
+		if (f->closed || !lock_in_time(try_buffer_lock, &f->buf, self_inside))
+			continue;	/* another thread's delivery did not end in time */
+		if (bs_buffer_deliver_held(&f->buf, why, final) < 0 && final)
+			say_lost(f, errno);
+		if (final)
+			bs_buffer_set_passthrough_held(&f->buf);
+		bs_buffer_unlock(&f->buf);
+	}
+	if (final)
+		__atomic_store_n(&bs_stopped, 1, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&hurry_until, 0, __ATOMIC_RELAXED);
+	if (listed)
+		pthread_mutex_unlock(&files_lock);
+}
+
+void bs_files_each_unlocked(void (*fn)(struct bs_file *f, void *arg), void *arg)
+{
+	int n = 0;
+
+	for (struct bs_file *f = __atomic_load_n(&files, __ATOMIC_ACQUIRE); f && n < 65536;
+	     f = f->next, n++)
+		fn(f, arg);
 }
 
 void bs_deliver_before_wait(void)

@@ -9,7 +9,9 @@
  * outermost leave ends the thread's time inside.
  *
  * The compiler fences order the depth against the section's own memory
- * accesses as a signal handler on this thread sees them.
+ * accesses as a signal handler on this thread sees them. A signal that
+ * arrives inside a section waits, blocked, until the outermost leave
+ * (signals.c): a handler never sees the library half-way.
  *
  * Build with -DBS_GUARD_DEBUG (make GUARD_DEBUG=1) to check that every
  * leave matches an enter, and to name the outermost section in the message.
@@ -18,11 +20,16 @@
 #define BS_GUARD_H
 
 #include <errno.h>
+#include <stdint.h>
 
 #define BS_TLS __thread __attribute__((tls_model("initial-exec")))
 
 struct bs_thread {
 	int depth;		/* library sections this thread is inside */
+	int restart;		/* a deferred signal's handler asked for SA_RESTART
+				 * and the call it interrupted said EINTR */
+	uint64_t deferred;	/* signals held back until the section ends:
+				 * bit sig - 1, pending and blocked meanwhile */
 #ifdef BS_GUARD_DEBUG
 	const char *outer;	/* the outermost section's function */
 #endif
@@ -58,11 +65,15 @@ static inline int bs_inside(void)
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);		\
 	} while (0)
 
+/* The outermost leave lets the signals that waited in (errno kept). */
+void bs_signals_release(void);
+
 #define bs_leave()							\
 	do {								\
 		BS_GUARD_NOTE_LEAVE();					\
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);		\
-		bs_self.depth--;					\
+		if (--bs_self.depth == 0 && __builtin_expect(bs_self.deferred != 0, 0)) \
+			bs_signals_release();				\
 	} while (0)
 
 /* A section inside one of the program's calls that must not change its

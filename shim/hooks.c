@@ -36,7 +36,7 @@ int __fxstatat64(int v, int d, const char *p, struct stat64 *st, int fl);
 
 /* The buffered path, out of line so that the pass-through one needs no
  * stack frame: a few loads and a jump to the real write. */
-__attribute__((noinline)) static ssize_t write_buffered(int fd, const void *buf, size_t n)
+__attribute__((noinline)) static ssize_t write_once(int fd, const void *buf, size_t n)
 {
 	enum bs_mode mode;
 	struct bs_file *f;
@@ -51,6 +51,16 @@ __attribute__((noinline)) static ssize_t write_buffered(int fd, const void *buf,
 	return bs_file_write1(f, buf, n, mode);
 }
 
+static ssize_t write_buffered(int fd, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = write_once(fd, buf, n);
+	while (bs_write_again(r));
+	return r;
+}
+
 BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	if (bs_likely(bs_fdtab_get(fd) == BS_ENT_PASS))
@@ -58,7 +68,7 @@ BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return write_buffered(fd, buf, n);
 }
 
-BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+static ssize_t writev_once(int fd, const struct iovec *iov, int iovcnt)
 {
 	enum bs_mode mode;
 	struct bs_file *f;
@@ -68,6 +78,16 @@ BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	if (!f)
 		return bs_sys_writev(fd, iov, iovcnt);
 	return bs_file_write(f, iov, iovcnt, mode);
+}
+
+BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	ssize_t r;
+
+	do
+		r = writev_once(fd, iov, iovcnt);
+	while (bs_write_again(r));
+	return r;
 }
 
 /* ---- fd boundaries ---------------------------------------------------------------- */

@@ -31,6 +31,12 @@ static void configure(void)
 	bs_active = 1;
 }
 
+/* The engine asks whether a signal waits for this thread (signals.c). */
+static int signal_waits(void)
+{
+	return bs_self.deferred != 0;
+}
+
 void bs_init(void)
 {
 	int expected = INIT_NONE;
@@ -43,6 +49,7 @@ void bs_init(void)
 	bs_enter();		/* dlsym and getenv must not come back to us */
 	bs_sys_resolve();
 	bs_buffer_set_futex(bs_sys_futex_wait, bs_sys_futex_wake);
+	bs_buffer_set_interrupted(signal_waits);
 	configure();
 	bs_leave();
 	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);

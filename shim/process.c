@@ -4,45 +4,6 @@
  */
 #include "shim.h"
 
-#include <fcntl.h>
-#include <string.h>
-
-#include "../core/bs_stats.h"
-
-/* ---- stats ----------------------------------------------------------------------- */
-
-static void report_one(struct bs_file *f, void *arg)
-{
-	int fd = *(int *)arg;
-	char line[512];
-	struct bs_str s;
-
-	if (f->buf.stats.writes == 0)
-		return;
-	bs_str_init(&s, line, sizeof line);
-	bs_stats_line(&s, f->fd, bs_kind_name(f->kind), f->mode, f->buf.cap,
-		      &f->buf.stats);
-	bs_str_add(&s, "\n");
-	bs_write_all(fd, line, s.len);
-	memset(&f->buf.stats, 0, sizeof f->buf.stats);
-}
-
-void bs_report_stats(void)
-{
-	int fd = bs_stats_fd();
-
-	if (!bs_active || bs_cfg.stats == BS_STATS_OFF)
-		return;
-	bs_enter();
-	if (bs_cfg.stats == BS_STATS_FILE)
-		fd = bs_sys_open(bs_cfg.stats_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		bs_files_each(report_one, &fd);
-		if (bs_cfg.stats == BS_STATS_FILE)
-			bs_sys_close(fd);
-	}
-	bs_leave();
-}
 
 /* ---- the end of a process ----------------------------------------------------------- */
 

@@ -32,6 +32,7 @@
 	X(creat64, int, (const char *, mode_t))				\
 	X(fopen, FILE *, (const char *, const char *))			\
 	X(fopen64, FILE *, (const char *, const char *))		\
+	X(sigaction, int, (int, const struct sigaction *, struct sigaction *)) \
 	BS_REAL_FD_FUNCS(X) BS_REAL_LOOK_FUNCS(X) BS_REAL_PROC_FUNCS(X) BS_REAL_WAIT_FUNCS(X)	\
 	BS_REAL_STDIO_FUNCS(X)
 
@@ -263,6 +264,9 @@
 	X(wprintf, , ) X(fwprintf, , ) X(__wprintf_chk, , ) X(__fwprintf_chk, , ) \
 	X(scanf, , ) X(fscanf, , ) X(__isoc99_scanf, , ) X(__isoc99_fscanf, , ) \
 	X(fprintf, , ) X(__fprintf_chk, , ) X(printf, , ) X(__printf_chk, , )	\
-	X(dprintf, , ) X(__dprintf_chk, , )
+	X(dprintf, , ) X(__dprintf_chk, , )					\
+	X(__sigaction, , ) X(signal, , ) X(bsd_signal, , ) X(ssignal, , )	\
+	X(sysv_signal, , ) X(__sysv_signal, , ) X(siginterrupt, , )		\
+	X(sigignore, , ) X(sigset, , )
 
 #endif

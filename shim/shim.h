@@ -214,6 +214,15 @@ void bs_deliver_all(enum bs_reason why, int at_exit);
  * the guard, the program's errno kept. Nothing when inside already. */
 void bs_deliver_all_now(enum bs_reason why, int at_exit);
 
+/* A signal stops (final 0) or ends (final 1) the process: deliver within
+ * a second, not waiting for a reader that stopped reading nor on a lock
+ * another thread holds for longer; self_inside: this thread may hold one
+ * itself (a fault inside the library), so none is waited for. */
+void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside);
+
+/* From now on deliveries give up after about a second without progress. */
+void bs_hurry_start(void);
+
 /* The program is about to wait: deliver everything, if anything waits. */
 void bs_deliver_before_wait(void);
 
@@ -262,6 +271,9 @@ void bs_files_fork_release(int child);
 /* Visit every buffer, under files_lock (the stats, the timer). */
 void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg);
 
+/* The same without files_lock, for a process that dies of a signal. */
+void bs_files_each_unlocked(void (*fn)(struct bs_file *f, void *arg), void *arg);
+
 /* Whether any open buffer has a stamp, without files_lock (the timer). */
 int bs_any_stamped(void);
 
@@ -269,7 +281,6 @@ const char *bs_kind_name(enum bs_kind kind);
 
 /* ---- the latency bound (timer.c) ------------------------------------------ */
 
-uint64_t bs_now_ns(void);
 /* f holds bytes and no stamp: stamp it, and make sure the helper runs. */
 void bs_timer_stamp(struct bs_file *f);
 /* In a fork child: the helper did not come along. */
@@ -286,10 +297,20 @@ int bs_stdio_close_bridged(FILE *fp, int *rc);
 /* The fd of fp, ours included (fileno without the hook). */
 int bs_stdio_fd(FILE *fp);
 
-/* ---- the process (process.c) ---------------------------------------------- */
+/* ---- stats (stats.c) ------------------------------------------------------- */
 
 /* Stats lines for every buffer that did work, then reset. */
 void bs_report_stats(void);
+/* The same while the process dies of a signal: no lock waited for. */
+void bs_report_stats_hurried(void);
+
+/* ---- signals (signals.c) ---------------------------------------------------- */
+
+/* The process holds its first byte: default actions that end or stop it
+ * go through the library from now on. */
+void bs_signals_arm(void);
+
+/* ---- the process (process.c) ---------------------------------------------- */
 
 /* The process ends (exit, _exit, exec): final delivery, stats. */
 void bs_end_process(void);
@@ -304,9 +325,14 @@ void bs_fork_child(void);
 /* After a write to f: keep the flags that waits and the timer look at. */
 static inline void bs_note_pending(struct bs_file *f)
 {
+	extern int bs_armed;
+
 	if (bs_unlikely(!__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) &&
-	    bs_buffer_pending(&f->buf))
+	    bs_buffer_pending(&f->buf)) {
 		__atomic_store_n(&bs_dirty, 1, __ATOMIC_RELAXED);
+		if (!__atomic_load_n(&bs_armed, __ATOMIC_RELAXED))
+			bs_signals_arm();
+	}
 	if (bs_unlikely(bs_cfg.flush_ms != 0) &&
 	    !__atomic_load_n(&f->first_ns, __ATOMIC_RELAXED) && bs_buffer_pending(&f->buf))
 		bs_timer_stamp(f);
@@ -353,6 +379,16 @@ static inline void bs_cancel_point(void)
 
 	if (!__libc_single_threaded && !bs_inside())
 		pthread_testcancel();
+}
+
+/* A write that a signal interrupted inside the library, whose handler
+ * asked for SA_RESTART: the kernel would have made it again. */
+static inline int bs_write_again(ssize_t r)
+{
+	if (bs_likely(r >= 0) || errno != EINTR || !bs_self.restart)
+		return 0;
+	bs_self.restart = 0;
+	return 1;
 }
 
 /* A write begun with bs_write_begin, into f's buffer in mode. */

@@ -84,9 +84,8 @@ static ssize_t write_direct(int fd, const char *buf, size_t n)
 	return (ssize_t)done;
 }
 
-static ssize_t cookie_write(void *c, const char *buf, size_t n)
+static ssize_t cookie_write_once(struct bridge *b, const char *buf, size_t n)
 {
-	struct bridge *b = c;
 	enum bs_mode mode;
 	struct bs_file *f = bs_write_begin(b->fd, &mode);
 
@@ -95,6 +94,16 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n)
 	if (mode != BS_MODE_FULL || !bs_cfg.stdio)
 		mode = BS_MODE_NONE;	/* a person may be watching */
 	return bs_file_write1(f, buf, n, mode);
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = cookie_write_once(c, buf, n);
+	while (bs_write_again(r));
+	return r;
 }
 
 /* As lseek: what we hold for the fd goes first, and at the end of a file

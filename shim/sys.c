@@ -40,6 +40,7 @@ void bs_sys_resolve(void)
 	(void)BS_REAL(syscall);
 	(void)BS_REAL(_exit);
 	(void)BS_REAL(_Exit);
+	(void)BS_REAL(sigaction);
 }
 
 #if !BS_ARCH_RAW_SYSCALL
@@ -109,6 +110,19 @@ void bs_sys_futex_wait(int *addr, int val)
 void bs_sys_futex_wake(int *addr)
 {
 	bs_sys_call(SYS_futex, (long)addr, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
+int bs_sys_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return BS_REAL(sigaction)(sig, act, old);
+}
+
+uint64_t bs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- the C library's streams ------------------------------------------------------ */

@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -111,6 +113,23 @@ static inline int bs_sys_same_file(int fd1, int fd2)
 	return bs_sys_call(SYS_kcmp, self, self, KCMP_FILE, fd1, fd2, 0) == 0;
 }
 
+/* The thread's signal mask, as the kernel keeps it: bit sig - 1. */
+static inline int bs_sys_sigmask(int how, const uint64_t *set, uint64_t *old)
+{
+	return (int)bs_sys4(SYS_rt_sigprocmask, how, set, old, sizeof(uint64_t));
+}
+
+/* sig again, with its siginfo, to this thread. */
+static inline int bs_sys_requeue(int sig, siginfo_t *info)
+{
+	return (int)bs_sys4(SYS_rt_tgsigqueueinfo, bs_sys0(SYS_getpid), bs_sys0(SYS_gettid),
+			    sig, info);
+}
+
+/* The C library's sigaction (it gives the kernel its return trampoline);
+ * looked up at start, as it runs in signal handlers. */
+int bs_sys_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 int bs_sys_fstat(int fd, struct stat *st);
 int bs_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int bs_sys_poll(struct pollfd *p, nfds_t n, int timeout_ms);
@@ -159,6 +178,9 @@ static inline ssize_t bs_sys_write_direct(int fd, const void *buf, size_t n)
 #endif
 	return bs_sys_write(fd, buf, n);
 }
+
+/* CLOCK_MONOTONIC in ns (the vDSO: no syscall, safe in a handler). */
+uint64_t bs_now_ns(void);
 
 /* ---- the C library's streams --------------------------------------------------- */
 

@@ -27,14 +27,6 @@ static pthread_cond_t timer_cond = PTHREAD_COND_INITIALIZER;
 static int helper_started;
 static int helper_idle;
 
-uint64_t bs_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 struct due {
 	uint64_t now, bound;
 	uint64_t next;		/* the earliest deadline still ahead; 0: none */

@@ -4,6 +4,10 @@
 #ifndef BS_ARCH_AARCH64_H
 #define BS_ARCH_AARCH64_H
 
+#include <errno.h>
+#include <stdint.h>
+#include <ucontext.h>
+
 #define BS_ARCH_RAW_SYSCALL 1
 
 /* The kernel's answer: a result, or -errno (see arch/x86_64.h). */
@@ -22,6 +26,20 @@ static inline long bs_arch_syscall6(long n, long a, long b, long c, long d, long
 			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
 			 : "memory");
 	return x0;
+}
+
+
+/* As in arch/x86_64.h: the pc at "svc #0", the number in x8. */
+static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
+{
+	ucontext_t *uc = ctx;
+	mcontext_t *m = &uc->uc_mcontext;
+
+	if (*(const uint32_t *)m->pc != 0xd4000001u || !ok((long)m->regs[8]))
+		return 0;
+	m->regs[0] = (unsigned long long)-EINTR;
+	m->pc += 4;
+	return 1;
 }
 
 #endif

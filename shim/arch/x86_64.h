@@ -4,6 +4,9 @@
 #ifndef BS_ARCH_X86_64_H
 #define BS_ARCH_X86_64_H
 
+#include <errno.h>
+#include <ucontext.h>
+
 #define BS_ARCH_RAW_SYSCALL 1
 
 /* The kernel's answer: a result, or -errno. No errno, no cancellation
@@ -20,6 +23,27 @@ static inline long bs_arch_syscall6(long n, long a, long b, long c, long d, long
 			 : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
 			 : "rcx", "r11", "memory");
 	return r;
+}
+
+
+/*
+ * A signal interrupted ctx (a ucontext_t) at a syscall the kernel is about
+ * to restart, or about to be made: the instruction pointer is at the
+ * syscall instruction and the number is back in rax. Make it return -EINTR
+ * instead, as it would have for a handler without SA_RESTART. Only for the
+ * syscalls that ok(nr) accepts. 1 when done.
+ */
+static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
+{
+	ucontext_t *uc = ctx;
+	greg_t *g = uc->uc_mcontext.gregs;
+	const unsigned char *ip = (const unsigned char *)g[REG_RIP];
+
+	if (ip[0] != 0x0f || ip[1] != 0x05 || !ok((long)g[REG_RAX]))
+		return 0;
+	g[REG_RAX] = -EINTR;
+	g[REG_RIP] += 2;
+	return 1;
 }
 
 #endif

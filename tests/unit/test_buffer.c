@@ -396,6 +396,127 @@ START_TEST(eagain_keeps_the_bytes)
 }
 END_TEST
 
+/* ---- a signal waits for the thread (the shim's deferred signals) --------------------- */
+
+static int signal_waits;
+
+static int waits(void)
+{
+	return signal_waits;
+}
+
+static void make_interruptible(size_t cap)
+{
+	make(cap, BS_MODE_FULL);
+	signal_waits = 0;
+	bs_buffer_set_interrupted(waits);
+}
+
+static void end_interruptible(void)
+{
+	bs_buffer_set_interrupted(NULL);
+	signal_waits = 0;
+	teardown();
+}
+
+/* The kernel stopped inside the caller's bytes while a signal waits: the
+ * write returns that short count, as it would without us. */
+START_TEST(signal_short_count_reaches_the_caller)
+{
+	char big[3 * 8];
+
+	make_interruptible(8);
+	pattern(big, sizeof big, 3);
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcd", 4), 4);
+	sink->script[0].take = 10;	/* the 4 held, then 6 of the caller's */
+	signal_waits = 1;
+	ck_assert_int_eq(bs_buffer_write(&buf, big, sizeof big), 6);
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert_uint_eq(sink->len, 10);
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 0);
+	ck_assert_uint_eq(buf.stats.errors, 0);
+	end_interruptible();
+}
+END_TEST
+
+/* EINTR while held bytes go out and a signal waits: they stay held, the
+ * caller gets -1/EINTR, nothing is dropped; the next write delivers them. */
+START_TEST(signal_eintr_keeps_the_held_bytes)
+{
+	char big[3 * 8];
+
+	make_interruptible(8);
+	pattern(big, sizeof big, 5);
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcd", 4), 4);
+	sink->script[0].take = 2;
+	sink->script[1].err = EINTR;
+	signal_waits = 1;
+	errno = 0;
+	/* a short count inside the held bytes: it stops there */
+	ck_assert_int_eq(bs_buffer_write(&buf, big, sizeof big), -1);
+	ck_assert_int_eq(errno, EINTR);
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 2);	/* "cd" */
+	/* EINTR itself: not retried */
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_write(&buf, big, sizeof big), -1);
+	ck_assert_int_eq(errno, EINTR);
+	ck_assert_int_eq(sink->calls, 2);
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 2);
+	ck_assert_uint_eq(buf.stats.errors, 0);
+	ck_assert_uint_eq(buf.stats.dropped, 0);
+	signal_waits = 0;
+	ck_assert_int_eq(bs_buffer_write(&buf, big, sizeof big), (ssize_t)sizeof big);
+	ck_assert_uint_eq(sink->len, 4 + sizeof big);
+	ck_assert(memcmp(sink->out, "abcd", 4) == 0);
+	ck_assert(memcmp(sink->out + 4, big, sizeof big) == 0);
+	end_interruptible();
+}
+END_TEST
+
+/* A short count or EINTR with no signal waiting is retried as before, and
+ * deliveries at boundaries finish even when one waits. */
+START_TEST(no_signal_no_change_and_boundaries_finish)
+{
+	char big[3 * 8];
+
+	make_interruptible(8);
+	pattern(big, sizeof big, 7);
+	sink->script[0].take = 5;
+	sink->script[1].err = EINTR;
+	ck_assert_int_eq(bs_buffer_write(&buf, big, sizeof big), (ssize_t)sizeof big);
+	ck_assert_uint_eq(sink->len, sizeof big);
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcd", 4), 4);
+	sink->script[3].err = EINTR;
+	sink->script[4].take = 1;
+	signal_waits = 1;
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, 1), 0);
+	ck_assert_uint_eq(sink->len, sizeof big + 4);
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 0);
+	end_interruptible();
+}
+END_TEST
+
+/* The caller's own large write, made by the caller, came back short while
+ * a signal waits: that count is the answer, nothing more is sent. */
+START_TEST(signal_direct_short_count_stands)
+{
+	char big[2 * CAP];
+
+	make_interruptible(CAP);
+	pattern(big, sizeof big, 13);
+	signal_waits = 1;
+	ck_assert_int_eq(bs_buffer_direct_done(&buf, big, sizeof big, BS_MODE_FULL, 100), 100);
+	ck_assert_int_eq(sink->calls, 0);
+	errno = EINTR;
+	ck_assert_int_eq(bs_buffer_direct_done(&buf, big, sizeof big, BS_MODE_FULL, -1), -1);
+	ck_assert_int_eq(errno, EINTR);
+	ck_assert_int_eq(sink->calls, 0);
+	ck_assert_uint_eq(buf.stats.errors, 0);
+	end_interruptible();
+}
+END_TEST
+
 static const int hard_errors[] = { ENOSPC, EPIPE, EIO, EBADF, EFBIG };
 
 START_TEST(hard_error_reported_by_the_call_that_hit_it)
@@ -708,6 +829,10 @@ static Suite *buffer_suite(void)
 	tcase_add_test(tc, short_writes_resume_at_the_exact_byte);
 	tcase_add_test(tc, eintr_is_retried_not_reported);
 	tcase_add_test(tc, eagain_keeps_the_bytes);
+	tcase_add_test(tc, signal_short_count_reaches_the_caller);
+	tcase_add_test(tc, signal_eintr_keeps_the_held_bytes);
+	tcase_add_test(tc, no_signal_no_change_and_boundaries_finish);
+	tcase_add_test(tc, signal_direct_short_count_stands);
 	tcase_add_loop_test(tc, hard_error_reported_by_the_call_that_hit_it, 0,
 			    sizeof hard_errors / sizeof hard_errors[0]);
 	tcase_add_test(tc, error_at_a_wait_is_reported_by_the_next_write_once);

@@ -1,0 +1,377 @@
+/*
+ * signals — programs that meet signals while they write, for comparing a
+ * run with the library and one without.
+ *
+ *   signals dump                 every signal's action (1..64) as sigaction,
+ *                                signal, sysv_signal and siginterrupt see it
+ *   signals die SIG N [self|wait]
+ *                                N lines, then raise SIG (self) or wait for
+ *                                it (wait: "ready" on stderr first)
+ *   signals race N               lines until a timer's (2-30 ms)
+ *                                SIGALRM handler writes its own line and
+ *                                _exits; the handler says how many writes
+ *                                had returned
+ *   signals short SIZE           a SIGALRM handler without SA_RESTART, then
+ *                                one write of SIZE bytes to stdout (a pipe
+ *                                nobody reads yet); its result on stderr
+ *   signals restart SIZE         the same with SA_RESTART: the write ends
+ *                                when the reader reads
+ *   signals reraise SIG N        N lines; a handler for SIG writes one, puts
+ *                                SIG_DFL back and raises it again
+ *   signals threads FILE SIG     three threads write numbered records; each
+ *                                stores in FILE how many writes returned;
+ *                                then the process raises SIG
+ *   signals handlers             handlers with SA_SIGINFO, SA_RESETHAND,
+ *                                SA_NODEFER and a mask run as the flags say
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* deprecated, and still what programs call */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+static void say(int fd, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n) {
+		ssize_t r = write(fd, s, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		s += r;
+		n -= (size_t)r;
+	}
+}
+
+static void line(int fd, const char *what, long i)
+{
+	char b[64];
+
+	snprintf(b, sizeof b, "%s %ld\n", what, i);
+	say(fd, b);
+}
+
+static void handler(int sig)
+{
+	(void)sig;
+}
+
+/* ---- dump ------------------------------------------------------------------------ */
+
+static void show(int sig, const char *how, const struct sigaction *a)
+{
+	const char *h = a->sa_handler == SIG_DFL ? "SIG_DFL" :
+			a->sa_handler == SIG_IGN ? "SIG_IGN" :
+			a->sa_handler == handler ? "handler" : "other";
+	unsigned long mask = 0;
+
+	for (int s = 1; s <= 64; s++)
+		if (sigismember(&a->sa_mask, s) == 1)
+			mask |= 1ul << (s - 1);
+	printf("%2d %-9s %-8s flags %#x mask %#lx restorer %s\n", sig, how, h,
+	       (unsigned)a->sa_flags, mask, a->sa_restorer ? "set" : "none");
+}
+
+static int dump(void)
+{
+	struct sigaction a;
+
+	for (int sig = 1; sig <= 64; sig++) {
+		memset(&a, 0, sizeof a);
+		if (sigaction(sig, NULL, &a) < 0) {
+			printf("%2d sigaction: %s\n", sig, strerrorname_np(errno));
+			continue;
+		}
+		show(sig, "inherited", &a);
+	}
+	for (int sig = 1; sig <= 64; sig++) {
+		sighandler_t old = signal(sig, handler);
+
+		if (old == SIG_ERR) {
+			printf("%2d signal: %s\n", sig, strerrorname_np(errno));
+			continue;
+		}
+		sigaction(sig, NULL, &a);
+		show(sig, "signal", &a);
+		if (sig % 3 == 0) {
+			siginterrupt(sig, 1);
+			sigaction(sig, NULL, &a);
+			show(sig, "interrupt", &a);
+		}
+		if (sig % 5 == 0) {
+			sysv_signal(sig, handler);
+			sigaction(sig, NULL, &a);
+			show(sig, "sysv", &a);
+		}
+		if (signal(sig, old) != handler)
+			printf("%2d signal did not give the handler back\n", sig);
+		sigaction(sig, NULL, &a);
+		show(sig, "restored", &a);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+/* ---- deaths ------------------------------------------------------------------------- */
+
+static int die(int sig, long n, const char *how)
+{
+	for (long i = 0; i < n; i++)
+		line(1, "line", i);
+	say(2, "stderr before the signal\n");
+	if (strcmp(how, "wait") == 0) {
+		/* written straight to the terminal of the test, not buffered */
+		dprintf(2, "ready\n");
+		for (;;)
+			for (volatile long spin = 0; spin < 100000000; spin++)
+				;
+	}
+	if (sig == SIGSEGV)
+		*(volatile int *)0 = 1;
+	if (sig == SIGFPE) {
+		volatile int zero = 0;
+
+		return 1 / zero;
+	}
+	raise(sig);
+	say(1, "not reached\n");
+	return 0;
+}
+
+/* ---- a handler that interrupts writes ------------------------------------------------ */
+
+static volatile long returned;
+
+static void race_handler(int sig)
+{
+	char b[64];
+	int n = snprintf(b, sizeof b, "handler after %ld writes\n", returned);
+
+	(void)sig;
+	(void)!write(1, b, (size_t)n);
+	_exit(0);
+}
+
+static int race(long n)
+{
+	/* somewhere in the first 30 ms: each run lands elsewhere */
+	struct itimerval t = { .it_value = { 0, 2000 + getpid() % 28000 } };
+	char b[64];
+
+	signal(SIGALRM, race_handler);
+	setitimer(ITIMER_REAL, &t, NULL);
+	for (long i = 0; i < n; i++) {
+		int len = snprintf(b, sizeof b, "line %ld\n", i);
+
+		if (write(1, b, (size_t)len) == len)
+			returned = i + 1;
+	}
+	/* never reached in time: the timer fires first */
+	return 0;
+}
+
+static volatile int alarmed;
+
+static void alarm_handler(int sig)
+{
+	(void)sig;
+	alarmed = 1;
+}
+
+static int interrupted_write(long size, int restart)
+{
+	struct sigaction a;
+	char *buf = malloc((size_t)size);
+	ssize_t r;
+
+	memset(&a, 0, sizeof a);
+	a.sa_handler = alarm_handler;
+	a.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGALRM, &a, NULL);
+	memset(buf, 'x', (size_t)size);
+	say(1, "first\n");	/* held, then delivered with the big write */
+	alarm(1);
+	r = write(1, buf, (size_t)size);
+	dprintf(2, "write returned %zd%s, handler %s\n", r,
+		r < 0 ? (errno == EINTR ? " (EINTR)" : " (error)") :
+		r < size ? " (short)" : "", alarmed ? "ran" : "did not run");
+	return 0;
+}
+
+static int reraise_sig;
+
+static void reraise_handler(int sig)
+{
+	struct sigaction dfl;
+
+	say(2, "handler: writes its report, then dies of the signal\n");
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigaction(sig, &dfl, NULL);
+	raise(sig);
+}
+
+static int reraise(int sig, long n)
+{
+	reraise_sig = sig;
+	signal(sig, reraise_handler);
+	for (long i = 0; i < n; i++)
+		line(1, "line", i);
+	raise(sig);
+	say(1, "after the handler returned\n");
+	return 0;
+}
+
+/* ---- threads ------------------------------------------------------------------------- */
+
+static long *counts;
+
+static void *writer(void *arg)
+{
+	long t = (long)arg;
+	char b[64];
+
+	for (long i = 0;; i++) {
+		int n = snprintf(b, sizeof b, "thread %ld record %ld end\n", t, i);
+
+		if (write(1, b, (size_t)n) != n)
+			abort();
+		__atomic_store_n(&counts[t], i + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static int threads(const char *file, int sig)
+{
+	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	pthread_t th[3];
+
+	if (fd < 0 || ftruncate(fd, 4096) < 0)
+		return 2;
+	counts = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (counts == MAP_FAILED)
+		return 2;
+	for (long t = 0; t < 3; t++)
+		pthread_create(&th[t], NULL, writer, (void *)t);
+	while (__atomic_load_n(&counts[2], __ATOMIC_ACQUIRE) < 20000)
+		;
+	raise(sig);
+	return 0;
+}
+
+/* ---- handler flags -------------------------------------------------------------------- */
+
+static volatile sig_atomic_t info_code;
+static volatile sig_atomic_t resethand_runs;
+static volatile sig_atomic_t nodefer_depth, nodefer_max;
+
+static void info_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	info_code = si && uc ? si->si_code : -999;
+}
+
+static void once_handler(int sig)
+{
+	(void)sig;
+	resethand_runs++;
+}
+
+static void nodefer_handler(int sig)
+{
+	if (++nodefer_depth > nodefer_max)
+		nodefer_max = nodefer_depth;
+	if (nodefer_depth < 3)
+		raise(sig);
+	nodefer_depth--;
+}
+
+static void masked_handler(int sig)
+{
+	sigset_t now;
+
+	(void)sig;
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	printf("in the masked handler, SIGUSR2 is %s\n",
+	       sigismember(&now, SIGUSR2) ? "blocked" : "not blocked");
+}
+
+static int handlers(void)
+{
+	struct sigaction a, q;
+
+	say(1, "handlers\n");
+	memset(&a, 0, sizeof a);
+	a.sa_sigaction = info_handler;
+	a.sa_flags = SA_SIGINFO;
+	sigaction(SIGUSR1, &a, NULL);
+	sigqueue(getpid(), SIGUSR1, (union sigval){ .sival_int = 7 });
+	printf("SA_SIGINFO: si_code %d (SI_QUEUE is %d)\n", info_code, SI_QUEUE);
+
+	memset(&a, 0, sizeof a);
+	a.sa_handler = once_handler;
+	a.sa_flags = SA_RESETHAND;
+	sigaction(SIGWINCH, &a, NULL);
+	raise(SIGWINCH);
+	sigaction(SIGWINCH, NULL, &q);
+	printf("SA_RESETHAND: ran %d, now %s, flags %#x\n", resethand_runs,
+	       q.sa_handler == SIG_DFL ? "SIG_DFL" : "not SIG_DFL", (unsigned)q.sa_flags);
+	raise(SIGWINCH);	/* default: ignored */
+	printf("SA_RESETHAND: a second one ran it %d times\n", resethand_runs);
+
+	memset(&a, 0, sizeof a);
+	a.sa_handler = nodefer_handler;
+	a.sa_flags = SA_NODEFER;
+	sigaction(SIGUSR2, &a, NULL);
+	raise(SIGUSR2);
+	printf("SA_NODEFER: nested %d deep\n", nodefer_max);
+
+	memset(&a, 0, sizeof a);
+	a.sa_handler = masked_handler;
+	sigemptyset(&a.sa_mask);
+	sigaddset(&a.sa_mask, SIGUSR2);
+	sigaction(SIGHUP, &a, NULL);
+	raise(SIGHUP);
+
+	signal(SIGTERM, SIG_IGN);
+	raise(SIGTERM);
+	printf("SIG_IGN: still here after SIGTERM\n");
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "";
+
+	if (strcmp(what, "dump") == 0)
+		return dump();
+	if (strcmp(what, "die") == 0 && argc > 3)
+		return die(atoi(argv[2]), atol(argv[3]), argc > 4 ? argv[4] : "self");
+	if (strcmp(what, "race") == 0 && argc > 2)
+		return race(atol(argv[2]));
+	if (strcmp(what, "short") == 0 && argc > 2)
+		return interrupted_write(atol(argv[2]), 0);
+	if (strcmp(what, "restart") == 0 && argc > 2)
+		return interrupted_write(atol(argv[2]), 1);
+	if (strcmp(what, "reraise") == 0 && argc > 3)
+		return reraise(atoi(argv[2]), atol(argv[3]));
+	if (strcmp(what, "threads") == 0 && argc > 3)
+		return threads(argv[2], atoi(argv[3]));
+	if (strcmp(what, "handlers") == 0)
+		return handlers();
+	fprintf(stderr, "usage: see the comment at the top of signals.c\n");
+	return 2;
+}
