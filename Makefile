@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bufshim — make builds the library and the command; make check tests them.
 
 CC       ?= cc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bufshim — run a command with fewer write(2) syscalls.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make demo: the saving on programs the system already has, side by side.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)

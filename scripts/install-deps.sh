@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install what building and testing bufshim needs, from Debian/Ubuntu packages.
 #   scripts/install-deps.sh              install whatever is missing (root or sudo)
 #   scripts/install-deps.sh --if-missing the same, but say nothing when all is there
