@@ -35,7 +35,7 @@ VERSION := 0.1.0
 STRIP   ?= strip
 STRIP_ON_INSTALL ?= $(if $(filter nostrip,$(DEB_BUILD_OPTIONS)),0,1)
 
-.PHONY: all check deps unit integration demo bench bench-smoke install uninstall clean \
+.PHONY: all check deps demo-deps unit integration demo bench bench-smoke install uninstall clean \
 	tsan lint fuzz valgrind check-extra check-all FORCE
 all: $(LIB) $(CMD)
 
@@ -139,7 +139,13 @@ check: deps
 deps:
 	@scripts/install-deps.sh --if-missing
 
-demo: deps all
+# make demo needs no test-only packages (Check): a compiler, make, strace,
+# dash and perl. The build starts after they are installed.
+demo-deps:
+	@scripts/install-deps.sh --demo --if-missing
+
+demo: demo-deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 $(B)/bench_write: tests/bench/bench_write.c | $(B)
