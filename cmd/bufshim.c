@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -60,21 +59,21 @@ static const char usage_text[] =
 /*
  * Every message of the command is "bufshim: SUBJECT: PROBLEM", where the
  * subject is what the user typed or set: an option, a variable, a command.
+ * die(usage, fmt, ...) prints one and exits 125, after a hint to --help
+ * when usage is set. (A macro: the analyzer loses a va_list in a function.)
  */
-__attribute__((noreturn, format(printf, 2, 3)))
-static void die(int usage, const char *fmt, ...)
+__attribute__((noreturn)) static void leave(int usage)
 {
-	va_list ap;
-
-	fputs("bufshim: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 	if (usage)
 		fputs("Try 'bufshim --help' for more information.\n", stderr);
 	exit(EXIT_OURS);
 }
+
+#define die(usage, fmt, ...)                                                \
+	do {                                                                \
+		fprintf(stderr, "bufshim: " fmt "\n", ##__VA_ARGS__);       \
+		leave(usage);                                               \
+	} while (0)
 
 /* The library: BUFSHIM_LIB, else beside this command (the build tree),
  * else at LIBDIR's place relative to this command (an install, staged or
