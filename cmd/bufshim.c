@@ -241,10 +241,13 @@ static void set_option(const char *var, const char *value, int c, int longindex)
  * names the option when the value came from one:
  * "bufshim: --size='12x': not a size (e.g. 4096, 64K, 1M)".
  */
-__attribute__((noreturn)) static void bad_value(const char *line)
+__attribute__((noreturn)) static void bad_value(char *line)
 {
 	static const char off[] = "; buffering off";
+	size_t len = strlen(line);
 
+	if (len >= sizeof off - 1 && !strcmp(line + len - (sizeof off - 1), off))
+		line[len - (sizeof off - 1)] = '\0';
 	for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
 		const char *value = getenv(typed[i].var);
 		char pre[256], shown[128], why[256];
@@ -264,9 +267,6 @@ __attribute__((noreturn)) static void bad_value(const char *line)
 		if (strncmp(line, pre, p.len) != 0)
 			continue;
 		snprintf(why, sizeof why, "%s", line + p.len);
-		n = strlen(why);
-		if (n >= sizeof off - 1 && !strcmp(why + n - (sizeof off - 1), off))
-			why[n - (sizeof off - 1)] = '\0';
 		n = strncmp(why, "is ", 3) ? 0 : 3;
 		if (!typed[i].opt[0])
 			die(0, "%s='%s': %s", typed[i].var, shown, why + n);
@@ -274,6 +274,7 @@ __attribute__((noreturn)) static void bad_value(const char *line)
 			die(0, "%s='%s': %s", typed[i].opt, shown, why + n);
 		die(0, "%s '%s': %s", typed[i].opt, shown, why + n);
 	}
+	/* a variable this table does not know yet: the parser's words */
 	die(0, "%s", strncmp(line, "bufshim: ", 9) ? line : line + 9);
 }
 
