@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bufshim — make builds the library and the command; make check tests them.
 
 CC       ?= cc
@@ -32,10 +33,16 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib/bufshim
 MANDIR  ?= $(PREFIX)/share/man/man1
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 VERSION := 0.1.0
+# make install strips the command and the library it installs. A packager
+# whose tools strip and keep the debug symbols (Debian's dh_strip) sets
+# STRIP_ON_INSTALL=0; DEB_BUILD_OPTIONS=nostrip makes 0 the default.
+STRIP   ?= strip
+STRIP_ON_INSTALL ?= $(if $(filter nostrip,$(DEB_BUILD_OPTIONS)),0,1)
 
-.PHONY: all check deps unit integration demo bench bench-smoke install uninstall clean \
-	tsan lint fuzz valgrind check-extra check-all
+.PHONY: all check deps demo-deps unit integration demo bench bench-smoke install uninstall clean \
+	tsan lint fuzz valgrind check-extra check-all FORCE
 all: $(LIB) $(CMD)
 
 $(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(B)
@@ -43,9 +50,21 @@ $(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(
 		-Wl,--version-script=$(B)/libbufshim.map -Wl,-z,now \
 		-o $@ $(CORE_SRC) $(SHIM_SRC) -ldl -lpthread
 
-$(CMD): cmd/bufshim.c $(CORE_SRC) $(CORE_HDR) | $(B)
+# The command has the install paths built in (it looks for the library in
+# LIBDIR, and at LIBDIR's place relative to BINDIR so that a DESTDIR staging
+# tree works): it is rebuilt whenever they change, so make install
+# LIBDIR=... never installs a command that looks in the old place.
+CMD_PATHS  = BINDIR=$(BINDIR) LIBDIR=$(LIBDIR) VERSION=$(VERSION)
+LIBDIR_REL = $(shell realpath -ms --relative-to='$(BINDIR)' '$(LIBDIR)')
+
+$(B)/cmd-paths: FORCE | $(B)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(CMD_PATHS)' ] || echo '$(CMD_PATHS)' >$@
+FORCE:
+
+$(CMD): cmd/bufshim.c $(CORE_SRC) $(CORE_HDR) $(B)/cmd-paths | $(B)
 	$(CC) $(BASE) $(CFLAGS) -DBUFSHIM_VERSION='"$(VERSION)"' \
-		-DBUFSHIM_LIBDIR='"$(LIBDIR)"' -o $@ cmd/bufshim.c $(CORE_SRC) -lpthread
+		-DBUFSHIM_LIBDIR='"$(LIBDIR)"' -DBUFSHIM_LIBDIR_REL='"$(LIBDIR_REL)"' \
+		-o $@ cmd/bufshim.c $(CORE_SRC) -lpthread
 
 $(B)/libbufshim.map: shim/libbufshim.map.in shim/real_funcs.h | $(B)
 	$(CC) -E -P -x c shim/libbufshim.map.in -o $@
@@ -127,7 +146,13 @@ check: deps
 deps:
 	@scripts/install-deps.sh --if-missing
 
-demo: deps all
+# make demo needs no test-only packages (Check): a compiler, make, strace,
+# dash and perl. The build starts after they are installed.
+demo-deps:
+	@scripts/install-deps.sh --demo --if-missing
+
+demo: demo-deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 $(B)/bench_write: tests/bench/bench_write.c | $(B)
@@ -142,18 +167,26 @@ bench-smoke: all $(B)/bench_write
 	@scripts/bench.sh --smoke >/dev/null && echo "bench smoke: ran"
 
 
-# The command finds the library in ../lib/bufshim beside itself, so a
-# DESTDIR staging tree works as it is.
+# DESTDIR stages an install: the command finds the library at LIBDIR's place
+# relative to itself, so a staged tree works as it is. STRIP_ON_INSTALL: above.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(CMD) scripts/bufshim-compare $(DESTDIR)$(BINDIR)/
-	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/
-	install -m 644 doc/bufshim.1 $(DESTDIR)$(MANDIR)/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 doc/bufshim.1 doc/bufshim-compare.1 $(DESTDIR)$(MANDIR)/
+	install -m 644 scripts/bash-completion/bufshim $(DESTDIR)$(BASHCOMPDIR)/bufshim
+ifeq ($(STRIP_ON_INSTALL),1)
+	$(STRIP) $(DESTDIR)$(BINDIR)/bufshim
+	$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/libbufshim.so
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bufshim $(DESTDIR)$(BINDIR)/bufshim-compare \
-		$(DESTDIR)$(LIBDIR)/libbufshim.so $(DESTDIR)$(MANDIR)/bufshim.1
-	-rmdir $(DESTDIR)$(LIBDIR)
+		$(DESTDIR)$(LIBDIR)/libbufshim.so \
+		$(DESTDIR)$(MANDIR)/bufshim.1 $(DESTDIR)$(MANDIR)/bufshim-compare.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/bufshim
+	rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null || true
 
 clean:
 	rm -rf $(B)

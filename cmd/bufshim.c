@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bufshim — run a command with fewer write(2) syscalls.
  *
@@ -26,6 +27,10 @@
 #ifndef BUFSHIM_LIBDIR
 #define BUFSHIM_LIBDIR "/usr/local/lib/bufshim"
 #endif
+/* LIBDIR relative to BINDIR, as the Makefile computes it */
+#ifndef BUFSHIM_LIBDIR_REL
+#define BUFSHIM_LIBDIR_REL "../lib/bufshim"
+#endif
 
 #define EXIT_OURS 125
 #define EXIT_CANNOT_RUN 126
@@ -47,29 +52,54 @@ static const char usage_text[] =
 "\n"
 "Each option sets the environment variable the library reads (BUFSHIM_FDS,\n"
 "BUFSHIM_SIZE, BUFSHIM_MODE, BUFSHIM_FLUSH_MS, BUFSHIM_STATS, BUFSHIM_STDIO);\n"
-"BUFSHIM_LIB names the library to preload instead of the one found next to\n"
+"BUFSHIM_LIB names the library to preload instead of the one installed with\n"
 "this command. Exit status: 125 if bufshim itself fails, 126 if COMMAND\n"
 "cannot run, 127 if it is not found, else the status of COMMAND.\n";
 
-__attribute__((noreturn)) static void die(const char *msg, const char *arg)
+/*
+ * Every message of the command is "bufshim: SUBJECT: PROBLEM", where the
+ * subject is what the user typed or set: an option, a variable, a command.
+ * die(usage, fmt, ...) prints one and exits 125, after a hint to --help
+ * when usage is set. (A macro: the analyzer loses a va_list in a function.)
+ */
+__attribute__((noreturn)) static void leave(int usage)
 {
-	fprintf(stderr, "bufshim: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+	if (usage)
+		fputs("Try 'bufshim --help' for more information.\n", stderr);
 	exit(EXIT_OURS);
 }
 
+#define die(usage, fmt, ...)                                                \
+	do {                                                                \
+		fprintf(stderr, "bufshim: " fmt "\n", ##__VA_ARGS__);       \
+		leave(usage);                                               \
+	} while (0)
+
 /* The library: BUFSHIM_LIB, else beside this command (the build tree),
- * else in ../lib/bufshim (an install), else the configured LIBDIR. */
+ * else at LIBDIR's place relative to this command (an install, staged or
+ * not), else the configured LIBDIR. */
 static const char *find_library(void)
 {
 	static char path[PATH_MAX + 64];
 	const char *env = getenv("BUFSHIM_LIB");
 	static const char *const rel[] = { "/libbufshim.so",
-					   "/../lib/bufshim/libbufshim.so" };
+					   "/" BUFSHIM_LIBDIR_REL "/libbufshim.so" };
 	char self[PATH_MAX];
 	ssize_t n;
 
-	if (env && *env)
+	if (env && *env) {
+		/* LD_PRELOAD's list: a missing file would only make the loader
+		 * complain and run the program unbuffered */
+		for (const char *p = env; *p;) {
+			size_t len = strcspn(p, ": ");
+
+			snprintf(path, sizeof path, "%.*s", (int)len, p);
+			if (memchr(p, '/', len) && access(path, R_OK) < 0)
+				die(0, "BUFSHIM_LIB='%s': %s", path, strerror(errno));
+			p += len + (p[len] != '\0');
+		}
 		return env;
+	}
 	n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n > 0) {
 		self[n] = '\0';
@@ -83,13 +113,14 @@ static const char *find_library(void)
 	snprintf(path, sizeof path, "%s/libbufshim.so", BUFSHIM_LIBDIR);
 	if (access(path, R_OK) == 0)
 		return path;
-	die("cannot find libbufshim.so (set BUFSHIM_LIB)", NULL);
+	die(0, "libbufshim.so: not found in %s nor beside the command (set BUFSHIM_LIB)",
+	    BUFSHIM_LIBDIR);
 }
 
 static void set_env(const char *name, const char *value)
 {
-	if (!value || setenv(name, value, 1) < 0)
-		die("cannot set the environment", name);
+	if (setenv(name, value, 1) < 0)
+		die(0, "%s: cannot set it: %s", name, strerror(errno));
 }
 
 /* Our library goes first; what the user preloads stays. */
@@ -103,7 +134,7 @@ static void add_preload(const char *lib)
 		return;
 	}
 	if (asprintf(&v, "%s:%s", lib, old) < 0)
-		die("out of memory", NULL);
+		die(0, "LD_PRELOAD: out of memory");
 	set_env("LD_PRELOAD", v);
 	free(v);
 }
@@ -168,56 +199,151 @@ static void warn_unreachable(const char *name)
 			"a preload library cannot reach it, output is not buffered\n", name);
 }
 
+static const struct option longopts[] = {
+	{ "fds", required_argument, NULL, 'f' },
+	{ "size", required_argument, NULL, 's' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "max-latency", required_argument, NULL, 't' },
+	{ "stats", optional_argument, NULL, 'S' },
+	{ "no-stdio", no_argument, NULL, 'N' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* For each variable an option sets, the option as the user typed it
+ * ("--size", "-s"; empty when it came from the environment), so that a
+ * bad value is reported in the user's own words. */
+static struct {
+	const char *var;
+	char opt[32];
+} typed[] = {
+	{ "BUFSHIM_FDS", "" },	    { "BUFSHIM_SIZE", "" },  { "BUFSHIM_MODE", "" },
+	{ "BUFSHIM_FLUSH_MS", "" }, { "BUFSHIM_STATS", "" }, { "BUFSHIM_STDIO", "" },
+};
+
+static void set_option(const char *var, const char *value, int c, int longindex)
+{
+	set_env(var, value);
+	for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
+		if (strcmp(typed[i].var, var) != 0)
+			continue;
+		if (longindex >= 0)
+			snprintf(typed[i].opt, sizeof typed[i].opt, "--%s", longopts[longindex].name);
+		else
+			snprintf(typed[i].opt, sizeof typed[i].opt, "-%c", c);
+	}
+}
+
+/*
+ * The parser's line says "bufshim: VAR='value' is not ...; buffering off",
+ * as the library says it about the environment. Here it is fatal, and it
+ * names the option when the value came from one:
+ * "bufshim: --size='12x': not a size (e.g. 4096, 64K, 1M)".
+ */
+__attribute__((noreturn)) static void bad_value(char *line)
+{
+	static const char off[] = "; buffering off";
+	size_t len = strlen(line);
+
+	if (len >= sizeof off - 1 && !strcmp(line + len - (sizeof off - 1), off))
+		line[len - (sizeof off - 1)] = '\0';
+	for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
+		const char *value = getenv(typed[i].var);
+		char pre[256], shown[128], why[256];
+		struct bs_str p, v;
+		size_t n;
+
+		if (!value)
+			continue;
+		bs_str_init(&v, shown, sizeof shown);
+		bs_str_value(&v, value);
+		bs_str_init(&p, pre, sizeof pre);
+		bs_str_add(&p, "bufshim: ");
+		bs_str_add(&p, typed[i].var);
+		bs_str_add(&p, "='");
+		bs_str_add(&p, shown);
+		bs_str_add(&p, "' ");
+		if (strncmp(line, pre, p.len) != 0)
+			continue;
+		snprintf(why, sizeof why, "%s", line + p.len);
+		n = strncmp(why, "is ", 3) ? 0 : 3;
+		if (!typed[i].opt[0])
+			die(0, "%s='%s': %s", typed[i].var, shown, why + n);
+		if (typed[i].opt[1] == '-')
+			die(0, "%s='%s': %s", typed[i].opt, shown, why + n);
+		die(0, "%s '%s': %s", typed[i].opt, shown, why + n);
+	}
+	/* a variable this table does not know yet: the parser's words */
+	die(0, "%s", strncmp(line, "bufshim: ", 9) ? line : line + 9);
+}
+
+/* getopt's complaint, in our words; word is the argument it was reading. */
+__attribute__((noreturn)) static void bad_option(int c, const char *word)
+{
+	int is_long = word && word[0] == '-' && word[1] == '-';
+	int len = is_long ? (int)strcspn(word, "=") : 0;
+	char which[128] = "";
+	int matches = 0;
+
+	if (!is_long)
+		die(1, "-%c: %s", optopt, c == ':' ? "needs a value" : "unknown option");
+	if (c == ':')
+		die(1, "%.*s: needs a value", len, word);
+	if (optopt)
+		die(1, "%.*s: takes no value", len, word);
+	for (const struct option *o = longopts; o->name; o++) {
+		if (strncmp(o->name, word + 2, (size_t)len - 2) != 0)
+			continue;
+		snprintf(which + strlen(which), sizeof which - strlen(which), "%s--%s",
+			 matches++ ? ", " : "", o->name);
+	}
+	if (matches > 1)
+		die(1, "%.*s: ambiguous option (%s)", len, word, which);
+	die(1, "%.*s: unknown option", len, word);
+}
+
+static void print_and_exit(const char *text)
+{
+	if (fputs(text, stdout) < 0 || fflush(stdout) != 0)
+		die(0, "standard output: %s", strerror(errno));
+	exit(0);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "fds", required_argument, NULL, 'f' },
-		{ "size", required_argument, NULL, 's' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "max-latency", required_argument, NULL, 't' },
-		{ "stats", optional_argument, NULL, 'S' },
-		{ "no-stdio", no_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct bs_config cfg;
 	struct bs_env env;
 	struct bs_str msg;
-	char line[256];
-	int c;
+	char line[512];
+	int c, longindex;
+	const char *word;
 
-	while ((c = getopt_long(argc, argv, "+f:s:m:t:hV", longopts, NULL)) != -1) {
+	opterr = 0;
+	for (;;) {
+		word = optind < argc ? argv[optind] : NULL;
+		longindex = -1;
+		c = getopt_long(argc, argv, "+:f:s:m:t:hV", longopts, &longindex);
+		if (c == -1)
+			break;
 		switch (c) {
-		case 'f': set_env("BUFSHIM_FDS", optarg); break;
-		case 's': set_env("BUFSHIM_SIZE", optarg); break;
-		case 'm': set_env("BUFSHIM_MODE", optarg); break;
-		case 't': set_env("BUFSHIM_FLUSH_MS", optarg); break;
-		case 'S': set_env("BUFSHIM_STATS", optarg ? optarg : "1"); break;
-		case 'N': set_env("BUFSHIM_STDIO", "0"); break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		case 'V': puts("bufshim " BUFSHIM_VERSION); return 0;
-		default:
-			fputs("Try 'bufshim --help' for more information.\n", stderr);
-			return EXIT_OURS;
+		case 'f': set_option("BUFSHIM_FDS", optarg, c, longindex); break;
+		case 's': set_option("BUFSHIM_SIZE", optarg, c, longindex); break;
+		case 'm': set_option("BUFSHIM_MODE", optarg, c, longindex); break;
+		case 't': set_option("BUFSHIM_FLUSH_MS", optarg, c, longindex); break;
+		case 'S': set_option("BUFSHIM_STATS", optarg ? optarg : "1", c, longindex); break;
+		case 'N': set_option("BUFSHIM_STDIO", "0", c, longindex); break;
+		case 'h': print_and_exit(usage_text); break;
+		case 'V': print_and_exit("bufshim " BUFSHIM_VERSION "\n"); break;
+		default: bad_option(c, word);
 		}
 	}
-	if (optind == argc) {
-		fputs("bufshim: missing command\n"
-		      "Try 'bufshim --help' for more information.\n", stderr);
-		return EXIT_OURS;
-	}
+	if (optind == argc)
+		die(1, "missing command");
 	bs_env_read(&env, getenv);
 	bs_str_init(&msg, line, sizeof line);
-	if (bs_config_parse(&cfg, &env, &msg) < 0) {
-		/* The library's message, but here it is fatal: say so. */
-		char *cut = strstr(line, "; buffering off");
-
-		if (cut)
-			*cut = '\0';
-		fprintf(stderr, "%s\n", line);
-		return EXIT_OURS;
-	}
+	if (bs_config_parse(&cfg, &env, &msg) < 0)
+		bad_value(line);
 	add_preload(find_library());
 	warn_unreachable(argv[optind]);
 	execvp(argv[optind], argv + optind);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench: bufshim against the plain syscall and against glibc's fwrite.
 #
 #   scripts/bench.sh [--smoke] [--out FILE]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install what building and testing bufshim needs, from Debian/Ubuntu packages.
 #   scripts/install-deps.sh              install whatever is missing (root or sudo)
 #   scripts/install-deps.sh --if-missing the same, but say nothing when all is there
@@ -6,38 +7,78 @@
 #                                        cppcheck, clang, clang-tidy, clang's
 #                                        sanitizer and fuzzer runtimes
 #   scripts/install-deps.sh --bench      also gnuplot, for the chart of make bench
-# On other systems, install: a C compiler, make, pkg-config, Check (libcheck),
-# strace, and the programs the tests drive (dash, perl, python3; optional).
+#   scripts/install-deps.sh --demo       only what make demo needs: a C compiler,
+#                                        make, strace, dash, perl (no Check)
+#   scripts/install-deps.sh --package    only what building and checking the Debian
+#                                        package needs (scripts/check-package.sh):
+#                                        build-essential, debhelper, dpkg-dev,
+#                                        lintian, Check and pkg-config (its unit tests)
+# --if-missing goes with any of them. On other systems, install: a C compiler,
+# make, pkg-config, Check (libcheck), strace, and the programs the tests drive
+# (dash, perl, python3; optional).
 set -eu
 
 quiet=0
-[ "${1:-}" = --if-missing ] && quiet=1
+mode="tests"
+for arg; do
+	case $arg in
+	--if-missing) quiet=1 ;;
+	--all | --bench | --demo | --package) mode=${arg#--} ;;
+	*)
+		echo "install-deps: $arg: unknown option" >&2
+		exit 2
+		;;
+	esac
+done
 
 missing=""
+need() { # need COMMAND PACKAGE: PACKAGE unless COMMAND is there
+	command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
+}
+
 # --bench: gnuplot draws the chart in BENCHMARKS.md; nothing else needs it
-if [ "${1:-}" = --all ]; then
-	command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
-	command -v cppcheck >/dev/null 2>&1 || missing="$missing cppcheck"
-	command -v clang >/dev/null 2>&1 || missing="$missing clang"
-	command -v clang-tidy >/dev/null 2>&1 || missing="$missing clang-tidy"
+if [ "$mode" = all ]; then
+	need valgrind valgrind
+	need cppcheck cppcheck
+	need clang clang
+	need clang-tidy clang-tidy
 	# libFuzzer and clang's sanitizer runtimes, for the clang that is here
 	v=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p')
 	[ -n "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null | grep /)" ] ||
 		missing="$missing libclang-rt-${v:-14}-dev"
 fi
-if [ "${1:-}" = --bench ]; then
-	command -v gnuplot >/dev/null 2>&1 || missing="gnuplot-nox"
-	command -v stdbuf >/dev/null 2>&1 || missing="$missing coreutils"
+if [ "$mode" = bench ]; then
+	need gnuplot gnuplot-nox
+	need stdbuf coreutils
 fi
-command -v cc >/dev/null 2>&1 || missing="$missing gcc"
-command -v make >/dev/null 2>&1 || missing="$missing make"
-command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
-pkg-config --exists check 2>/dev/null || missing="$missing check"
-command -v strace >/dev/null 2>&1 || missing="$missing strace"
-command -v dash >/dev/null 2>&1 || missing="$missing dash"
-command -v perl >/dev/null 2>&1 || missing="$missing perl"
-command -v python3 >/dev/null 2>&1 || missing="$missing python3"
-command -v nm >/dev/null 2>&1 || missing="$missing binutils"
+need cc gcc
+need make make
+case $mode in
+demo)
+	need strace strace
+	need dash dash
+	need perl perl
+	;;
+package)
+	# dpkg-buildpackage checks build-essential as well as Build-Depends
+	dpkg-query -W -f '${Status}' build-essential 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing build-essential"
+	need dh debhelper
+	need dpkg-buildpackage dpkg-dev
+	need lintian lintian
+	need pkg-config pkg-config
+	pkg-config --exists check 2>/dev/null || missing="$missing check"
+	;;
+*)
+	need pkg-config pkg-config
+	pkg-config --exists check 2>/dev/null || missing="$missing check"
+	need strace strace
+	need dash dash
+	need perl perl
+	need python3 python3
+	need nm binutils
+	;;
+esac
 
 if [ -z "$missing" ]; then
 	[ "$quiet" = 1 ] || echo "install-deps: everything is installed"
