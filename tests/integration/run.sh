@@ -948,7 +948,7 @@ test_command_exit_codes() {
 	local st
 	st=0; "$CMD" -s 12x true 2>"$T/err" || st=$?
 	(( st == 125 )) || fail "bad value: $st"
-	[[ $(cat "$T/err") == "bufshim: BUFSHIM_SIZE='12x' is not a size (e.g. 4096, 64K, 1M)" ]] ||
+	[[ $(cat "$T/err") == "bufshim: -s '12x': not a size (e.g. 4096, 64K, 1M)" ]] ||
 		fail "message: $(cat "$T/err")"
 	st=0; "$CMD" --bogus true 2>/dev/null || st=$?; (( st == 125 )) || fail "bad option: $st"
 	st=0; "$CMD" 2>/dev/null || st=$?; (( st == 125 )) || fail "no command: $st"
