@@ -65,6 +65,16 @@ int bs_buffer_trylock(struct bs_buffer *b)
 					   __ATOMIC_RELAXED);
 }
 
+int bs_buffer_lock_unless_delivering(struct bs_buffer *b)
+{
+	while (!bs_buffer_trylock(b)) {
+		if (__atomic_load_n(&b->delivering, __ATOMIC_RELAXED))
+			return 0;
+		sched_yield();	/* a copy into b: a few ns */
+	}
+	return 1;
+}
+
 void bs_buffer_unlock(struct bs_buffer *b)
 {
 	if (__atomic_exchange_n(&b->lock, 0, __ATOMIC_RELEASE) == 2)
@@ -126,11 +136,13 @@ static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n, int 
 	ssize_t r;
 	int tries = 0;
 
+	__atomic_store_n(&b->delivering, 1, __ATOMIC_RELAXED);
 	do {
 		b->stats.syscalls++;
 		r = b->sink(b->ctx, v, n);
 	} while (r < 0 && errno == EINTR && ++tries < BS_EINTR_MAX &&
 		 !(how == INTR && interrupted()));
+	__atomic_store_n(&b->delivering, 0, __ATOMIC_RELAXED);
 	return r;
 }
 
@@ -264,10 +276,13 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 	return 0;
 }
 
-static int has_eol(const struct iovec *iov, int n, int eol)
+/* A line ends at a newline, or at a carriage return: a progress line
+ * redrawn in place ends there too. */
+static int has_eol(const struct iovec *iov, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (iov[i].iov_len && memchr(iov[i].iov_base, eol, iov[i].iov_len))
+		if (iov[i].iov_len && (memchr(iov[i].iov_base, '\n', iov[i].iov_len) ||
+				       memchr(iov[i].iov_base, '\r', iov[i].iov_len)))
 			return 1;
 	return 0;
 }
@@ -307,7 +322,7 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		if (r < 0 && !was_interrupted(INTR))
 			b->stats.errors++;
 	} else if (mode != BS_MODE_NONE && total < b->cap && total <= b->cap - b->len &&
-		   !(mode == BS_MODE_LINE && has_eol(iov, n, '\n'))) {
+		   !(mode == BS_MODE_LINE && has_eol(iov, n))) {
 		/* a write as large as the buffer would only be copied to fill
 		 * it: it goes out at once, with what was buffered */
 		char *p = b->data + b->len;

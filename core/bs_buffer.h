@@ -29,7 +29,7 @@
 /* Ordered from most to least eager: where two apply, the lower wins. */
 enum bs_mode {
 	BS_MODE_NONE,	/* deliver at once, with whatever is buffered */
-	BS_MODE_LINE,	/* deliver a write that holds a newline at once */
+	BS_MODE_LINE,	/* deliver a write that ends a line (\n, \r) at once */
 	BS_MODE_FULL,	/* deliver when the next write does not fit */
 	BS_MODE_AUTO,	/* configuration only: line on a terminal, else full */
 };
@@ -60,6 +60,7 @@ typedef ssize_t (*bs_sink_fn)(void *ctx, const struct iovec *iov, int iovcnt);
 
 struct bs_buffer {
 	int lock;		/* a futex: see bs_buffer_lock */
+	int delivering;		/* the lock's holder is in a sink call */
 	char *data;
 	size_t cap;
 	size_t len;
@@ -177,6 +178,12 @@ void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake);
 void bs_buffer_lock(struct bs_buffer *b);
 /* Take b's lock if it is free: 1, else 0 (nothing waits). */
 int bs_buffer_trylock(struct bs_buffer *b);
+
+/* Take b's lock unless its holder is delivering (in a sink call, which
+ * may block for as long as a reader does not read): 1, or 0 with the
+ * lock not taken. A delivery under way sends every byte b held when it
+ * began; a caller that only needs those bytes out need not wait for it. */
+int bs_buffer_lock_unless_delivering(struct bs_buffer *b);
 void bs_buffer_unlock(struct bs_buffer *b);
 void bs_buffer_reinit_lock(struct bs_buffer *b);
 

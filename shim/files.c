@@ -326,6 +326,10 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 	f->append = !!(fl & O_APPEND);
 	f->closed = 0;
 	f->first_ns = 0;
+	/* a person watches a terminal: what it shows waits 50 ms at most */
+	f->bound_ms = bs_cfg.flush_ms;
+	if (kind == BS_KIND_TTY && (f->bound_ms == 0 || f->bound_ms > BS_TTY_BOUND_MS))
+		f->bound_ms = BS_TTY_BOUND_MS;
 	rejudge_passes();
 	if (kind == BS_KIND_FILE)
 		rejudge_reads();
@@ -430,9 +434,12 @@ static void forget_locked(int fd)
 		return;
 	if (--f->nfds > 0) {
 		if (f->fd == fd) {
-			bs_buffer_lock(&f->buf);
-			f->fd = other_member(f, fd);
-			bs_buffer_unlock(&f->buf);
+			/* a delivery under way has its fd in the kernel already */
+			int held = bs_buffer_lock_unless_delivering(&f->buf);
+
+			__atomic_store_n(&f->fd, other_member(f, fd), __ATOMIC_RELAXED);
+			if (held)
+				bs_buffer_unlock(&f->buf);
 		}
 		return;
 	}
@@ -473,10 +480,11 @@ int bs_fd_release(int fd, int report)
 	if (bs_inside() || (unsigned)fd >= BS_FD_LIMIT)
 		return 0;
 	bs_enter();
-	pthread_mutex_lock(&files_lock);
+	/* delivered before files_lock is taken: it may block on a reader */
 	f = bs_ent_file(bs_fdtab_get(fd));
 	if (f && f->nfds == 1 && bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, report) < 0)
 		err = errno;
+	pthread_mutex_lock(&files_lock);
 	forget_locked(fd);
 	pthread_mutex_unlock(&files_lock);
 	bs_leave();
@@ -589,24 +597,54 @@ static void say_lost(struct bs_file *f, int err)
 	bs_diag(line);
 }
 
-/* Deliver every open buffer; at exit, say what could not be delivered.
- * With final set, every buffer writes through from now on. */
+/* Deliver f; at exit, say what could not be delivered; with final, f
+ * writes through from now on. A delivery under way in another thread,
+ * which may block for as long as its reader does not read, is not waited
+ * for: it sends every byte f held when it began. */
+static void deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int final)
+{
+	if (!final && !bs_buffer_pending(&f->buf))
+		return;		/* nothing held: not even its lock is taken */
+	if (!bs_buffer_lock_unless_delivering(&f->buf))
+		return;
+	if (bs_buffer_deliver_held(&f->buf, why, at_exit) < 0 && at_exit)
+		say_lost(f, errno);
+	if (final)
+		bs_buffer_set_passthrough_held(&f->buf);
+	bs_buffer_unlock(&f->buf);
+}
+
+/* Deliver every open buffer. files_lock is held only to list them, a few
+ * at a time: a delivery that blocks keeps no other thread from judging,
+ * closing or delivering. A file retired and reused meanwhile is delivered
+ * early, which is always allowed. With final, nothing new is buffered. */
 static void deliver_each(enum bs_reason why, int at_exit, int final)
 {
-	pthread_mutex_lock(&files_lock);
-	for (struct bs_file *f = files; f; f = f->next) {
-		if (f->closed)
-			continue;
-		bs_buffer_lock(&f->buf);
-		if (bs_buffer_deliver_held(&f->buf, why, at_exit) < 0 && at_exit)
-			say_lost(f, errno);
-		if (final)
-			bs_buffer_set_passthrough_held(&f->buf);
-		bs_buffer_unlock(&f->buf);
-	}
+	struct bs_file *batch[64];
+	int n, skip = 0, more;
+
 	if (final)
 		__atomic_store_n(&bs_stopped, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&files_lock);
+	do {
+		int i = 0;
+
+		n = 0;
+		more = 0;
+		pthread_mutex_lock(&files_lock);
+		for (struct bs_file *f = files; f; f = f->next, i++) {
+			if (i < skip || f->closed || (!final && !bs_buffer_pending(&f->buf)))
+				continue;
+			if (n == (int)(sizeof batch / sizeof batch[0])) {
+				more = 1;
+				break;
+			}
+			batch[n++] = f;
+		}
+		pthread_mutex_unlock(&files_lock);
+		for (int k = 0; k < n; k++)
+			deliver_one(batch[k], why, at_exit, final);
+		skip = i;
+	} while (more);
 }
 
 void bs_deliver_all(enum bs_reason why, int at_exit)
@@ -689,6 +727,33 @@ void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside)
 		__atomic_store_n(&hurry_until, 0, __ATOMIC_RELAXED);
 	if (listed)
 		pthread_mutex_unlock(&files_lock);
+}
+
+void bs_files_each_batched(void (*fn)(struct bs_file *f, void *arg), void *arg)
+{
+	struct bs_file *batch[64];
+	int n, skip = 0, more;
+
+	do {
+		int i = 0;
+
+		n = 0;
+		more = 0;
+		pthread_mutex_lock(&files_lock);
+		for (struct bs_file *f = files; f; f = f->next, i++) {
+			if (i < skip || f->closed)
+				continue;
+			if (n == (int)(sizeof batch / sizeof batch[0])) {
+				more = 1;
+				break;
+			}
+			batch[n++] = f;
+		}
+		pthread_mutex_unlock(&files_lock);
+		for (int k = 0; k < n; k++)
+			fn(batch[k], arg);
+		skip = i;
+	} while (more);
 }
 
 void bs_files_each_unlocked(void (*fn)(struct bs_file *f, void *arg), void *arg)
@@ -801,6 +866,24 @@ int bs_inode_deliver_path(int dirfd, const char *path, int flags)
 	return r;
 }
 
+void bs_before_open(int dirfd, const char *path, int flags)
+{
+	struct stat st;
+	int err;
+
+	if (bs_likely(!__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) || bs_inside() ||
+	    !path || (flags & O_PATH))
+		return;
+	err = errno;
+	if (bs_sys_fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0) {
+		if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK))
+			bs_deliver_all_now(BS_DELIVER_WAIT, 0);
+		else if (S_ISREG(st.st_mode) && (flags & O_TRUNC))
+			bs_inode_deliver(st.st_dev, st.st_ino);
+	}
+	errno = err;
+}
+
 void bs_fd_range_release(unsigned first, unsigned last, int closing)
 {
 	if (bs_inside())
@@ -840,13 +923,15 @@ void bs_files_fork_hold(void)
 	fork_held = 1;
 	pthread_mutex_lock(&files_lock);
 	for (struct bs_file *f = files; f; f = f->next) {
-		if (f->closed)
-			continue;
-		bs_buffer_lock(&f->buf);
-		bs_buffer_deliver_held(&f->buf, BS_DELIVER_PROCESS, 0);
+		f->fork_skip = f->closed || !bs_buffer_lock_unless_delivering(&f->buf);
+		if (!f->fork_skip)
+			bs_buffer_deliver_held(&f->buf, BS_DELIVER_PROCESS, 0);
 	}
 }
 
+/* A buffer another thread was delivering, blocked, when the process forked
+ * was not held: the parent's thread sends its bytes, so the child's copy
+ * starts empty and free (that thread is not in the child). */
 void bs_files_fork_release(int child)
 {
 	if (!fork_held)
@@ -856,8 +941,15 @@ void bs_files_fork_release(int child)
 		if (child) {	/* the child reports only its own work */
 			memset(&f->buf.stats, 0, sizeof f->buf.stats);
 			f->first_ns = 0;
+			if (f->fork_skip && !f->closed) {
+				f->buf.len = 0;
+				f->buf.error = 0;
+				f->buf.delivering = 0;
+				bs_buffer_reinit_lock(&f->buf);
+				continue;
+			}
 		}
-		if (!f->closed)
+		if (!f->fork_skip)
 			bs_buffer_unlock(&f->buf);
 	}
 	pthread_mutex_unlock(&files_lock);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -128,6 +129,22 @@ static int statx_again(long r, const struct statx *st)
 				(ino_t)st->stx_ino);
 }
 
+/* Waits made through syscall(): futexes (a thread library of its own),
+ * and libaio's completion waits. */
+static int syscall_waits(long n, long a1)
+{
+	long op = a1 & FUTEX_CMD_MASK;
+
+	if (n == SYS_futex)
+		return op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET || op == FUTEX_LOCK_PI ||
+		       op == FUTEX_WAIT_REQUEUE_PI || op == 13 /* FUTEX_LOCK_PI2 */;
+#ifdef SYS_futex_waitv
+	if (n == SYS_futex_waitv)
+		return 1;
+#endif
+	return n == SYS_io_getevents || n == SYS_io_pgetevents;
+}
+
 BS_EXPORT long syscall(long n, ...)
 {
 	va_list ap;
@@ -147,6 +164,8 @@ BS_EXPORT long syscall(long n, ...)
 		err = bs_fd_release((int)a[0], 1);
 		return with_error((int)BS_REAL(syscall)(n, a[0]), err);
 	}
+	if (syscall_waits(n, a[1]))
+		bs_deliver_before_wait();
 	r = BS_REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (n == SYS_statx && statx_again(r, (const struct statx *)a[4]))
 		r = BS_REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -246,6 +265,8 @@ BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 		va_end(ap);						\
 		if (cmd == F_SETFL)					\
 			bs_fd_regroup(fd);				\
+		if (cmd == F_SETLKW || cmd == F_OFD_SETLKW)		\
+			bs_deliver_before_wait();			\
 		r = BS_REAL(name)(fd, cmd, arg);			\
 		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)		\
 			bs_fd_join(r, fd);				\
@@ -259,8 +280,8 @@ BS_FCNTL_HOOK(fcntl64)
 	((flags) & O_CREAT || ((flags) & O_TMPFILE) == O_TMPFILE ?	\
 	 (mode_t)va_arg(ap, int) : 0)
 
-/* The body of an open hook: the mode read, a truncating open's file
- * delivered first, the new fd judged afresh. */
+/* The body of an open hook: the mode read, what the open may wait for or
+ * cut delivered first (bs_before_open), the new fd judged afresh. */
 #define BS_OPEN_BODY(dirfd, real_call)					\
 	{								\
 		va_list ap;						\
@@ -269,8 +290,7 @@ BS_FCNTL_HOOK(fcntl64)
 		va_start(ap, flags);					\
 		mode = BS_OPEN_MODE(flags, ap);				\
 		va_end(ap);						\
-		if (flags & O_TRUNC)					\
-			bs_inode_deliver_path(dirfd, path, 0);		\
+		bs_before_open(dirfd, path, flags);			\
 		return bs_fd_fresh(real_call);				\
 	}
 #define BS_OPEN_HOOK(name)						\
@@ -289,13 +309,13 @@ BS_OPENAT_HOOK(openat64)	// NOLINT(clang-analyzer-valist.Uninitialized)
  * for: they reach it before it is cut, as they did without us. */
 BS_EXPORT int creat(const char *path, mode_t mode)
 {
-	bs_inode_deliver_path(AT_FDCWD, path, 0);
+	bs_before_open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC);
 	return bs_fd_fresh(BS_REAL(creat)(path, mode));
 }
 
 BS_EXPORT int creat64(const char *path, mode_t mode)
 {
-	bs_inode_deliver_path(AT_FDCWD, path, 0);
+	bs_before_open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC);
 	return bs_fd_fresh(BS_REAL(creat64)(path, mode));
 }
 
@@ -305,8 +325,9 @@ BS_EXPORT int creat64(const char *path, mode_t mode)
 	{								\
 		FILE *fp;						\
 									\
-		if (mode && mode[0] == 'w')				\
-			bs_inode_deliver_path(AT_FDCWD, path, 0);		\
+		if (mode)						\
+			bs_before_open(AT_FDCWD, path,			\
+				       mode[0] == 'w' ? O_TRUNC : 0);	\
 		fp = BS_REAL(name)(path, mode);				\
 		if (fp)							\
 			bs_fd_fresh(fp->_fileno);				\

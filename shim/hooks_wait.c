@@ -10,6 +10,10 @@
  */
 #include "shim.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 static inline void before_wait(int blocks)
 {
 	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && blocks)
@@ -74,25 +78,76 @@ BS_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int fl)
 
 #define BS_WAIT_HOOK(ret, name, params, blocks, args)			\
 	BS_HOOK(ret, name, params, args, before_wait(blocks))
-BS_WAIT_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), t != 0, (p, n, t))
-BS_WAIT_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), t != 0,
-	     (p, n, t, l))
+
+/* A zero timeout waits too: a program that writes to its own pipe and
+ * asks whether it is readable must find it so. */
+BS_WAIT_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), 1, (p, n, t))
+BS_WAIT_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), 1, (p, n, t, l))
 BS_WAIT_HOOK(int, ppoll, (struct pollfd *p, nfds_t n, const struct timespec *t,
-			  const sigset_t *m), ts_blocks(t), (p, n, t, m))
+			  const sigset_t *m), 1, (p, n, t, m))
 BS_WAIT_HOOK(int, __ppoll_chk, (struct pollfd *p, nfds_t n, const struct timespec *t,
-				const sigset_t *m, size_t l), ts_blocks(t), (p, n, t, m, l))
-BS_WAIT_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t),
-	     !t || t->tv_sec || t->tv_usec, (n, r, w, e, t))
+				const sigset_t *m, size_t l), 1, (p, n, t, m, l))
+BS_WAIT_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t), 1,
+	     (n, r, w, e, t))
 BS_WAIT_HOOK(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
-			    const struct timespec *t, const sigset_t *m),
-	     ts_blocks(t), (n, r, w, e, t, m))
-BS_WAIT_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), t != 0,
+			    const struct timespec *t, const sigset_t *m), 1, (n, r, w, e, t, m))
+BS_WAIT_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1,
 	     (fd, ev, n, t))
 BS_WAIT_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
-				const sigset_t *m), t != 0, (fd, ev, n, t, m))
+				const sigset_t *m), 1, (fd, ev, n, t, m))
 BS_WAIT_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
-				 const struct timespec *t, const sigset_t *m),
-	     ts_blocks(t), (fd, ev, n, t, m))
+				 const struct timespec *t, const sigset_t *m), 1, (fd, ev, n, t, m))
+
+/* A blocking connect waits for its peer. */
+BS_WAIT_HOOK(int, connect, (int fd, const struct sockaddr *a, socklen_t al), 1, (fd, a, al))
+
+/* ---- other threads ---------------------------------------------------------------- */
+
+/* A thread that waits for another may wait for one that waits for our
+ * bytes (a reader of our own pipe): they go first. */
+BS_WAIT_HOOK(int, pthread_cond_wait, (pthread_cond_t *c, pthread_mutex_t *m), 1, (c, m))
+BS_WAIT_HOOK(int, pthread_cond_timedwait, (pthread_cond_t *c, pthread_mutex_t *m,
+					   const struct timespec *t), 1, (c, m, t))
+BS_WAIT_HOOK(int, pthread_cond_clockwait, (pthread_cond_t *c, pthread_mutex_t *m,
+					   clockid_t k, const struct timespec *t), 1, (c, m, k, t))
+BS_WAIT_HOOK(int, sem_wait, (sem_t *s), 1, (s))
+BS_WAIT_HOOK(int, sem_timedwait, (sem_t *s, const struct timespec *t), 1, (s, t))
+BS_WAIT_HOOK(int, sem_clockwait, (sem_t *s, clockid_t k, const struct timespec *t), 1,
+	     (s, k, t))
+BS_WAIT_HOOK(int, pthread_join, (pthread_t th, void **r), 1, (th, r))
+BS_WAIT_HOOK(int, pthread_timedjoin_np, (pthread_t th, void **r, const struct timespec *t), 1,
+	     (th, r, t))
+BS_WAIT_HOOK(int, pthread_clockjoin_np, (pthread_t th, void **r, clockid_t k,
+					 const struct timespec *t), 1, (th, r, k, t))
+BS_WAIT_HOOK(int, pthread_barrier_wait, (pthread_barrier_t *b), 1, (b))
+
+/* ---- locks and System V / POSIX IPC -------------------------------------------------- */
+
+BS_WAIT_HOOK(int, flock, (int fd, int op), !(op & LOCK_NB), (fd, op))
+BS_WAIT_HOOK(int, lockf, (int fd, int cmd, off_t len), cmd == F_LOCK, (fd, cmd, len))
+BS_WAIT_HOOK(int, lockf64, (int fd, int cmd, off64_t len), cmd == F_LOCK, (fd, cmd, len))
+BS_WAIT_HOOK(ssize_t, msgrcv, (int id, void *p, size_t n, long type, int fl),
+	     !(fl & IPC_NOWAIT), (id, p, n, type, fl))
+BS_WAIT_HOOK(int, msgsnd, (int id, const void *p, size_t n, int fl), !(fl & IPC_NOWAIT),
+	     (id, p, n, fl))
+BS_WAIT_HOOK(int, semop, (int id, struct sembuf *ops, size_t n), 1, (id, ops, n))
+BS_WAIT_HOOK(int, semtimedop, (int id, struct sembuf *ops, size_t n, const struct timespec *t),
+	     1, (id, ops, n, t))
+BS_WAIT_HOOK(ssize_t, mq_receive, (mqd_t q, char *p, size_t n, unsigned *pr), 1, (q, p, n, pr))
+BS_WAIT_HOOK(ssize_t, mq_timedreceive, (mqd_t q, char *p, size_t n, unsigned *pr,
+					const struct timespec *t), 1, (q, p, n, pr, t))
+BS_WAIT_HOOK(int, mq_send, (mqd_t q, const char *p, size_t n, unsigned pr), 1, (q, p, n, pr))
+BS_WAIT_HOOK(int, mq_timedsend, (mqd_t q, const char *p, size_t n, unsigned pr,
+				 const struct timespec *t), 1, (q, p, n, pr, t))
+
+/* libaio's: defined only where a program loaded it. */
+BS_EXPORT int io_getevents(void *ctx, long min, long n, struct io_event *ev, struct timespec *t)
+{
+	before_wait(min > 0);
+	if (!BS_REAL(io_getevents))
+		return -ENOSYS;
+	return BS_REAL(io_getevents)(ctx, min, n, ev, t);
+}
 
 /* ---- children ----------------------------------------------------------------------- */
 

@@ -174,7 +174,32 @@
 	X(sigsuspend, int, (const sigset_t *))				\
 	X(sigwait, int, (const sigset_t *, int *))			\
 	X(sigwaitinfo, int, (const sigset_t *, siginfo_t *))		\
-	X(sigtimedwait, int, (const sigset_t *, siginfo_t *, const struct timespec *))
+	X(sigtimedwait, int, (const sigset_t *, siginfo_t *, const struct timespec *)) \
+	X(connect, int, (int, const struct sockaddr *, socklen_t))	\
+	X(pthread_cond_wait, int, (pthread_cond_t *, pthread_mutex_t *)) \
+	X(pthread_cond_timedwait, int, (pthread_cond_t *, pthread_mutex_t *, \
+					const struct timespec *))	\
+	X(pthread_cond_clockwait, int, (pthread_cond_t *, pthread_mutex_t *, clockid_t, \
+					const struct timespec *))	\
+	X(sem_wait, int, (sem_t *))					\
+	X(sem_timedwait, int, (sem_t *, const struct timespec *))	\
+	X(sem_clockwait, int, (sem_t *, clockid_t, const struct timespec *)) \
+	X(pthread_join, int, (pthread_t, void **))			\
+	X(pthread_timedjoin_np, int, (pthread_t, void **, const struct timespec *)) \
+	X(pthread_clockjoin_np, int, (pthread_t, void **, clockid_t, const struct timespec *)) \
+	X(pthread_barrier_wait, int, (pthread_barrier_t *))		\
+	X(flock, int, (int, int))					\
+	X(lockf, int, (int, int, off_t))				\
+	X(lockf64, int, (int, int, off64_t))				\
+	X(msgrcv, ssize_t, (int, void *, size_t, long, int))		\
+	X(msgsnd, int, (int, const void *, size_t, int))		\
+	X(semop, int, (int, struct sembuf *, size_t))			\
+	X(semtimedop, int, (int, struct sembuf *, size_t, const struct timespec *)) \
+	X(mq_receive, ssize_t, (mqd_t, char *, size_t, unsigned *))	\
+	X(mq_timedreceive, ssize_t, (mqd_t, char *, size_t, unsigned *, const struct timespec *)) \
+	X(mq_send, int, (mqd_t, const char *, size_t, unsigned))	\
+	X(mq_timedsend, int, (mqd_t, const char *, size_t, unsigned, const struct timespec *)) \
+	X(io_getevents, int, (void *, long, long, struct io_event *, struct timespec *))
 
 /* the stdio bridge (invariant 10): streams we replace, reads that wait */
 #define BS_REAL_STDIO_FUNCS(X)						\

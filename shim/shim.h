@@ -37,6 +37,11 @@
 #include <time.h>
 #include <utime.h>
 #include <wchar.h>
+#include <linux/aio_abi.h>
+#include <mqueue.h>
+#include <semaphore.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 
 #include "../core/bs_buffer.h"
 #include "../core/bs_config.h"
@@ -72,6 +77,8 @@ int __isoc99_vscanf(const char *, va_list);
 int __isoc99_vfscanf(FILE *, const char *, va_list);
 int __isoc99_scanf(const char *, ...);
 int __isoc99_fscanf(FILE *, const char *, ...);
+/* libaio's, when a program uses it: no header here. */
+int io_getevents(void *, long, long, struct io_event *, struct timespec *);
 
 #include "sys.h"
 #include "guard.h"
@@ -117,8 +124,11 @@ struct bs_file {
 	uint8_t mode;		/* enum bs_mode of the fd that made it (stats) */
 	uint8_t append;		/* opened with O_APPEND */
 	uint8_t closed;		/* no members left; kept only for its stats */
+	uint8_t fork_skip;	/* not held across a fork: another thread was
+				 * delivering it */
 	dev_t dev;		/* the file, to find other fds on it */
 	ino_t ino;
+	uint32_t bound_ms;	/* the longest a byte may wait; 0: no bound */
 	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
 	struct bs_file *next;	/* every file, for process-wide deliveries */
 	struct bs_file *free_next;
@@ -151,6 +161,9 @@ static inline enum bs_mode bs_ent_mode(bs_ent e)
 {
 	return (enum bs_mode)(e & 3);
 }
+
+/* What a terminal shows waits at most this long (invariant 4). */
+#define BS_TTY_BOUND_MS 50
 
 /* The fd table's first chunk is inline: the pass-through path is a few
  * loads. Larger fds take the slow path (files.c). */
@@ -261,6 +274,11 @@ int bs_inode_deliver(dev_t dev, ino_t ino);
 /* The same for the file fd is open on, and for the file at path as
  * fstatat(dirfd, path, flags) finds it (a NULL path: dirfd's file). */
 int bs_inode_deliver_fd(int fd);
+
+/* Before an open of path (flags as open's): a FIFO's blocking open waits
+ * for a peer, so everything goes; a regular file it truncates gets its
+ * bytes first. One stat of the path, and only when something is held. */
+void bs_before_open(int dirfd, const char *path, int flags);
 int bs_inode_deliver_path(int dirfd, const char *path, int flags);
 
 /* fork: hold every buffer, empty, across the real fork; release them in
@@ -270,6 +288,10 @@ void bs_files_fork_release(int child);
 
 /* Visit every buffer, under files_lock (the stats, the timer). */
 void bs_files_each(void (*fn)(struct bs_file *f, void *arg), void *arg);
+
+/* The same, files_lock held only to list them (a few at a time): fn may
+ * block, and may be given a file retired and reused meanwhile. */
+void bs_files_each_batched(void (*fn)(struct bs_file *f, void *arg), void *arg);
 
 /* The same without files_lock, for a process that dies of a signal. */
 void bs_files_each_unlocked(void (*fn)(struct bs_file *f, void *arg), void *arg);
@@ -333,7 +355,7 @@ static inline void bs_note_pending(struct bs_file *f)
 		if (!__atomic_load_n(&bs_armed, __ATOMIC_RELAXED))
 			bs_signals_arm();
 	}
-	if (bs_unlikely(bs_cfg.flush_ms != 0) &&
+	if (bs_unlikely(f->bound_ms != 0) &&
 	    !__atomic_load_n(&f->first_ns, __ATOMIC_RELAXED) && bs_buffer_pending(&f->buf))
 		bs_timer_stamp(f);
 }

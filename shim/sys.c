@@ -132,6 +132,17 @@ int bs_libc_fflush(FILE *fp)
 	return BS_REAL(fflush)(fp);
 }
 
+int bs_libc_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	return BS_REAL(pthread_cond_wait)(c, m);
+}
+
+int bs_libc_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+			   const struct timespec *ts)
+{
+	return BS_REAL(pthread_cond_clockwait)(c, m, clk, ts);
+}
+
 int bs_libc_fclose(FILE *fp)
 {
 	return BS_REAL(fclose)(fp);

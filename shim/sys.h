@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -185,6 +186,10 @@ uint64_t bs_now_ns(void);
 /* ---- the C library's streams --------------------------------------------------- */
 
 int bs_libc_fflush(FILE *fp);
+/* The C library's condition waits (the library's own helper thread). */
+int bs_libc_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+int bs_libc_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+			   const struct timespec *ts);
 int bs_libc_fclose(FILE *fp);
 
 /* ---- diagnostics --------------------------------------------------------------- */

@@ -1,8 +1,10 @@
 /*
- * timer.c — the latency bound (BUFSHIM_FLUSH_MS).
+ * timer.c — the latency bound (BUFSHIM_FLUSH_MS, and 50 ms on a terminal).
  *
- * A helper thread delivers any buffer whose oldest byte has waited the
- * bound. It starts when a bound is set and a byte is first pending, and
+ * A helper thread delivers any buffer whose oldest byte has waited its
+ * bound: BUFSHIM_FLUSH_MS, and at most 50 ms on a terminal, where a person
+ * watches (a prompt, a progress line redrawn with \r, a line in pieces).
+ * It starts when a buffer with a bound first holds a byte, and
  * while nothing is pending it sleeps with no timeout: no wake-ups, no
  * signals (which would interrupt the program's own syscalls).
  *
@@ -28,48 +30,54 @@ static int helper_started;
 static int helper_idle;
 
 struct due {
-	uint64_t now, bound;
+	uint64_t now;
 	uint64_t next;		/* the earliest deadline still ahead; 0: none */
 };
 
-/* Deliver f if its oldest byte is due, else note its deadline. */
+/* Deliver f if its oldest byte is due, else note its deadline. Outside
+ * files_lock: a terminal stopped with ^S blocks a delivery, and nobody else
+ * waits for it (a delivery under way in a writer is not waited for). */
 static void deliver_if_due(struct bs_file *f, void *arg)
 {
 	struct due *d = arg;
 	uint64_t first = __atomic_load_n(&f->first_ns, __ATOMIC_SEQ_CST);
+	uint64_t due = first + (uint64_t)f->bound_ms * 1000000u;
 
 	if (!first || f->closed)
 		return;
-	if (first + d->bound <= d->now) {
+	if (due <= d->now) {
 		__atomic_store_n(&f->first_ns, 0, __ATOMIC_SEQ_CST);
-		bs_buffer_deliver(&f->buf, BS_DELIVER_TIMER, 0);
+		if (bs_buffer_lock_unless_delivering(&f->buf)) {
+			bs_buffer_deliver_held(&f->buf, BS_DELIVER_TIMER, 0);
+			bs_buffer_unlock(&f->buf);
+		}
 		/* a writer may stamp it again meanwhile: next round */
-	} else if (!d->next || first + d->bound < d->next) {
-		d->next = first + d->bound;
+	} else if (!d->next || due < d->next) {
+		d->next = due;
 	}
 }
 
 static void *helper(void *arg)
 {
-	uint64_t bound = (uint64_t)bs_cfg.flush_ms * 1000000u, next;
+	uint64_t next;
 
 	(void)arg;
 	bs_enter();		/* for good: our own calls go straight through */
 	for (;;) {
-		struct due d = { .now = bs_now_ns(), .bound = bound };
+		struct due d = { .now = bs_now_ns() };
 
-		bs_files_each(deliver_if_due, &d);
+		bs_files_each_batched(deliver_if_due, &d);
 		next = d.next;
 		pthread_mutex_lock(&timer_lock);
 		if (next) {
 			struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u),
 					       .tv_nsec = (long)(next % 1000000000u) };
 
-			pthread_cond_clockwait(&timer_cond, &timer_lock, CLOCK_MONOTONIC, &ts);
+			bs_libc_cond_clockwait(&timer_cond, &timer_lock, CLOCK_MONOTONIC, &ts);
 		} else {
 			__atomic_store_n(&helper_idle, 1, __ATOMIC_SEQ_CST);
 			if (!bs_any_stamped())
-				pthread_cond_wait(&timer_cond, &timer_lock);
+				bs_libc_cond_wait(&timer_cond, &timer_lock);
 			__atomic_store_n(&helper_idle, 0, __ATOMIC_SEQ_CST);
 		}
 		pthread_mutex_unlock(&timer_lock);

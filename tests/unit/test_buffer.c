@@ -245,6 +245,22 @@ START_TEST(line_newline_delivers_with_the_buffer)
 }
 END_TEST
 
+/* A progress line redrawn in place ends at its carriage return. */
+START_TEST(line_carriage_return_delivers_too)
+{
+	make(CAP, BS_MODE_LINE);
+	ck_assert_int_eq(bs_buffer_write(&buf, "\rprogress 40%", 13), 13);
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert_int_eq(bs_buffer_write(&buf, "x", 1), 1);
+	ck_assert_int_eq(sink->calls, 1);
+	ck_assert_int_eq(bs_buffer_write(&buf, "\r", 1), 1);
+	ck_assert_int_eq(sink->calls, 2);
+	ck_assert_uint_eq(sink->len, 15);
+	ck_assert(memcmp(sink->out, "\rprogress 40%x\r", 15) == 0);
+	teardown();
+}
+END_TEST
+
 START_TEST(line_long_lines_still_whole)
 {
 	make(64, BS_MODE_LINE);
@@ -820,6 +836,7 @@ static Suite *buffer_suite(void)
 	tcase_add_test(tc, writev_with_many_iovecs_keeps_order);
 	tcase_add_test(tc, writev_invalid_count_reaches_the_sink);
 	tcase_add_test(tc, line_newline_delivers_with_the_buffer);
+	tcase_add_test(tc, line_carriage_return_delivers_too);
 	tcase_add_test(tc, line_long_lines_still_whole);
 	tcase_add_test(tc, none_passes_each_write);
 	tcase_add_test(tc, per_call_mode_none_delivers_with_the_buffer);

@@ -1,0 +1,313 @@
+/*
+ * waits — a line, then about two seconds of one kind of wait, then a line:
+ * the first line must reach a reader while the program waits.
+ *
+ *   waits KIND [SECONDS]
+ *
+ * The first line is "before T", T the CLOCK_MONOTONIC time it was written
+ * (s, to compare with when it arrives); the last is "after". KIND:
+ * cond, cond_timed, cond_clock, sem, sem_timed, sem_clock, join, join_timed,
+ * barrier, flock, lockf, setlkw, ofd_setlkw, msgrcv, semop, mq_receive,
+ * futex, fifo_open, poll0 (no wait: a zero-timeout poll must see our own
+ * pipe readable), select0 (the same with select).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/select.h>
+#include <sys/sem.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double secs = 2.0;
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+static sem_t sem;
+static pthread_barrier_t barrier;
+static int futex_word;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void out(const char *s)
+{
+	(void)!write(1, s, strlen(s));
+}
+
+static void before(void)
+{
+	char b[64];
+
+	snprintf(b, sizeof b, "before %.3f\n", now());
+	out(b);
+}
+
+static void nap(void)
+{
+	struct timespec ts = { .tv_sec = (time_t)secs,
+			       .tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9) };
+
+	/* the raw syscall: the helper's own sleep must not deliver for us */
+	syscall(SYS_nanosleep, &ts, NULL);
+}
+
+static struct timespec deadline(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	ts.tv_sec += (time_t)secs + 2;
+	return ts;
+}
+
+/* Another thread that, after the nap, does what ends the wait. */
+static void *later(void *what)
+{
+	nap();
+	if (strcmp(what, "cond") == 0) {
+		pthread_mutex_lock(&m);
+		pthread_cond_signal(&c);
+		pthread_mutex_unlock(&m);
+	} else if (strcmp(what, "sem") == 0) {
+		sem_post(&sem);
+	} else if (strcmp(what, "barrier") == 0) {
+		pthread_barrier_wait(&barrier);
+	} else if (strcmp(what, "futex") == 0) {
+		__atomic_store_n(&futex_word, 1, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+	return NULL;
+}
+
+static pthread_t start(const char *what)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, later, (void *)what);
+	return t;
+}
+
+/* A child that holds a lock on path for the nap, made by how. */
+static pid_t child_holding(const char *path, const char *how, int *ready)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		exit(2);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CREAT, 0644);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		if (strcmp(how, "flock") == 0)
+			flock(fd, LOCK_EX);
+		else
+			fcntl(fd, F_SETLK, &fl);
+		(void)!write(p[1], "x", 1);
+		nap();
+		_exit(0);
+	}
+	close(p[1]);
+	*ready = p[0];
+	return pid;
+}
+
+static int run(const char *kind)
+{
+	struct timespec ts;
+	int rd;
+
+	if (strcmp(kind, "cond") == 0 || strcmp(kind, "cond_timed") == 0 ||
+	    strcmp(kind, "cond_clock") == 0) {
+		pthread_mutex_lock(&m);
+		start("cond");
+		before();
+		if (strcmp(kind, "cond") == 0) {
+			pthread_cond_wait(&c, &m);
+		} else if (strcmp(kind, "cond_timed") == 0) {
+			ts = deadline(CLOCK_REALTIME);
+			pthread_cond_timedwait(&c, &m, &ts);
+		} else {
+			ts = deadline(CLOCK_MONOTONIC);
+			pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &ts);
+		}
+		pthread_mutex_unlock(&m);
+	} else if (strncmp(kind, "sem", 3) == 0 && strcmp(kind, "semop") != 0) {
+		sem_init(&sem, 0, 0);
+		start("sem");
+		before();
+		if (strcmp(kind, "sem") == 0) {
+			sem_wait(&sem);
+		} else if (strcmp(kind, "sem_timed") == 0) {
+			ts = deadline(CLOCK_REALTIME);
+			sem_timedwait(&sem, &ts);
+		} else {
+			ts = deadline(CLOCK_MONOTONIC);
+			sem_clockwait(&sem, CLOCK_MONOTONIC, &ts);
+		}
+	} else if (strcmp(kind, "join") == 0 || strcmp(kind, "join_timed") == 0) {
+		pthread_t t = start("nothing");
+
+		before();
+		if (strcmp(kind, "join") == 0) {
+			pthread_join(t, NULL);
+		} else {
+			ts = deadline(CLOCK_REALTIME);
+			pthread_timedjoin_np(t, NULL, &ts);
+		}
+	} else if (strcmp(kind, "barrier") == 0) {
+		pthread_barrier_init(&barrier, NULL, 2);
+		start("barrier");
+		before();
+		pthread_barrier_wait(&barrier);
+	} else if (strcmp(kind, "futex") == 0) {
+		start("futex");
+		before();
+		while (!__atomic_load_n(&futex_word, __ATOMIC_ACQUIRE))
+			syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	} else if (strcmp(kind, "flock") == 0 || strcmp(kind, "lockf") == 0 ||
+		   strcmp(kind, "setlkw") == 0 || strcmp(kind, "ofd_setlkw") == 0) {
+		char path[] = "/tmp/bufshim-waits-lock-XXXXXX";
+		int fd = mkstemp(path);
+		char x;
+		pid_t pid = child_holding(path, strcmp(kind, "flock") == 0 ? "flock" : "fcntl",
+					  &rd);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		(void)!read(rd, &x, 1);
+		before();
+		if (strcmp(kind, "flock") == 0)
+			flock(fd, LOCK_EX);
+		else if (strcmp(kind, "lockf") == 0)
+			lockf(fd, F_LOCK, 0);
+		else
+			fcntl(fd, strcmp(kind, "setlkw") == 0 ? F_SETLKW : F_OFD_SETLKW, &fl);
+		unlink(path);
+		waitpid(pid, NULL, 0);
+	} else if (strcmp(kind, "msgrcv") == 0 || strcmp(kind, "semop") == 0) {
+		int q = strcmp(kind, "msgrcv") == 0 ? msgget(IPC_PRIVATE, 0600) :
+						       semget(IPC_PRIVATE, 1, 0600);
+		struct { long type; char text[8]; } msg = { 1, "x" };
+		struct sembuf op = { 0, -1, 0 }, up = { 0, 1, 0 };
+		pid_t pid;
+
+		if (q < 0)
+			return 2;
+		pid = fork();
+		if (pid == 0) {
+			nap();
+			if (strcmp(kind, "msgrcv") == 0)
+				msgsnd(q, &msg, sizeof msg.text, 0);
+			else
+				semop(q, &up, 1);
+			_exit(0);
+		}
+		before();
+		if (strcmp(kind, "msgrcv") == 0) {
+			msgrcv(q, &msg, sizeof msg.text, 0, 0);
+			msgctl(q, IPC_RMID, NULL);
+		} else {
+			semop(q, &op, 1);
+			semctl(q, 0, IPC_RMID);
+		}
+		waitpid(pid, NULL, 0);
+	} else if (strcmp(kind, "mq_receive") == 0) {
+		char name[64], buf[8192];
+		struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 8 };
+		mqd_t q;
+		pid_t pid;
+
+		snprintf(name, sizeof name, "/bufshim-waits-%d", (int)getpid());
+		q = mq_open(name, O_RDWR | O_CREAT, 0600, &a);
+		if (q == (mqd_t)-1)
+			return 2;
+		pid = fork();
+		if (pid == 0) {
+			nap();
+			mq_send(q, "x", 1, 0);
+			_exit(0);
+		}
+		before();
+		mq_receive(q, buf, sizeof buf, NULL);
+		mq_unlink(name);
+		waitpid(pid, NULL, 0);
+	} else if (strcmp(kind, "fifo_open") == 0) {
+		char path[64];
+		pid_t pid;
+		int fd;
+
+		snprintf(path, sizeof path, "/tmp/bufshim-waits-fifo-%d", (int)getpid());
+		if (mkfifo(path, 0600) < 0)
+			return 2;
+		pid = fork();
+		if (pid == 0) {
+			nap();
+			fd = open(path, O_WRONLY);
+			_exit(fd < 0);
+		}
+		before();
+		fd = open(path, O_RDONLY);
+		close(fd);
+		unlink(path);
+		waitpid(pid, NULL, 0);
+	} else if (strcmp(kind, "poll0") == 0 || strcmp(kind, "select0") == 0) {
+		/* our own pipe: written, then asked whether it is readable */
+		int p[2], ready;
+
+		if (pipe(p) < 0)
+			return 2;
+		(void)!write(p[1], "x", 1);
+		if (strcmp(kind, "poll0") == 0) {
+			struct pollfd pf = { .fd = p[0], .events = POLLIN };
+
+			ready = poll(&pf, 1, 0);
+		} else {
+			fd_set r;
+			struct timeval tv = { 0, 0 };
+
+			FD_ZERO(&r);
+			FD_SET(p[0], &r);
+			ready = select(p[0] + 1, &r, NULL, NULL, &tv);
+		}
+		printf("readable: %d\n", ready);
+		fflush(stdout);
+		return 0;
+	} else {
+		fprintf(stderr, "waits: unknown kind %s\n", kind);
+		return 2;
+	}
+	out("after\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: waits KIND [SECONDS]\n");
+		return 2;
+	}
+	if (argc > 2)
+		secs = atof(argv[2]);
+	return run(argv[1]);
+}
