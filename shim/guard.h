@@ -30,6 +30,8 @@ struct bs_thread {
 				 * and the call it interrupted said EINTR */
 	uint64_t deferred;	/* signals held back until the section ends:
 				 * bit sig - 1, pending and blocked meanwhile */
+	unsigned stops;		/* times our stop action ran on this thread */
+	unsigned handled;	/* times a program handler ran on this thread */
 #ifdef BS_GUARD_DEBUG
 	const char *outer;	/* the outermost section's function */
 #endif

@@ -25,6 +25,33 @@ static int ts_blocks(const struct timespec *ts)
 	return !ts || ts->tv_sec || ts->tv_nsec;
 }
 
+/*
+ * A stop (^Z) and continue goes through our handler, after which the
+ * kernel ends a poll, a sleep or a semaphore wait with EINTR where, with
+ * no handler, it would have gone on waiting. Such a wait, when only our
+ * stop ran and no handler of the program's, is made again.
+ */
+static inline int stopped_only(unsigned stops, unsigned handled)
+{
+	return bs_unlikely(bs_self.stops != stops) && bs_self.handled == handled;
+}
+
+/* A wait that says -1/EINTR when a handler interrupts it. */
+#define BS_WAIT_AGAIN_HOOK(ret, name, params, blocks, args)		\
+	BS_EXPORT ret name params					\
+	{								\
+		unsigned stops_, handled_;				\
+		ret r_;							\
+									\
+		before_wait(blocks);					\
+		do {							\
+			stops_ = bs_self.stops;				\
+			handled_ = bs_self.handled;			\
+			r_ = BS_REAL(name) args;			\
+		} while (r_ == -1 && errno == EINTR && stopped_only(stops_, handled_)); \
+		return r_;						\
+	}
+
 /* Declared by the C library's headers only when fortifying. */
 ssize_t __pread_chk(int fd, void *b, size_t n, off_t o, size_t bl);
 ssize_t __pread64_chk(int fd, void *b, size_t n, off64_t o, size_t bl);
@@ -81,21 +108,21 @@ BS_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int fl)
 
 /* A zero timeout waits too: a program that writes to its own pipe and
  * asks whether it is readable must find it so. */
-BS_WAIT_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), 1, (p, n, t))
-BS_WAIT_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), 1, (p, n, t, l))
-BS_WAIT_HOOK(int, ppoll, (struct pollfd *p, nfds_t n, const struct timespec *t,
+BS_WAIT_AGAIN_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), 1, (p, n, t))
+BS_WAIT_AGAIN_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), 1, (p, n, t, l))
+BS_WAIT_AGAIN_HOOK(int, ppoll, (struct pollfd *p, nfds_t n, const struct timespec *t,
 			  const sigset_t *m), 1, (p, n, t, m))
-BS_WAIT_HOOK(int, __ppoll_chk, (struct pollfd *p, nfds_t n, const struct timespec *t,
+BS_WAIT_AGAIN_HOOK(int, __ppoll_chk, (struct pollfd *p, nfds_t n, const struct timespec *t,
 				const sigset_t *m, size_t l), 1, (p, n, t, m, l))
-BS_WAIT_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t), 1,
+BS_WAIT_AGAIN_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t), 1,
 	     (n, r, w, e, t))
-BS_WAIT_HOOK(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
+BS_WAIT_AGAIN_HOOK(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
 			    const struct timespec *t, const sigset_t *m), 1, (n, r, w, e, t, m))
-BS_WAIT_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1,
+BS_WAIT_AGAIN_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1,
 	     (fd, ev, n, t))
-BS_WAIT_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
+BS_WAIT_AGAIN_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
 				const sigset_t *m), 1, (fd, ev, n, t, m))
-BS_WAIT_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
+BS_WAIT_AGAIN_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
 				 const struct timespec *t, const sigset_t *m), 1, (fd, ev, n, t, m))
 
 /* A blocking connect waits for its peer. */
@@ -110,9 +137,9 @@ BS_WAIT_HOOK(int, pthread_cond_timedwait, (pthread_cond_t *c, pthread_mutex_t *m
 					   const struct timespec *t), 1, (c, m, t))
 BS_WAIT_HOOK(int, pthread_cond_clockwait, (pthread_cond_t *c, pthread_mutex_t *m,
 					   clockid_t k, const struct timespec *t), 1, (c, m, k, t))
-BS_WAIT_HOOK(int, sem_wait, (sem_t *s), 1, (s))
-BS_WAIT_HOOK(int, sem_timedwait, (sem_t *s, const struct timespec *t), 1, (s, t))
-BS_WAIT_HOOK(int, sem_clockwait, (sem_t *s, clockid_t k, const struct timespec *t), 1,
+BS_WAIT_AGAIN_HOOK(int, sem_wait, (sem_t *s), 1, (s))
+BS_WAIT_AGAIN_HOOK(int, sem_timedwait, (sem_t *s, const struct timespec *t), 1, (s, t))
+BS_WAIT_AGAIN_HOOK(int, sem_clockwait, (sem_t *s, clockid_t k, const struct timespec *t), 1,
 	     (s, k, t))
 BS_WAIT_HOOK(int, pthread_join, (pthread_t th, void **r), 1, (th, r))
 BS_WAIT_HOOK(int, pthread_timedjoin_np, (pthread_t th, void **r, const struct timespec *t), 1,
@@ -126,18 +153,18 @@ BS_WAIT_HOOK(int, pthread_barrier_wait, (pthread_barrier_t *b), 1, (b))
 BS_WAIT_HOOK(int, flock, (int fd, int op), !(op & LOCK_NB), (fd, op))
 BS_WAIT_HOOK(int, lockf, (int fd, int cmd, off_t len), cmd == F_LOCK, (fd, cmd, len))
 BS_WAIT_HOOK(int, lockf64, (int fd, int cmd, off64_t len), cmd == F_LOCK, (fd, cmd, len))
-BS_WAIT_HOOK(ssize_t, msgrcv, (int id, void *p, size_t n, long type, int fl),
+BS_WAIT_AGAIN_HOOK(ssize_t, msgrcv, (int id, void *p, size_t n, long type, int fl),
 	     !(fl & IPC_NOWAIT), (id, p, n, type, fl))
-BS_WAIT_HOOK(int, msgsnd, (int id, const void *p, size_t n, int fl), !(fl & IPC_NOWAIT),
+BS_WAIT_AGAIN_HOOK(int, msgsnd, (int id, const void *p, size_t n, int fl), !(fl & IPC_NOWAIT),
 	     (id, p, n, fl))
-BS_WAIT_HOOK(int, semop, (int id, struct sembuf *ops, size_t n), 1, (id, ops, n))
-BS_WAIT_HOOK(int, semtimedop, (int id, struct sembuf *ops, size_t n, const struct timespec *t),
+BS_WAIT_AGAIN_HOOK(int, semop, (int id, struct sembuf *ops, size_t n), 1, (id, ops, n))
+BS_WAIT_AGAIN_HOOK(int, semtimedop, (int id, struct sembuf *ops, size_t n, const struct timespec *t),
 	     1, (id, ops, n, t))
-BS_WAIT_HOOK(ssize_t, mq_receive, (mqd_t q, char *p, size_t n, unsigned *pr), 1, (q, p, n, pr))
-BS_WAIT_HOOK(ssize_t, mq_timedreceive, (mqd_t q, char *p, size_t n, unsigned *pr,
+BS_WAIT_AGAIN_HOOK(ssize_t, mq_receive, (mqd_t q, char *p, size_t n, unsigned *pr), 1, (q, p, n, pr))
+BS_WAIT_AGAIN_HOOK(ssize_t, mq_timedreceive, (mqd_t q, char *p, size_t n, unsigned *pr,
 					const struct timespec *t), 1, (q, p, n, pr, t))
-BS_WAIT_HOOK(int, mq_send, (mqd_t q, const char *p, size_t n, unsigned pr), 1, (q, p, n, pr))
-BS_WAIT_HOOK(int, mq_timedsend, (mqd_t q, const char *p, size_t n, unsigned pr,
+BS_WAIT_AGAIN_HOOK(int, mq_send, (mqd_t q, const char *p, size_t n, unsigned pr), 1, (q, p, n, pr))
+BS_WAIT_AGAIN_HOOK(int, mq_timedsend, (mqd_t q, const char *p, size_t n, unsigned pr,
 				 const struct timespec *t), 1, (q, p, n, pr, t))
 
 /* libaio's: defined only where a program loaded it. */
@@ -161,15 +188,63 @@ BS_WAIT_HOOK(int, waitid, (idtype_t t, id_t id, siginfo_t *i, int o), !(o & WNOH
 
 /* ---- time and signals ------------------------------------------------------------------ */
 
-BS_WAIT_HOOK(unsigned, sleep, (unsigned s), s != 0, (s))
-BS_WAIT_HOOK(int, usleep, (useconds_t u), u != 0, (u))
-BS_WAIT_HOOK(int, nanosleep, (const struct timespec *t, struct timespec *r), ts_blocks(t),
-	     (t, r))
-BS_WAIT_HOOK(int, clock_nanosleep, (clockid_t c, int fl, const struct timespec *t,
-				    struct timespec *r), 1, (c, fl, t, r))
-BS_WAIT_HOOK(int, pause, (void), 1, ())
-BS_WAIT_HOOK(int, sigsuspend, (const sigset_t *m), 1, (m))
+BS_EXPORT unsigned sleep(unsigned s)
+{
+	unsigned stops, handled;
+
+	before_wait(s != 0);
+	do {
+		stops = bs_self.stops;
+		handled = bs_self.handled;
+		s = BS_REAL(sleep)(s);
+	} while (s && stopped_only(stops, handled));
+	return s;
+}
+BS_WAIT_AGAIN_HOOK(int, usleep, (useconds_t u), u != 0, (u))
+BS_EXPORT int nanosleep(const struct timespec *t, struct timespec *rem)
+{
+	struct timespec left;
+	unsigned stops, handled;
+	int r;
+
+	before_wait(ts_blocks(t));
+	for (;;) {
+		stops = bs_self.stops;
+		handled = bs_self.handled;
+		r = BS_REAL(nanosleep)(t, &left);
+		if (!(r == -1 && errno == EINTR && stopped_only(stops, handled)))
+			break;
+		t = &left;	/* what is left of it */
+	}
+	if (r == -1 && errno == EINTR && rem)
+		*rem = left;
+	return r;
+}
+
+/* This one answers with the error number itself. */
+BS_EXPORT int clock_nanosleep(clockid_t c, int fl, const struct timespec *t, struct timespec *rem)
+{
+	struct timespec left;
+	unsigned stops, handled;
+	int r;
+
+	before_wait(1);
+	for (;;) {
+		stops = bs_self.stops;
+		handled = bs_self.handled;
+		r = BS_REAL(clock_nanosleep)(c, fl, t, &left);
+		if (!(r == EINTR && stopped_only(stops, handled)))
+			break;
+		if (!(fl & TIMER_ABSTIME))
+			t = &left;
+	}
+	if (r == EINTR && rem && !(fl & TIMER_ABSTIME))
+		*rem = left;
+	return r;
+}
+BS_WAIT_AGAIN_HOOK(int, pause, (void), 1, ())
+BS_WAIT_AGAIN_HOOK(int, sigsuspend, (const sigset_t *m), 1, (m))
 BS_WAIT_HOOK(int, sigwait, (const sigset_t *m, int *s), 1, (m, s))
-BS_WAIT_HOOK(int, sigwaitinfo, (const sigset_t *m, siginfo_t *i), 1, (m, i))
-BS_WAIT_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const struct timespec *t),
+BS_WAIT_AGAIN_HOOK(int, sigwaitinfo, (const sigset_t *m, siginfo_t *i), 1, (m, i))
+BS_WAIT_AGAIN_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const struct timespec *t),
 	     ts_blocks(t), (m, i, t))

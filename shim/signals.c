@@ -277,6 +277,7 @@ static void stop_for(int sig, siginfo_t *info)
 	struct sigaction dfl, k;
 	uint64_t bit = BIT(sig), old;
 
+	bs_self.stops++;
 	bs_enter();
 	bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 0, 0);
 	lock_slots();
@@ -328,6 +329,7 @@ static void dispatch(int sig, siginfo_t *info, void *ctx)
 		}
 	}
 	errno = err;
+	bs_self.handled++;
 	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))(void *)handler)(sig, info, ctx);
 	else
