@@ -458,12 +458,31 @@ BS_STREAM_HOOK(int, fsetpos64, (FILE *fp, const fpos64_t *p), fp, (fp, p))
 BS_STREAM_HOOK(int, fgetpos, (FILE *fp, fpos_t *p), fp, (fp, p))
 BS_STREAM_HOOK(int, fgetpos64, (FILE *fp, fpos64_t *p), fp, (fp, p))
 
-/* fflush(NULL) flushes every stream. */
+/* The C library's list of streams (libio's stable ABI). */
+extern FILE *_IO_list_all;
+void _IO_list_lock(void);
+void _IO_list_unlock(void);
+
+/*
+ * fflush(NULL) flushes every stream. Ours hand their bytes to the buffer
+ * (no syscall in full mode); a stream of the C library's own writes behind
+ * our back, so the bytes we hold for its fd go first, and only when it has
+ * output waiting.
+ */
+static void before_flush_all(void)
+{
+	_IO_list_lock();
+	for (FILE *fp = _IO_list_all; fp; fp = fp->_chain)
+		if (fp->_IO_write_ptr > fp->_IO_write_base && !bridge_of(fp))
+			before_fd_write(fp->_fileno);
+	_IO_list_unlock();
+}
+
 BS_EXPORT int fflush(FILE *fp)
 {
 	if (!fp) {
-		if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))
-			bs_deliver_all_now(BS_DELIVER_SYNC, 0);
+		if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) && !bs_inside())
+			before_flush_all();
 	} else {
 		before_stream_write(fp);
 	}
