@@ -53,10 +53,19 @@ void bs_guard_check(const char *where, int depth);
 #define BS_GUARD_NOTE_LEAVE() ((void)0)
 #endif
 
+/* The depth vfork leaves on the calling thread (hooks_proc.c): the child
+ * passes everything through, the parent clears it at its first call. */
+#define BS_VFORK_DEPTH 0x40000000
+int bs_vfork_inside(void);
+
 /* Whether this thread is inside library code: a hook then passes through. */
 static inline int bs_inside(void)
 {
-	return bs_self.depth != 0;
+	if (__builtin_expect(bs_self.depth == 0, 1))
+		return 0;
+	if (__builtin_expect(bs_self.depth == BS_VFORK_DEPTH, 0))
+		return bs_vfork_inside();
+	return 1;
 }
 
 /* A section whose errno is its result (a write that failed says why). */

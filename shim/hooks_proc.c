@@ -29,12 +29,44 @@ static void before_spawn(void)
 		bs_deliver_all_now(BS_DELIVER_PROCESS, 0);
 }
 
-/* vfork's child shares our memory; a fork is what a correct vfork child
- * may rely on, and it runs the fork handlers that deliver first. */
+/*
+ * vfork stays vfork (dash starts every command with it). Everything is
+ * delivered first; then the calling thread's guard is set to "vfork": the
+ * child, which shares our memory and this thread, passes every call
+ * straight through and never touches a buffer, and the parent clears the
+ * mark the first time it comes back through the library (bs_vfork_inside).
+ * The stub (arch.h) jumps to the real vfork with no frame of ours left.
+ * Without a stub, vfork runs as fork, which a correct vfork child may
+ * rely on too.
+ */
+static pid_t vfork_parent;
+
+__attribute__((used)) void *bs_vfork_prepare(void)
+{
+	before_spawn();
+	if (!bs_inside() && bs_active) {
+		vfork_parent = (pid_t)bs_sys0(SYS_getpid);
+		bs_self.depth = BS_VFORK_DEPTH;
+	}
+	return (void *)BS_REAL(vfork);
+}
+
+int bs_vfork_inside(void)
+{
+	if ((pid_t)bs_sys0(SYS_getpid) != vfork_parent)
+		return 1;	/* the child, until it execs or exits */
+	bs_self.depth = 0;	/* the parent: the child is gone */
+	return 0;
+}
+
+#ifdef BS_ARCH_VFORK_STUB
+__asm__(BS_ARCH_VFORK_STUB);
+#else
 BS_EXPORT pid_t vfork(void)
 {
 	return fork();
 }
+#endif
 
 BS_EXPORT pid_t _Fork(void)
 {

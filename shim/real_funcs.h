@@ -113,6 +113,7 @@
 /* process boundaries (invariant 5) */
 #define BS_REAL_PROC_FUNCS(X)						\
 	X(_Fork, pid_t, (void))						\
+	X(vfork, pid_t, (void))						\
 	X(execve, int, (const char *, char *const[], char *const[]))	\
 	X(execv, int, (const char *, char *const[]))			\
 	X(execvp, int, (const char *, char *const[]))			\
@@ -285,7 +286,7 @@
 
 /* Hooks that call another real function than their own. */
 #define BS_HOOK_ONLY_FUNCS(X)						\
-	X(vfork, , ) X(execl, , ) X(execlp, , ) X(execle, , )		\
+	X(execl, , ) X(execlp, , ) X(execle, , )		\
 	X(wprintf, , ) X(fwprintf, , ) X(__wprintf_chk, , ) X(__fwprintf_chk, , ) \
 	X(scanf, , ) X(fscanf, , ) X(__isoc99_scanf, , ) X(__isoc99_fscanf, , ) \
 	X(fprintf, , ) X(__fprintf_chk, , ) X(printf, , ) X(__printf_chk, , )	\

@@ -337,6 +337,10 @@ void bs_signals_arm(void);
 /* The process ends (exit, _exit, exec): final delivery, stats. */
 void bs_end_process(void);
 
+/* vfork's stub calls this first: delivers, marks the thread, and gives
+ * back the real vfork to jump to (hooks_proc.c). */
+void *bs_vfork_prepare(void);
+
 /* fork, as the fork handlers see it; _Fork calls them itself. */
 void bs_fork_prepare(void);
 void bs_fork_parent(void);

@@ -259,9 +259,13 @@ static void die_of(int sig, siginfo_t *info, ucontext_t *uc, int fault, int was_
 {
 	struct sigaction dfl;
 
-	bs_enter();		/* for good: the rest of the process writes through */
-	bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 1, was_inside);
-	bs_report_stats_hurried();
+	if (bs_self.depth == BS_VFORK_DEPTH) {
+		/* a vfork child: the buffers are the parent's */
+	} else {
+		bs_enter();	/* for good: the rest of the process writes through */
+		bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 1, was_inside);
+		bs_report_stats_hurried();
+	}
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	bs_sys_sigaction(sig, &dfl, NULL);
@@ -279,7 +283,8 @@ static void stop_for(int sig, siginfo_t *info)
 
 	bs_self.stops++;
 	bs_enter();
-	bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 0, 0);
+	if (bs_self.depth != BS_VFORK_DEPTH + 1)	/* not a vfork child's */
+		bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 0, 0);
 	lock_slots();
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
@@ -302,7 +307,8 @@ static void dispatch(int sig, siginfo_t *info, void *ctx)
 	int flags = a->sa_flags, err = errno, fault = is_fault(sig, info);
 	int dfl_kills = handler == SIG_DFL && dfl_of(sig) != DFL_IGNORE;
 
-	if (bs_inside() && !fault) {
+	/* a vfork child runs the program's own code: nothing to wait for */
+	if (bs_inside() && bs_self.depth != BS_VFORK_DEPTH && !fault) {
 		defer(sig, info, ctx, dfl_kills);
 		errno = err;
 		return;

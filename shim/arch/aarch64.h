@@ -42,4 +42,18 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
 	return 1;
 }
 
+
+/* vfork: as in arch/x86_64.h; the real vfork's address comes back in x0. */
+#define BS_ARCH_VFORK_STUB						\
+	".text\n"							\
+	".globl vfork\n"						\
+	".type vfork, %function\n"					\
+	"vfork:\n"							\
+	"	stp x29, x30, [sp, #-16]!\n"				\
+	"	mov x29, sp\n"						\
+	"	bl bs_vfork_prepare\n"					\
+	"	ldp x29, x30, [sp], #16\n"				\
+	"	br x0\n"						\
+	".size vfork, .-vfork\n"
+
 #endif

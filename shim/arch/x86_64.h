@@ -46,4 +46,22 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
 	return 1;
 }
 
+
+/*
+ * vfork: the hook may not have a frame when the real vfork returns (the
+ * child would pop it from under the parent). So this stub calls
+ * bs_vfork_prepare in a frame of its own, then jumps to the real vfork,
+ * which returns straight to the program, in the child and in the parent.
+ */
+#define BS_ARCH_VFORK_STUB						\
+	".text\n"							\
+	".globl vfork\n"						\
+	".type vfork, @function\n"					\
+	"vfork:\n"							\
+	"	sub $8, %rsp\n"						\
+	"	call bs_vfork_prepare\n"				\
+	"	add $8, %rsp\n"						\
+	"	jmp *%rax\n"						\
+	".size vfork, .-vfork\n"
+
 #endif

@@ -1,6 +1,8 @@
 /*
- * forker exit|_exit|vfork — output around a fork must be neither doubled
- * nor reordered: "before\n" "child\n" "parent\n".
+ * forker exit|_exit|vfork|vfork_write — output around a fork must be
+ * neither doubled nor reordered: "before\n" "child\n" "parent\n", then
+ * (vfork_write) 2000 numbered lines the parent writes after its child is
+ * gone. vfork_write's child writes its line itself, then _exits.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +21,15 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	say("before\n");
-	pid = !strcmp(how, "vfork") ? vfork() : fork();
+	pid = !strncmp(how, "vfork", 5) ? vfork() : fork();
 	if (pid == 0) {
 		if (!strcmp(how, "vfork")) {
 			execlp("echo", "echo", "child", (char *)NULL);
 			_exit(127);
+		}
+		if (!strcmp(how, "vfork_write")) {
+			(void)!write(1, "child\n", 6);
+			_exit(0);
 		}
 		say("child\n");
 		if (!strcmp(how, "_exit"))
@@ -32,5 +38,17 @@ int main(int argc, char **argv)
 	}
 	waitpid(pid, NULL, 0);
 	say("parent\n");
+	if (!strcmp(how, "vfork_write"))
+		for (int i = 0; i < 2000; i++) {
+			char b[16] = "line ";
+
+			b[5] = (char)('0' + i / 1000);
+			b[6] = (char)('0' + i / 100 % 10);
+			b[7] = (char)('0' + i / 10 % 10);
+			b[8] = (char)('0' + i % 10);
+			b[9] = '\n';
+			b[10] = 0;
+			say(b);
+		}
 	return 0;
 }
