@@ -309,7 +309,10 @@ static void rejudge_reads(void)
 static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 				const struct stat *st, int fl)
 {
-	struct bs_file *f = file_alloc();
+	struct bs_file *f;
+
+	bs_sys_resolve();	/* the first buffer: see sys.c */
+	f = file_alloc();
 
 	if (!f)
 		return NULL;

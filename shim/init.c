@@ -46,8 +46,10 @@ void bs_init(void)
 	if (!__atomic_compare_exchange_n(&init_state, &expected, INIT_BUSY, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;		/* done, or under way in another thread */
-	bs_enter();		/* dlsym and getenv must not come back to us */
-	bs_sys_resolve();
+	bs_enter();		/* getenv must not come back to us */
+#if !BS_ARCH_RAW_SYSCALL
+	(void)BS_REAL(syscall);	/* every raw syscall goes through it */
+#endif
 	bs_buffer_set_futex(bs_sys_futex_wait, bs_sys_futex_wake);
 	bs_buffer_set_interrupted(signal_waits);
 	configure();
