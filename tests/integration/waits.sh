@@ -41,23 +41,31 @@ sys.exit(0 if b"hi bob" in seen else 1)
 PY
 }
 
-# A reader sees the bytes while the writer sleeps or waits.
+# held_while WHAT CMD...: CMD prints "before", sleeps or waits 3 s, then
+# prints "after". A reader polling its output must see "before" alone
+# first: held until exit, both lines would arrive at once.
 held_while() {
-	local what=$1; shift
-	( shim BUFSHIM_MODE=full "$@" ) >"$T/sleep.out" &
-	local pid=$!
-	sleep 1.5
-	[[ $(cat "$T/sleep.out") == before ]] || fail "$what: held: '$(cat "$T/sleep.out")'"
-	wait $pid
+	local what=$1 out=$T/held.$BASHPID pid
+	shift
+	shim BUFSHIM_MODE=full "$@" >"$out" &
+	pid=$!
+	wait_until 20 test -s "$out" || fail "$what: nothing arrived" || return 1
+	[[ $(cat "$out") == before ]] || fail "$what: held: '$(tr '\n' ' ' <"$out")'" || return 1
+	wait $pid || fail "$what: status $?"
 }
 
-# looks at 1.5 s: timed
-SERIAL+=(test_sleep_and_wait_deliver_first)
+SLOW+=(test_sleep_and_wait_deliver_first)
 test_sleep_and_wait_deliver_first() {
-	held_while "perl sleep" perl -e '$|=1; print "before\n"; sleep 3; print "after\n"'
-	held_while "python time.sleep" python3 -u -c 'import time; print("before"); time.sleep(3)'
-	held_while "dash waiting for a child" dash -c 'echo before; sleep 3'
-	held_while "python select" python3 -u -c 'import select; print("before"); select.select([], [], [], 3)'
+	# the four at once: their waits overlap
+	local pids=() p st=0
+	held_while "perl sleep" perl -e '$|=1; print "before\n"; sleep 3; print "after\n"' & pids+=($!)
+	held_while "python time.sleep" python3 -u -c 'import time; print("before"); time.sleep(3); print("after")' &
+	pids+=($!)
+	held_while "dash waiting for a child" dash -c 'echo before; sleep 3; echo after' & pids+=($!)
+	held_while "python select" python3 -u -c 'import select; print("before"); select.select([], [], [], 3); print("after")' &
+	pids+=($!)
+	for p in "${pids[@]}"; do wait "$p" || st=1; done
+	return $st
 }
 
 # arrival MS [fork]: ms from the write to its arrival, the writer busy 1.5 s
