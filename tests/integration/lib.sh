@@ -28,8 +28,10 @@ export LC_ALL=C BUFSHIM_LIB=$LIB ASAN_OPTIONS=detect_leaks=0:verify_asan_link_or
 SAN_BREAKS_DD=0
 [[ ${PRELOAD_FIRST:-} == *asan* ]] && SAN_BREAKS_DD=1
 
-# strace following children
-TRACE=(strace -f -qq)
+# strace following children, stopping only at the syscalls it is asked to
+# trace (-e trace=...): dd bs=1 of 100000 bytes under the library took 3.0 s
+# without that filter, 0.16 s with it (a loaded 2-core machine)
+TRACE=(strace --seccomp-bpf -f -qq)
 
 # ---- outcomes ---------------------------------------------------------------------------
 
