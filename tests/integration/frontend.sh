@@ -99,9 +99,25 @@ test_compare_script() {
 	grep -q 'DIFFERENT: stdout' "$T/cmp" || fail "verdict: $(cat "$T/cmp")"
 }
 
-test_make_demo_runs() {
-	local start=$SECONDS
-	env -u BUFSHIM_LIB make -s -C "$ROOT" demo >"$T/demo" 2>&1 || fail "make demo failed: $(tail -5 "$T/demo")"
-	(( $(grep -c '^output  *identical' "$T/demo") >= 4 )) || fail "$(cat "$T/demo")"
-	echo "$((SECONDS - start)) s"
+test_demo_script_shows_each_program() {
+	# make demo itself (strace on every program, ~15 s) runs in CI: here
+	# scripts/demo.sh runs beside a stand-in for the compare script, which
+	# runs each command plainly
+	cp "$ROOT/scripts/demo.sh" "$T/demo.sh"
+	cat >"$T/bufshim-compare" <<-'SH'
+	#!/bin/sh
+	printf "%s\n" "$*" >>"$(dirname "$0")/shown"
+	[ -z "${COMPARE_STATUS:-}" ] || exit "$COMPARE_STATUS"
+	while [ "$1" != -- ]; do shift; done
+	shift
+	exec "$@" >/dev/null 2>&1
+	SH
+	chmod +x "$T/bufshim-compare"
+	sh "$T/demo.sh" >"$T/demo" 2>&1 || fail "demo.sh: status $?: $(cat "$T/shown")"
+	local n st=0
+	n=$(wc -l <"$T/shown")
+	(( n >= 4 )) || fail "shown: $(cat "$T/shown")"
+	COMPARE_STATUS=1 sh "$T/demo.sh" >/dev/null 2>&1 || st=$?
+	(( st == 1 )) || fail "a difference not passed on: status $st"
+	echo "$n programs"
 }
