@@ -79,8 +79,10 @@ unit: $(UNIT_TESTS)
 SAN_PRELOAD = $(if $(SAN),$(foreach r,$(if $(findstring address,$(SAN)),asan) \
 	$(if $(findstring undefined,$(SAN)),ubsan),$(shell $(CC) -print-file-name=lib$(r).so):),)
 
+TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))"
+
 integration: all $(TEST_PROGS) $(B)/bench_write
-	BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))" tests/integration/run.sh
+	$(TEST_ENV) tests/integration/run.sh
 
 # ThreadSanitizer on the engine's tests (the thread hammer among them).
 tsan: | $(B)
@@ -101,9 +103,17 @@ fuzz: | $(B)
 	mkdir -p $(B)/fuzz-corpus && cp tests/fuzz/corpus/* $(B)/fuzz-corpus/
 	$(B)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz-corpus
 
-# memcheck on real programs with the library preloaded
+# memcheck on real programs with the library preloaded: these integration
+# tests, each preloaded program run under valgrind (the writer in every mode
+# and with writev, threads, stdio mixed with write(2), fork, seek and
+# pwrite, the latency timer, a program looking at its own file)
+VALGRIND_TESTS := c_writer_bytes_in_every_mode threads_tear_no_record \
+	stdio_and_raw_writes_keep_order_everywhere fork_doubles_nothing \
+	seek_pwrite_ftruncate_see_earlier_writes flush_ms_timer_delivers_each_byte_once \
+	looking_at_its_own_file_sees_every_byte
 valgrind: all $(TEST_PROGS)
-	tests/valgrind.sh $(B)
+	@command -v valgrind >/dev/null || { echo "valgrind is missing (Debian: apt-get install valgrind)"; exit 1; }
+	$(TEST_ENV) TEST_PREFIX="valgrind -q --trace-children=yes --error-exitcode=99" tests/integration/run.sh $(VALGRIND_TESTS)
 
 # What CI runs after make check: the same under sanitizers, TSan, lint,
 # fuzz, memcheck and the benchmark's smoke pass.

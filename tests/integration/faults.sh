@@ -22,6 +22,7 @@ inject() {
 SIZES_BOTH_PATHS="20000x40 400x5000"
 
 test_faults_eintr_and_eagain_are_retried() {
+	skip_under_prefix "injects faults under strace"
 	local spec cs
 	for cs in $SIZES_BOTH_PATHS; do
 		"$P/writer" ${cs%x*} ${cs#*x} >"$T/plain"
@@ -36,6 +37,7 @@ test_faults_eintr_and_eagain_are_retried() {
 }
 
 test_faults_enospc_reported_once_file_an_exact_prefix() {
+	skip_under_prefix "injects faults under strace"
 	local st n cs
 	for cs in $SIZES_BOTH_PATHS; do
 		"$P/writer" ${cs%x*} ${cs#*x} >"$T/plain"
@@ -56,6 +58,7 @@ test_faults_on_every_delivery_reach_the_program() {
 	# a fault on every call (only an injector can do that): the program is
 	# told, as without us, instead of the library retrying for ever; its
 	# own message fails like every other write
+	skip_under_prefix "injects faults under strace"
 	local err plain shimmed cs
 	for cs in $SIZES_BOTH_PATHS; do
 		for err in EINTR EAGAIN; do
@@ -73,6 +76,7 @@ test_faults_on_every_delivery_reach_the_program() {
 }
 
 test_faults_failure_at_exit_said_once() {
+	skip_under_prefix "injects faults under strace"
 	inject write:ENOSPC:1 LD_PRELOAD="$LIB" BUFSHIM_MODE=full -- "$P/writer" 10 10 2>"$T/err" ||
 		fail "status $?"
 	[[ $(cat "$T/err") == 'bufshim: fd 1: output lost: No space left on device (100 B dropped in all)' ]] ||
@@ -109,6 +113,7 @@ test_write_error_reaches_the_program() {
 }
 
 test_bad_setting_fails_open() {
+	skip_under_prefix "counts syscalls under strace"
 	local plain shimmed
 	plain=$(writes -- "$P/writer" 100 10) || return 1
 	cp "$T/out" "$T/plain"
@@ -150,6 +155,7 @@ test_secure_execution_does_nothing() {
 	# setuid-root program as nobody. A bad setting and stats prove silence.
 	[[ $(id -u) == 0 ]] && command -v setpriv >/dev/null || skip "needs root and setpriv"
 	[[ -z ${PRELOAD_FIRST:-} ]] || skip "a sanitized library cannot load in secure mode"
+	skip_under_prefix "a set-user-ID program runs as itself"
 	local libdir name=libbufshim-securetest-$$.so d
 	libdir=$(dirname "$(ldd /bin/true | awk '/libc.so/ { print $3 }')")
 	d=$(mktemp -d -p "$T") && chmod 755 "$T" "$d"

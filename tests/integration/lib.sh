@@ -22,6 +22,18 @@ unset _v LD_PRELOAD PYTHONUNBUFFERED PYTHONSTARTUP PYTHONINSPECT PERLIO PERL5OPT
 	PERL_UNICODE NODE_OPTIONS _STDBUF_I _STDBUF_O _STDBUF_E GZIP POSIXLY_CORRECT
 export LC_ALL=C BUFSHIM_LIB=$LIB ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
 
+# TEST_PREFIX="valgrind -q --trace-children=yes --error-exitcode=99": every
+# program run through shim (or preload) runs under that wrapper, which runs
+# `env LD_PRELOAD=... CMD` (the library is not loaded into the wrapper).
+# An exit status of TEST_PREFIX_ERROR (99 unless set) fails the test even
+# where it expects another status or ignores it (a pipe).
+read -ra PREFIX <<<"${TEST_PREFIX:-}"
+TEST_PREFIX_ERROR=${TEST_PREFIX_ERROR:-99}
+if [[ ${PREFIX[0]:-} == *valgrind* && " ${PREFIX[*]} " != *" --trace-children=yes "* ]]; then
+	echo "TEST_PREFIX: valgrind needs --trace-children=yes (it runs env, env the program)" >&2
+	exit 2
+fi
+
 # With ASan preloaded (make check SAN=...), dd dies in ASan's aligned_alloc
 # check (coreutils asks for a size that is not a multiple of the alignment):
 # nothing to do with us, so those tests say skip there.
@@ -49,29 +61,46 @@ skip_dd_under_asan() {
 	return 0
 }
 
-# ---- running programs -----------------------------------------------------------------
-
-# preload LIBS [VAR=VAL...] CMD...: run CMD with LD_PRELOAD=LIBS
-preload() {
-	local libs=$1
-	shift
-	env LD_PRELOAD="$libs" "$@"
+# skip_under_prefix WHAT: a test that counts syscalls under strace or times
+# something cannot run under a wrapper such as valgrind
+skip_under_prefix() {
+	(( ${#PREFIX[@]} == 0 )) || skip "$* (not under TEST_PREFIX)"
 }
 
-# shim [VAR=VAL...] CMD...: run CMD with the library preloaded
-shim() { preload "$LIB" "$@"; }
+# ---- running programs -----------------------------------------------------------------
 
-# shim_within SECONDS [VAR=VAL...] CMD...: shim, killed after SECONDS;
-# status 124 when it was
+# preload LIBS [VAR=VAL...] CMD...: run CMD with LD_PRELOAD=LIBS, under
+# TEST_PREFIX when it is set
+preload() { run_preloaded 0 "$@"; }
+
+# shim [VAR=VAL...] CMD...: run CMD with the library preloaded
+shim() { run_preloaded 0 "$LIB" "$@"; }
+
+# shim_within SECONDS [VAR=VAL...] CMD...: shim, killed after SECONDS (ten
+# times as long under TEST_PREFIX); status 124 when it was
 shim_within() {
 	local s=$1
 	shift
-	timeout "$s" env LD_PRELOAD="$LIB" "$@"
+	(( ${#PREFIX[@]} == 0 )) || s=$((s * 10))
+	run_preloaded "$s" "$LIB" "$@"
+}
+
+run_preloaded() {
+	local limit=() libs=$2 envs=() st=0
+	(( $1 == 0 )) || limit=(timeout "$1")
+	shift 2
+	while [[ $1 == [A-Za-z_]*=* ]]; do envs+=("$1"); shift; done
+	"${limit[@]}" "${PREFIX[@]}" env LD_PRELOAD="$libs" "${envs[@]}" "$@" || st=$?
+	if [[ -n ${TEST_PREFIX:-} ]] && (( st == TEST_PREFIX_ERROR )); then
+		echo "$*" >>"$T/prefix-errors"
+	fi
+	return $st
 }
 
 # writes [VAR=VAL...] -- CMD...: print the number of write-family syscalls
 # CMD makes (children included), its stdout going to $T/out.
 writes() {
+	(( ${#PREFIX[@]} == 0 )) || { echo "writes: no syscall count under TEST_PREFIX" >&2; return 1; }
 	local envs=()
 	while [[ $1 != -- ]]; do envs+=(-E "$1"); shift; done
 	shift

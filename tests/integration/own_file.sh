@@ -10,7 +10,9 @@ test_looking_at_its_own_file_sees_every_byte() {
 	setpriv --bounding-set=-fsetid true 2>/dev/null && nofsetid=(setpriv --bounding-set=-fsetid)
 	mkdir "$T/plain" "$T/shim"
 	"${nofsetid[@]}" "$P/own_file" "$T/plain" >"$T/plain.out" 2>"$T/plain.err"
-	shim BUFSHIM_FDS=all "${nofsetid[@]}" "$P/own_file" "$T/shim" >"$T/shim.out" 2>"$T/shim.err" ||
+	# setpriv first, then the wrapper of TEST_PREFIX, if any
+	local PREFIX=("${nofsetid[@]}" "${PREFIX[@]}")
+	shim BUFSHIM_FDS=all "$P/own_file" "$T/shim" >"$T/shim.out" 2>"$T/shim.err" ||
 		fail "status $? under bufshim" || return 1
 	same_files "$T/plain.out" "$T/shim.out" || return 1
 	grep -qx 'mode: fchmod 4755' "$T/plain.out" || fail "plain: $(grep mode "$T/plain.out")" || return 1

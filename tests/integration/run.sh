@@ -11,6 +11,8 @@
 # temporary directory of its own, TEST_JOBS at a time (twice the CPUs
 # unless set), those a file lists in SLOW first; those it lists in SERIAL
 # (they time things) run one at a time afterwards, alone.
+# TEST_PREFIX="valgrind -q --trace-children=yes --error-exitcode=99" runs
+# every preloaded program under that wrapper (see lib.sh).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 SERIAL=() SLOW=()
@@ -22,7 +24,18 @@ if [[ ${1:-} == --one ]]; then
 	export -n SKIP_FILE
 	source "$HERE/$2.sh"
 	T=$(mktemp -d)
-	trap 'rm -rf "$T"' EXIT
+	# errors the wrapper found fail the test, whatever else happened
+	finish() {
+		local st=$?
+		if [[ -s $T/prefix-errors ]]; then
+			echo "$TEST_PREFIX found errors in:"
+			cat "$T/prefix-errors"
+			st=1
+		fi
+		rm -rf "$T"
+		exit $st
+	}
+	trap finish EXIT
 	set -e
 	"test_$3"
 	exit 0

@@ -2,32 +2,42 @@
 # in every mode, chatty programs make fewer syscalls, ftell, freopen,
 # fclose, wide output, other streams, a coprocess and a prompt through stdio.
 
-SLOW+=(test_stdio_and_raw_writes_keep_order_everywhere)
-test_stdio_and_raw_writes_keep_order_everywhere() {
-	local c m fds
-	for c in mix setvbuf; do
-		"$P/stdio_mix" $c >"$T/p1" 2>"$T/p2"
-		"$P/stdio_mix" $c >"$T/p12" 2>&1
-		"$P/stdio_mix" $c 2>&1 | cat >"$T/pp"
-		for m in full line none; do
-			for fds in 1 1,2 all; do
-				shim BUFSHIM_MODE=$m BUFSHIM_FDS=$fds "$P/stdio_mix" $c >"$T/o1" 2>"$T/o2"
-				cmp -s "$T/p1" "$T/o1" && cmp -s "$T/p2" "$T/o2" || fail "$c $m $fds: files"
-				shim BUFSHIM_MODE=$m BUFSHIM_FDS=$fds "$P/stdio_mix" $c >"$T/o12" 2>&1
-				cmp -s "$T/p12" "$T/o12" || fail "$c $m $fds: 2>&1 to a file"
-				shim BUFSHIM_MODE=$m BUFSHIM_FDS=$fds "$P/stdio_mix" $c 2>&1 | cat >"$T/op"
-				cmp -s "$T/pp" "$T/op" || fail "$c $m $fds: 2>&1 to a pipe"
-			done
+# stdio_mix_everywhere CASE: stdio_mix CASE in every mode and choice of
+# fds, to files, 2>&1 to a file and to a pipe: what it writes without us
+stdio_mix_everywhere() {
+	local c=$1 m fds
+	"$P/stdio_mix" $c >"$T/p1" 2>"$T/p2"
+	"$P/stdio_mix" $c >"$T/p12" 2>&1
+	"$P/stdio_mix" $c 2>&1 | cat >"$T/pp"
+	for m in full line none; do
+		for fds in 1 1,2 all; do
+			shim BUFSHIM_MODE=$m BUFSHIM_FDS=$fds "$P/stdio_mix" $c >"$T/o1" 2>"$T/o2"
+			cmp -s "$T/p1" "$T/o1" && cmp -s "$T/p2" "$T/o2" || fail "$c $m $fds: files"
+			shim BUFSHIM_MODE=$m BUFSHIM_FDS=$fds "$P/stdio_mix" $c >"$T/o12" 2>&1
+			cmp -s "$T/p12" "$T/o12" || fail "$c $m $fds: 2>&1 to a file"
+			shim BUFSHIM_MODE=$m BUFSHIM_FDS=$fds "$P/stdio_mix" $c 2>&1 | cat >"$T/op"
+			cmp -s "$T/pp" "$T/op" || fail "$c $m $fds: 2>&1 to a pipe"
 		done
 	done
+}
+
+SLOW+=(test_stdio_and_raw_writes_keep_order_everywhere)
+test_stdio_and_raw_writes_keep_order_everywhere() {
+	stdio_mix_everywhere mix
 	# with the bridge off, stdio still keeps its place: each hand-over goes out at once
 	"$P/stdio_mix" mix >"$T/p12" 2>&1
 	shim BUFSHIM_STDIO=0 BUFSHIM_FDS=1,2 BUFSHIM_MODE=full "$P/stdio_mix" mix >"$T/o12" 2>&1
 	same_files "$T/p12" "$T/o12"
 }
 
+SLOW+=(test_stdio_setvbuf_and_raw_writes_keep_order_everywhere)
+test_stdio_setvbuf_and_raw_writes_keep_order_everywhere() {
+	stdio_mix_everywhere setvbuf
+}
+
 SLOW+=(test_stdio_chatty_programs_50x_fewer)
 test_stdio_chatty_programs_50x_fewer() {
+	skip_under_prefix "counts syscalls under strace"
 	seq 1 20000 >"$T/nums"
 	local cmds=(
 		"bash -c 'for ((i=0;i<20000;i++)); do echo line \$i; done'"
@@ -93,6 +103,7 @@ test_stdio_coprocess_does_not_deadlock() {
 # waits for the prompt on a terminal with a deadline: run alone
 SERIAL+=(test_stdio_prompt_shows_on_a_terminal)
 test_stdio_prompt_shows_on_a_terminal() {
+	skip_under_prefix "waits on a terminal with a deadline"
 	timeout 20 python3 - "$LIB" "$P/stdio_mix" <<'PY'
 import os, pty, sys, select, time
 lib, prog = sys.argv[1], sys.argv[2]

@@ -5,6 +5,7 @@
 SLOW+=(test_dd_bs1_to_file)
 test_dd_bs1_to_file() {
 	skip_dd_under_asan
+	skip_under_prefix "counts syscalls under strace"
 	head -c 100000 /dev/urandom >"$T/in"
 	local plain shimmed
 	plain=$(writes -- dd if="$T/in" bs=1 status=none) || return 1
@@ -22,6 +23,7 @@ test_dd_bs1_to_pipe() {
 }
 
 test_c_writer_full_mode() {
+	skip_under_prefix "counts syscalls under strace"
 	local plain shimmed
 	plain=$(writes -- "$P/writer" 20000 40) || return 1
 	cp "$T/out" "$T/plain"
@@ -34,6 +36,7 @@ test_c_writer_full_mode() {
 test_large_writes_straight_out_through_other_preloads() {
 	# writes of more than the buffer: one syscall each, by a shorter path
 	# of their own, and a library preloaded after ours still sees each one
+	skip_under_prefix "counts syscalls under strace"
 	local n
 	"$P/writer" 300 5000 >"$T/plain"
 	n=$(writes LD_PRELOAD="$LIB" BUFSHIM_MODE=full -- "$P/writer" 300 5000)
@@ -45,7 +48,20 @@ test_large_writes_straight_out_through_other_preloads() {
 	(( $(cat "$T/chain") >= 300 )) || fail "the next library saw $(cat "$T/chain") of 300 writes"
 }
 
+test_c_writer_bytes_in_every_mode() {
+	# the bytes alone, no strace: what make valgrind runs the writer with
+	local how m
+	for how in write writev split; do
+		"$P/writer" 2000 30 $how >"$T/plain"
+		for m in full line none auto; do
+			shim BUFSHIM_MODE=$m "$P/writer" 2000 30 $how >"$T/out"
+			same_files "$T/plain" "$T/out" || fail "$how, $m mode"
+		done
+	done
+}
+
 test_c_writer_writev() {
+	skip_under_prefix "counts syscalls under strace"
 	local plain shimmed
 	plain=$(writes -- "$P/writer" 5000 30 writev) || return 1
 	cp "$T/out" "$T/plain"
@@ -54,6 +70,7 @@ test_c_writer_writev() {
 }
 
 test_c_writer_line_mode_joins_pieces_of_a_line() {
+	skip_under_prefix "counts syscalls under strace"
 	local plain shimmed
 	plain=$(writes -- "$P/writer" 3000 20 split) || return 1
 	cp "$T/out" "$T/plain"
@@ -65,6 +82,7 @@ test_c_writer_line_mode_joins_pieces_of_a_line() {
 SLOW+=(test_python_unbuffered_lines)
 test_python_unbuffered_lines() {
 	command -v python3 >/dev/null || skip "no python3"
+	skip_under_prefix "counts syscalls under strace"
 	local prog='import sys
 for i in range(20000): print("line", i, "of python output")'
 	local plain shimmed
@@ -84,6 +102,7 @@ test_node_writesync_lines() {
 	# Node is not a Debian default: run when it is there (not installed by
 	# scripts/install-deps.sh for this one test: ~200 MB)
 	command -v node >/dev/null || skip "no node"
+	skip_under_prefix "counts syscalls under strace"
 	local prog='const fs = require("fs");
 for (let i = 0; i < 20000; i++) fs.writeSync(1, "line " + i + " of node output\n");
 console.log("console.log after"); process.stdout.write("stream write last\n");'
@@ -108,6 +127,7 @@ console.log(fs.readFileSync(f, "utf8").length);'
 }
 
 test_perl_autoflush_lines() {
+	skip_under_prefix "counts syscalls under strace"
 	local plain shimmed
 	plain=$(writes -- perl -e '$|=1; print "perl line $_\n" for 1..20000') || return 1
 	cp "$T/out" "$T/plain"
