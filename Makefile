@@ -50,6 +50,7 @@ $(B):
 # ---- tests ---------------------------------------------------------------------
 
 UNIT_TESTS := $(B)/test_buffer $(B)/test_config
+NPROC := $(shell nproc 2>/dev/null || echo 1)
 TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c)) \
 	$(patsubst tests/preload/%.c,$(B)/progs/lib%.so,$(wildcard tests/preload/*.c))
 
@@ -124,8 +125,13 @@ check-extra:
 
 check-all: check check-extra
 
+# Everything built in parallel; then the unit tests run alongside the
+# integration tests' parallel batch (the runner waits for them before its
+# timed tests).
 check: deps
-	$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC)) \
+		all $(UNIT_TESTS) $(TEST_PROGS) $(B)/bench_write
+	$(TEST_ENV) tests/integration/run.sh --alongside "$(MAKE) --no-print-directory unit"
 
 deps:
 	@scripts/install-deps.sh --if-missing

@@ -2,9 +2,10 @@
 # Integration tests: real processes with the library preloaded, their bytes
 # compared with a plain run and their syscalls counted under strace.
 #
-# Usage: tests/integration/run.sh [PATTERN...]
+# Usage: tests/integration/run.sh [--alongside COMMAND] [PATTERN...]
 #   runs the tests whose name contains a PATTERN (or whose file is named
-#   PATTERN.sh), all of them without one.
+#   PATTERN.sh), all of them without one; COMMAND (make check: the unit
+#   tests) runs during the parallel batch, and its failure is one more.
 #
 # The tests are the test_* functions of the other *.sh files here (lib.sh
 # holds what they share). Each runs in a bash of its own under `set -e`, with a
@@ -39,6 +40,12 @@ if [[ ${1:-} == --one ]]; then
 	set -e
 	"test_$3"
 	exit 0
+fi
+
+ALONGSIDE=
+if [[ ${1:-} == --alongside ]]; then
+	ALONGSIDE=$2
+	shift 2
 fi
 
 [[ -x $LIBFILE ]] || { echo "build first: make"; exit 1; }
@@ -105,7 +112,14 @@ report() {
 	out=$(cat "$R/$t.out")
 	took=$(( (${EPOCHREALTIME/./} - START[$t]) / 100000 ))
 	took="[$((took / 10)).$((took % 10)) s]"
-	if (( st == 0 )) && [[ -f $R/$t.skip ]]; then
+	if [[ $t == alongside ]]; then
+		if (( st == 0 )); then
+			echo "ok   $ALONGSIDE $took"
+		else
+			failed=$((failed + 1)); echo "FAIL $ALONGSIDE: status $st $took"
+		fi
+		sed 's/^/     /' <<<"$out"
+	elif (( st == 0 )) && [[ -f $R/$t.skip ]]; then
 		skipped=$((skipped + 1)); echo "skip $t: $(cat "$R/$t.skip")"
 	elif (( st == 0 )); then
 		passed=$((passed + 1)); echo "ok   $t${out:+ ($out)} $took"
@@ -124,6 +138,11 @@ wait_one() {
 	unset "NAME_OF[$pid]"
 }
 
+if [[ -n $ALONGSIDE ]]; then
+	timeout -k 10 "$LIMIT" bash -c "$ALONGSIDE" </dev/null >"$R/alongside.out" 2>&1 &
+	NAME_OF[$!]=alongside
+	START[alongside]=${EPOCHREALTIME/./}
+fi
 for t in "${PARALLEL[@]}"; do
 	(( ${#NAME_OF[@]} < JOBS )) || wait_one
 	start "$t"
