@@ -15,6 +15,7 @@
 # TEST_PREFIX="valgrind -q --trace-children=yes --error-exitcode=99" runs
 # every preloaded program under that wrapper (see lib.sh).
 set -u
+(( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )) || { echo "run.sh needs bash 5.1 (wait -n -p)"; exit 1; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 SERIAL=() SLOW=()
 # shellcheck source=tests/integration/lib.sh
