@@ -59,7 +59,7 @@ TESTS=()
 for f in "$HERE"/*.sh; do
 	base=$(basename "$f" .sh)
 	[[ $base == lib || $base == run ]] && continue
-	source "$f"	# defines the tests and adds to SERIAL
+	source "$f"	# defines the tests, adds to SERIAL and SLOW
 	for t in $(sed -n 's/^test_\([A-Za-z0-9_]*\)() {.*/\1/p' "$f"); do
 		[[ -z ${FILE_OF[$t]:-} ]] || { echo "test_$t is in both ${FILE_OF[$t]}.sh and $base.sh"; exit 1; }
 		FILE_OF[$t]=$base
@@ -109,11 +109,11 @@ start() {
 
 # report NAME STATUS: one line (and the output of a failure)
 report() {
-	local t=$1 st=$2 out took
+	local t=$1 st=$2 out us took
 	out=$(cat "$R/$t.out")
-	took=$(( (${EPOCHREALTIME/./} - START[$t]) / 100000 ))
-	took="[$((took / 10)).$((took % 10)) s]"
-	if [[ $t == alongside ]]; then
+	us=$(( ${EPOCHREALTIME/./} - START[$t] ))
+	took="[$((us / 1000000)).$((us / 100000 % 10)) s]"
+	if [[ $t == :alongside ]]; then
 		if (( st == 0 )); then
 			echo "ok   $ALONGSIDE $took"
 		else
@@ -126,7 +126,7 @@ report() {
 		passed=$((passed + 1)); echo "ok   $t${out:+ ($out)} $took"
 	else
 		failed=$((failed + 1)); echo "FAIL $t $took"
-		(( st == 124 )) && echo "     (killed after $LIMIT s)"
+		(( st == 124 && us >= LIMIT * 1000000 )) && echo "     (killed after $LIMIT s)"
 		sed 's/^/     /' <<<"$out"
 	fi
 }
@@ -140,9 +140,9 @@ wait_one() {
 }
 
 if [[ -n $ALONGSIDE ]]; then
-	timeout -k 10 "$LIMIT" bash -c "$ALONGSIDE" </dev/null >"$R/alongside.out" 2>&1 &
-	NAME_OF[$!]=alongside
-	START[alongside]=${EPOCHREALTIME/./}
+	timeout -k 10 "$LIMIT" bash -c "$ALONGSIDE" </dev/null >"$R/:alongside.out" 2>&1 &
+	NAME_OF[$!]=:alongside
+	START[:alongside]=${EPOCHREALTIME/./}
 fi
 for t in "${PARALLEL[@]}"; do
 	(( ${#NAME_OF[@]} < JOBS )) || wait_one
