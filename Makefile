@@ -77,6 +77,7 @@ $(B):
 # ---- tests ---------------------------------------------------------------------
 
 UNIT_TESTS := $(B)/test_buffer $(B)/test_config
+NPROC := $(shell nproc 2>/dev/null || echo 1)
 TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c)) \
 	$(patsubst tests/preload/%.c,$(B)/progs/lib%.so,$(wildcard tests/preload/*.c))
 
@@ -107,8 +108,10 @@ unit: $(UNIT_TESTS) $(LIB)
 SAN_PRELOAD = $(if $(SAN),$(foreach r,$(if $(findstring address,$(SAN)),asan) \
 	$(if $(findstring undefined,$(SAN)),ubsan),$(shell $(CC) -print-file-name=lib$(r).so):),)
 
+TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))"
+
 integration: all $(TEST_PROGS) $(B)/bench_write
-	BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))" tests/integration/run.sh
+	$(TEST_ENV) tests/integration/run.sh
 
 # ThreadSanitizer on the engine's tests (the thread hammer among them).
 tsan: | $(B)
@@ -129,9 +132,17 @@ fuzz: | $(B)
 	mkdir -p $(B)/fuzz-corpus && cp tests/fuzz/corpus/* $(B)/fuzz-corpus/
 	$(B)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz-corpus
 
-# memcheck on real programs with the library preloaded
+# memcheck on real programs with the library preloaded: these integration
+# tests, each preloaded program run under valgrind (the writer in every mode
+# and with writev, threads, stdio mixed with write(2), fork, seek and
+# pwrite, the latency timer, a program looking at its own file)
+VALGRIND_TESTS := c_writer_bytes_in_every_mode threads_tear_no_record \
+	stdio_and_raw_writes_keep_order_everywhere fork_doubles_nothing \
+	seek_pwrite_ftruncate_see_earlier_writes flush_ms_timer_delivers_each_byte_once \
+	looking_at_its_own_file_sees_every_byte
 valgrind: all $(TEST_PROGS)
-	tests/valgrind.sh $(B)
+	@command -v valgrind >/dev/null || { echo "valgrind is missing (Debian: apt-get install valgrind)"; exit 1; }
+	$(TEST_ENV) TEST_PREFIX="valgrind -q --trace-children=yes --error-exitcode=99" tests/integration/run.sh $(VALGRIND_TESTS)
 
 # What CI runs after make check: the same under sanitizers, TSan, lint,
 # fuzz, memcheck and the benchmark's smoke pass.
@@ -142,8 +153,13 @@ check-extra:
 
 check-all: check check-extra
 
+# Everything built in parallel; then the unit tests run alongside the
+# integration tests' parallel batch (the runner waits for them before its
+# timed tests).
 check: deps
-	$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC)) \
+		all $(UNIT_TESTS) $(TEST_PROGS) $(B)/bench_write
+	$(TEST_ENV) tests/integration/run.sh --alongside "$(MAKE) --no-print-directory unit"
 
 deps:
 	@scripts/install-deps.sh --if-missing

@@ -1,0 +1,144 @@
+# Process and fd boundaries: sync points (fsync, close...), fork, exec,
+# system, the exits, cancellation, a write before our constructor, fds past
+# the table's first chunk, seeks, vmsplice, fds never buffered, fclose.
+
+test_fsync_fdatasync_close_make_bytes_visible() {
+	local op
+	for op in fsync fdatasync close; do
+		rm -f "$T/f"
+		shim BUFSHIM_MODE=full "$P/sync_visible" "$T/f" $op >"$T/f" || fail "$op: not visible" || return 1
+	done
+	# the control: without a sync point the bytes are still held
+	rm -f "$T/f"
+	shim BUFSHIM_MODE=full "$P/sync_visible" "$T/f" none >"$T/f" || fail "control: visible without a sync"
+}
+
+test_fork_doubles_nothing() {
+	local how
+	for how in exit _exit vfork; do
+		shim "$P/forker" $how >"$T/out" || return 1
+		printf 'before\nchild\nparent\n' | cmp -s - "$T/out" ||
+			fail "$how: got $(tr '\n' ' ' <"$T/out")" || return 1
+		shim "$P/forker" $how | cat >"$T/out"
+		printf 'before\nchild\nparent\n' | cmp -s - "$T/out" ||
+			fail "$how (pipe): got $(tr '\n' ' ' <"$T/out")" || return 1
+	done
+}
+
+test_quick_exit_and__Exit_deliver() {
+	local how
+	for how in quick_exit _Exit; do
+		printf '#include <stdlib.h>\n#include <unistd.h>\nstatic void h(void) { write(1, "handler\\n", 8); }\nint main(void) { at_quick_exit(h); write(1, "main\\n", 5); %s(0); }\n' \
+			"$how" >"$T/q.c"
+		cc -o "$T/q" "$T/q.c"
+		shim BUFSHIM_MODE=full "$T/q" >"$T/out"
+		"$T/q" >"$T/plain"
+		same_files "$T/plain" "$T/out" || fail "$how"
+	done
+}
+
+test_python_exec_exit_system_spawn_keep_order() {
+	local prog='import os, subprocess, sys
+w = lambda s: os.write(1, s.encode())
+w("1 "); os.system("echo 2"); w("3 ")
+subprocess.run(["echo", "4"]); w("5 ")
+pid = os.posix_spawnp("echo", ["echo", "6"], dict(os.environ)); os.waitpid(pid, 0); w("7 ")
+if os.fork() == 0:
+    w("8 "); os._exit(0)
+os.wait(); w("9 ")
+os.execv("/bin/echo", ["echo", "10"])'
+	python3 -c "$prog" >"$T/plain"
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full python3 -c "$prog" >"$T/out"
+	same_files "$T/plain" "$T/out"
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full python3 -c "$prog" | cat >"$T/out"
+	same_files "$T/plain" "$T/out"
+}
+
+test_bash_script_builtins_subshells_redirections() {
+	local script='echo start; printf "%s-%d\n" a 1 b 2
+{ echo grouped; echo to-err >&2; } 2>&1
+( echo subshell; ls /nonexistent-dir ) 2>&1
+echo "to file" >"$1/f"; cat "$1/f"; echo appended >>"$1/f"; cat <"$1/f"
+exec 3>&1; echo three >&3; exec 3>&-
+for i in 1 2 3; do echo "loop $i"; done | while read -r l; do echo "read: $l"; done
+x=$(echo captured); echo "$x"
+echo err-line >&2; /bin/echo external; echo end; exit 7'
+	local st1=0 st2=0
+	bash -c "$script" _ "$T" >"$T/plain.1" 2>"$T/plain.2" || st1=$?
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full bash -c "$script" _ "$T" >"$T/out.1" 2>"$T/out.2" || st2=$?
+	same_files "$T/plain.1" "$T/out.1"
+	same_files "$T/plain.2" "$T/out.2"
+	(( st1 == st2 )) || fail "status $st1 vs $st2"
+	bash -c "$script" _ "$T" >"$T/plain.1" 2>&1 || true
+	shim BUFSHIM_FDS=1,2 BUFSHIM_MODE=full bash -c "$script" _ "$T" >"$T/out.1" 2>&1 || true
+	same_files "$T/plain.1" "$T/out.1"
+}
+
+test_write_is_still_a_cancellation_point() {
+	shim_within 10 BUFSHIM_MODE=full "$P/boundaries" cancel >/dev/null 2>"$T/err" ||
+		fail "status $? (124: the thread was never cancelled)"
+	grep -qx joined "$T/err"
+}
+
+test_write_before_our_constructor() {
+	# another preloaded library writes from its constructor, before or
+	# after ours has run
+	printf '#include <unistd.h>\n__attribute__((constructor)) static void early(void) { write(1, "early\\n", 6); }\n' >"$T/early.c"
+	cc -shared -fPIC -o "$T/early.so" "$T/early.c"
+	"$P/writer" 3 10 >"$T/w"
+	{ echo early; cat "$T/w"; } >"$T/plain"
+	local order
+	for order in "$LIB:$T/early.so" "$T/early.so:$LIB"; do
+		preload "$order" BUFSHIM_MODE=full "$P/writer" 3 10 >"$T/out" || fail "$order: status $?"
+		same_files "$T/plain" "$T/out" || fail "LD_PRELOAD=$order"
+	done
+}
+
+test_bad_fds_and_fds_above_the_first_table_chunk() {
+	skip_under_prefix "counts syscalls under strace"
+	local prog='import os, resource
+try:
+    os.write(77, b"x")
+except OSError as e:
+    os.write(1, b"fd 77: %s\n" % e.strerror.encode())
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard != resource.RLIM_INFINITY and hard < 6000:
+    raise SystemExit("RLIMIT_NOFILE hard limit below 6000")
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 6000), hard))
+os.dup2(1, 5000)
+for i in range(3000):
+    os.write(5000 if i % 2 else 1, b"line %d\n" % i)
+os.close(5000)
+os.write(1, b"end\n")'
+	python3 -c "$prog" >"$T/plain" || skip "$(python3 -c "$prog" 2>&1 >/dev/null | tail -1)"
+	grep -qx 'fd 77: Bad file descriptor' "$T/plain" || fail "plain: $(head -1 "$T/plain")"
+	local writes
+	writes=$(writes LD_PRELOAD="$LIB" BUFSHIM_FDS=all BUFSHIM_MODE=full -- python3 -c "$prog")
+	same_files "$T/plain" "$T/out" || fail "output"
+	(( writes < 100 )) || fail "$writes write syscalls for 3001 writes"
+}
+
+test_seek_pwrite_ftruncate_see_earlier_writes() {
+	"$P/boundaries" seek >"$T/plain"
+	shim BUFSHIM_MODE=full "$P/boundaries" seek >"$T/out"
+	[[ $(cat "$T/out") == 'Jello!' ]] || fail "file holds '$(cat "$T/out")'"
+	same_files "$T/plain" "$T/out"
+}
+
+test_vmsplice_comes_after_earlier_writes() {
+	shim BUFSHIM_MODE=full "$P/boundaries" vmsplice | cat >"$T/out"
+	[[ $(tr '\n' ' ' <"$T/out") == 'first second third ' ]] || fail "pipe got: $(cat "$T/out")"
+}
+
+test_never_buffered_kinds_under_all() {
+	local c
+	for c in dgram eventfd nonblock; do
+		shim_within 20 BUFSHIM_FDS=all BUFSHIM_MODE=full "$P/boundaries" $c ||
+			fail "$c"
+	done
+}
+
+test_fclose_delivers() {
+	shim BUFSHIM_MODE=full "$P/boundaries" fclose >"$T/out"
+	[[ $(cat "$T/out") == 'via write' ]] || fail "got '$(cat "$T/out")'"
+}

@@ -1,0 +1,132 @@
+# What the integration tests share; sourced by run.sh and by the
+# bash each test runs in. The tests themselves live in the other *.sh files
+# of this directory, one file per capability (see TESTING.md).
+#
+# In a test: $T is the test's own temporary directory, $P the test
+# programs, $LIB what LD_PRELOAD gets, $CMD the bufshim command. The test
+# runs under `set -e`: any failing command, [[ ]] or (( )) fails it, and
+# `fail MESSAGE` says why.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=$ROOT/${BUFSHIM_BUILD:-build}
+LIBFILE=$BUILD/libbufshim.so
+CMD=$BUILD/bufshim
+P=$BUILD/progs
+# a sanitized library needs its runtimes loaded first (make check SAN=...)
+LIB=${PRELOAD_FIRST:-}$LIBFILE
+
+# ---- the environment: only what a test sets reaches its programs ---------------------
+
+for _v in $(compgen -v BUFSHIM_); do unset "$_v"; done
+unset _v LD_PRELOAD PYTHONUNBUFFERED PYTHONSTARTUP PYTHONINSPECT PERLIO PERL5OPT \
+	PERL_UNICODE NODE_OPTIONS _STDBUF_I _STDBUF_O _STDBUF_E GZIP POSIXLY_CORRECT
+export LC_ALL=C BUFSHIM_LIB=$LIB ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+
+# TEST_PREFIX="valgrind -q --trace-children=yes --error-exitcode=99": every
+# program run through shim (or preload) runs under that wrapper, which runs
+# `env LD_PRELOAD=... CMD` (the library is not loaded into the wrapper).
+# An exit status of TEST_PREFIX_ERROR (99 unless set) fails the test even
+# where it expects another status or ignores it (a pipe).
+read -ra PREFIX <<<"${TEST_PREFIX:-}"
+TEST_PREFIX_ERROR=${TEST_PREFIX_ERROR:-99}
+if [[ ${PREFIX[0]:-} == *valgrind* && " ${PREFIX[*]} " != *" --trace-children=yes "* ]]; then
+	echo "TEST_PREFIX: valgrind needs --trace-children=yes (it runs env, env the program)" >&2
+	exit 2
+fi
+
+# With ASan preloaded (make check SAN=...), dd dies in ASan's aligned_alloc
+# check (coreutils asks for a size that is not a multiple of the alignment):
+# nothing to do with us, so those tests say skip there.
+SAN_BREAKS_DD=0
+[[ ${PRELOAD_FIRST:-} == *asan* ]] && SAN_BREAKS_DD=1
+
+# strace following children, stopping only at the syscalls it is asked to
+# trace (-e trace=...): dd bs=1 of 100000 bytes under the library took 3.0 s
+# without that filter, 0.16 s with it (a loaded 2-core machine)
+TRACE=(strace --seccomp-bpf -f -qq)
+
+# ---- outcomes ---------------------------------------------------------------------------
+
+fail() { echo "$*"; return 1; }
+
+# skip REASON: the test does not apply here (call it from the test's body,
+# not from a pipe or $(...))
+skip() {
+	if [[ -n ${SKIP_FILE:-} ]]; then echo "$*" >"$SKIP_FILE"; else echo "skip: $*"; fi
+	exit 0
+}
+
+skip_dd_under_asan() {
+	(( SAN_BREAKS_DD )) && skip "dd cannot run with ASan preloaded (its aligned_alloc)"
+	return 0
+}
+
+# skip_under_prefix WHAT: a test that counts syscalls under strace or times
+# something cannot run under a wrapper such as valgrind
+skip_under_prefix() {
+	(( ${#PREFIX[@]} == 0 )) || skip "$* (not under TEST_PREFIX)"
+}
+
+# ---- running programs -----------------------------------------------------------------
+
+# preload LIBS [VAR=VAL...] CMD...: run CMD with LD_PRELOAD=LIBS, under
+# TEST_PREFIX when it is set
+preload() { run_preloaded 0 "$@"; }
+
+# shim [VAR=VAL...] CMD...: run CMD with the library preloaded
+shim() { run_preloaded 0 "$LIB" "$@"; }
+
+# shim_within SECONDS [VAR=VAL...] CMD...: shim, killed after SECONDS (ten
+# times as long under TEST_PREFIX); status 124 when it was
+shim_within() {
+	local s=$1
+	shift
+	(( ${#PREFIX[@]} == 0 )) || s=$((s * 10))
+	run_preloaded "$s" "$LIB" "$@"
+}
+
+run_preloaded() {
+	local limit=() libs=$2 envs=() st=0
+	(( $1 == 0 )) || limit=(timeout "$1")
+	shift 2
+	while [[ $1 == [A-Za-z_]*=* ]]; do envs+=("$1"); shift; done
+	"${limit[@]}" "${PREFIX[@]}" env LD_PRELOAD="$libs" "${envs[@]}" "$@" || st=$?
+	if [[ -n ${TEST_PREFIX:-} ]] && (( st == TEST_PREFIX_ERROR )); then
+		echo "$*" >>"$T/prefix-errors"
+	fi
+	return $st
+}
+
+# writes [VAR=VAL...] -- CMD...: print the number of write-family syscalls
+# CMD makes (children included), its stdout going to $T/out.
+writes() {
+	(( ${#PREFIX[@]} == 0 )) || { echo "writes: no syscall count under TEST_PREFIX" >&2; return 1; }
+	local envs=()
+	while [[ $1 != -- ]]; do envs+=(-E "$1"); shift; done
+	shift
+	"${TRACE[@]}" -c -o "$T/strace" -e trace=write,writev,pwrite64,pwritev,pwritev2 \
+		"${envs[@]}" -- "$@" >"$T/out" || return 1
+	awk '$NF == "total" { print $4 }' "$T/strace"
+}
+
+# ---- checks ---------------------------------------------------------------------------
+
+# at_least_times_fewer PLAIN SHIM FACTOR
+at_least_times_fewer() {
+	(( $2 > 0 && $1 >= $2 * $3 )) || fail "writes: plain $1, bufshim $2: not ${3}x fewer"
+}
+
+same_files() { cmp -s "$1" "$2" || fail "output differs: $(cmp "$1" "$2" 2>&1 | head -1)"; }
+
+# wait_until SECONDS CMD...: run CMD until it succeeds, sleeping 10 ms after
+# the first try and twice as long after each next one (at most 0.5 s), for
+# at most SECONDS in all (then status 1)
+wait_until() {
+	local bound=$(( $1 * 1000000 )) delay=10 start=${EPOCHREALTIME/./}
+	shift
+	until "$@"; do
+		(( ${EPOCHREALTIME/./} - start < bound )) || return 1
+		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+		(( delay = delay * 2 > 500 ? 500 : delay * 2 ))
+	done
+}
