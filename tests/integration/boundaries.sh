@@ -25,6 +25,25 @@ test_fork_doubles_nothing() {
 	done
 }
 
+# vfork stays vfork (dash starts every command so), its child writes
+# straight through, and the parent buffers again afterwards.
+test_vfork_stays_vfork() {
+	skip_under_prefix "counts syscalls under strace"
+	"$P/forker" vfork_write >"$T/plain"
+	"${TRACE[@]}" -c -o "$T/strace" -e trace=vfork,clone,clone3,write,writev -E LD_PRELOAD="$LIB" \
+		"$P/forker" vfork_write >"$T/out"
+	same_files "$T/plain" "$T/out" || return 1
+	local vforks writes
+	vforks=$(awk '$NF == "vfork" { print $4 }' "$T/strace")
+	writes=$(awk '$NF == "write" || $NF == "writev" { n += $4 } END { print n }' "$T/strace")
+	(( vforks == 1 )) || fail "vfork ran as $(grep -E 'clone|vfork' "$T/strace")" || return 1
+	# before, the child's line, then 2000 lines in a few syscalls
+	(( writes <= 8 )) || fail "$writes write syscalls: the parent did not buffer again"
+	shim dash -c 'for i in 1 2 3; do /bin/echo $i; echo x; done' >"$T/out"
+	dash -c 'for i in 1 2 3; do /bin/echo $i; echo x; done' >"$T/plain"
+	same_files "$T/plain" "$T/out"
+}
+
 test_quick_exit_and__Exit_deliver() {
 	local how
 	for how in quick_exit _Exit; do

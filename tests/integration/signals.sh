@@ -35,3 +35,221 @@ test_faults_abort_and_assert_deliver_first() {
 	grep -q '^about to fail$' "$T/err" && grep -q "Assertion \`n < 0' failed" "$T/err" ||
 		fail "assert: stderr: $(cat "$T/err")"
 }
+
+# ---- deaths by signal (invariant 11) ---------------------------------------------------
+
+# same_ending NAME CMD...: CMD plain and preloaded with fds 1 and 2 buffered
+# in 64 KiB: the same stdout, stderr and wait status
+# (the shell's own "Terminated" notice kept out of what is compared; the
+# addresses in a crash report normalised)
+same_ending() {
+	local name=$1 ps=0 ss=0
+	shift
+	{ sh -c 'exec "$@" >"$0.out" 2>"$0.err"' "$T/p" "$@"; } 2>/dev/null || ps=$?
+	{ shim BUFSHIM_FDS=1,2 BUFSHIM_SIZE=64K sh -c 'exec "$@" >"$0.out" 2>"$0.err"' "$T/s" "$@"; } \
+		2>/dev/null || ss=$?
+	sed -i 's/0x[0-9a-f]\{6,\}/0xADDRESS/g' "$T/p.err" "$T/s.err"
+	(( ps == ss )) || fail "$name: status $ps plain, $ss preloaded" || return 1
+	cmp -s "$T/p.out" "$T/s.out" ||
+		fail "$name: stdout $(wc -c <"$T/p.out") bytes plain, $(wc -c <"$T/s.out") preloaded" || return 1
+	cmp -s "$T/p.err" "$T/s.err" || fail "$name: stderr differs: $(diff "$T/p.err" "$T/s.err" | head -3)"
+}
+
+# Every catchable signal whose default ends the process, sent by the
+# program to itself after 2000 lines and a line on stderr.
+FATAL_SIGNALS=(HUP INT QUIT ILL TRAP ABRT BUS FPE USR1 SEGV USR2 PIPE ALRM TERM STKFLT XCPU
+	XFSZ VTALRM PROF IO PWR SYS RTMIN RTMIN+7 RTMAX)
+
+test_signals_fatal_every_signal_raw_write() {
+	local sig n
+	ulimit -c 0
+	for sig in "${FATAL_SIGNALS[@]}"; do
+		n=$(kill -l "$sig")
+		same_ending "SIG$sig" "$P/signals" die "$n" 2000 self || return 1
+	done
+	# faults at an instruction: the same instruction faults again
+	same_ending "a segfault" "$P/signals" die "$(kill -l SEGV)" 2000 self &&
+		same_ending "a division by zero" "$P/signals" die "$(kill -l FPE)" 2000 self
+}
+
+test_signals_fatal_interpreters_and_shells() {
+	local sig n
+	ulimit -c 0
+	for sig in INT TERM HUP QUIT USR1 ALRM PIPE RTMIN; do
+		n=$(kill -l "$sig")
+		same_ending "python3 SIG$sig" python3 -u -c "import os, sys
+for i in range(2000): print('line', i)
+print('to stderr', file=sys.stderr)
+os.kill(os.getpid(), $n)" || return 1
+		same_ending "perl SIG$sig" perl -e "\$|=1; print \"line \$_\\n\" for 1..2000;
+			print STDERR \"to stderr\\n\"; kill $n, \$\$" || return 1
+		same_ending "bash SIG$sig" bash -c "for ((i=0;i<2000;i++)); do echo \$i; done
+			echo to stderr >&2; kill -$n \$\$" || return 1
+		same_ending "dash SIG$sig" dash -c "i=0; while [ \$i -lt 2000 ]; do echo \$i;
+			i=\$((i+1)); done; echo to stderr >&2; kill -$n \$\$" || return 1
+	done
+}
+
+# what interpreters do on their own: re-raise SIGINT after
+# KeyboardInterrupt, faulthandler's report before the re-raise
+test_signals_interpreters_reraise() {
+	ulimit -c 0
+	same_ending "python3 KeyboardInterrupt" python3 -u -c 'import os, signal
+for i in range(500): print("line", i)
+os.kill(os.getpid(), signal.SIGINT)' &&
+	same_ending "python3 faulthandler" python3 -X faulthandler -u -c 'import ctypes
+for i in range(500): print("line", i)
+ctypes.string_at(0)' || return 1
+	grep -q '^Fatal Python error: Segmentation fault' "$T/s.err" ||
+		fail "faulthandler's report: $(head -2 "$T/s.err")" || return 1
+	same_ending "a C handler that reports and re-raises" "$P/signals" reraise 15 1000
+}
+
+# sent by another process while the program computes with bytes held;
+# through timeout(1); dd's own SIGINT handler, which re-raises
+test_signals_sent_from_outside() {
+	skip_under_prefix "kills with deadlines"
+	local mode st lines pre
+	for mode in plain shim; do
+		rm -f "$T/ready"
+		pre=()
+		[[ $mode == shim ]] && pre=(env LD_PRELOAD="$LIB" BUFSHIM_FDS=1,2 BUFSHIM_SIZE=64K)
+		( exec "${pre[@]}" python3 -u -c "import os
+for i in range(3000): print('line', i)
+os.close(os.open('$T/ready', os.O_CREAT | os.O_WRONLY))
+while True: pass" >"$T/$mode.out" ) &
+		wait_until 20 test -e "$T/ready" || fail "$mode: never ready" || return 1
+		kill -TERM $!
+		st=0; wait $! 2>/dev/null || st=$?
+		(( st == 143 )) || fail "$mode: status $st" || return 1
+	done
+	same_files "$T/plain.out" "$T/shim.out" || return 1
+	st=0; timeout 1 env LD_PRELOAD="$LIB" BUFSHIM_SIZE=64K \
+		perl -e '$|=1; print "line $_\n" for 1..5000; 1 while 1' >"$T/t.out" 2>/dev/null || st=$?
+	(( st == 124 )) && [[ $(wc -l <"$T/t.out") == 5000 ]] ||
+		fail "timeout: status $st, $(wc -l <"$T/t.out") of 5000 lines" || return 1
+	skip_dd_under_asan
+	# a background job of a script ignores SIGINT: dd gets it back first
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp("env", ["env"] + sys.argv[1:])' LD_PRELOAD="$LIB" BUFSHIM_FDS=1,2 \
+		dd if=/dev/zero bs=1 count=100000000 >"$T/dd.out" 2>"$T/dd.err" &
+	wait_until 20 test -s "$T/dd.out" || true
+	kill -INT $!
+	st=0; wait $! 2>/dev/null || st=$?
+	(( st == 130 )) || fail "dd: status $st" || return 1
+	lines=$(sed -n 's/ bytes .*//p' "$T/dd.err")
+	[[ $lines == "$(stat -c %s "$T/dd.out")" ]] ||
+		fail "dd said $lines bytes copied, the file has $(stat -c %s "$T/dd.out")"
+}
+
+# ---- what the program sees of its signals ------------------------------------------------
+
+test_signals_dispositions_as_without_the_library() {
+	# every signal's action through sigaction, signal, siginterrupt and
+	# sysv_signal; before and after the first byte is held (stdout a file)
+	"$P/signals" dump >"$T/plain"
+	shim "$P/signals" dump >"$T/out"
+	same_files "$T/plain" "$T/out" || return 1
+	shim BUFSHIM_FDS=all "$P/signals" dump | cat >"$T/out"
+	same_files "$T/plain" "$T/out" || return 1
+	# inherited: SIG_IGN from the shell (nohup, trap '' TERM) stays ignored
+	bash -c "trap '' TERM HUP; exec $P/signals dump" >"$T/plain"
+	bash -c "trap '' TERM HUP; exec env LD_PRELOAD=$LIB $P/signals dump" >"$T/out"
+	same_files "$T/plain" "$T/out" || return 1
+	# and what an exec'd program inherits from a buffered one
+	python3 -u -c 'import os; print("held"); os.execvp("grep", ["grep", "^Sig[IB]", "/proc/self/status"])' \
+		>"$T/plain"
+	shim python3 -u -c 'import os; print("held"); os.execvp("grep", ["grep", "^Sig[IB]", "/proc/self/status"])' \
+		>"$T/out"
+	same_files "$T/plain" "$T/out"
+}
+
+test_signals_handlers_keep_their_flags() {
+	"$P/signals" handlers >"$T/plain"
+	shim "$P/signals" handlers >"$T/out"
+	same_files "$T/plain" "$T/out" || return 1
+	shim BUFSHIM_FDS=all BUFSHIM_MODE=full "$P/signals" handlers >"$T/out"
+	same_files "$T/plain" "$T/out"
+}
+
+# A SIGALRM handler writes a line and _exits while the program writes: the
+# handler's line comes after every line a write had accepted, none lost.
+SLOW+=(test_signals_handler_during_a_write_loop_200_runs)
+test_signals_handler_during_a_write_loop_200_runs() {
+	local i bad=0
+	for i in $(seq 1 200); do
+		shim BUFSHIM_SIZE=64K "$P/signals" race 100000000 >"$T/race.$((i % 4))" &
+		(( i % 4 )) && continue
+		wait
+		for f in "$T"/race.*; do
+			awk '/^line / { if ($2 != n) { print "out of order:", $0; exit 1 } n++; next }
+			     /^handler after/ { if (n < $3) { print "lost: " $3 " accepted, " n " arrived"; exit 1 }
+						if (getline > 0) { print "after the handler:", $0; exit 1 } ok = 1; exit 0 }
+			     { print "stray:", $0; exit 1 }
+			     END { if (!ok) exit 1 }' "$f" || bad=$((bad + 1))
+		done
+	done
+	(( bad == 0 )) || fail "$bad of 200 runs lost or reordered lines"
+}
+
+# A handler without SA_RESTART interrupts a 1 MiB write to a pipe read
+# later: the same short count as without the library; with SA_RESTART too.
+test_signals_interrupt_a_blocked_write() {
+	skip_under_prefix "relies on a reader that starts late"
+	local how
+	for how in short restart; do
+		"$P/signals" "$how" 1048576 2>"$T/plain" | (sleep 2.5; cat >/dev/null)
+		shim BUFSHIM_SIZE=64K "$P/signals" "$how" 1048576 2>"$T/out" | (sleep 2.5; cat >/dev/null)
+		grep -q 'handler ran' "$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
+		same_files "$T/plain" "$T/out" || { fail "$how: $(cat "$T/plain") / $(cat "$T/out")"; return 1; }
+	done
+	# Python's handler runs, and os.write says what the kernel said
+	local py='import os, signal
+signal.signal(signal.SIGALRM, lambda *a: os.write(2, b"handler\n"))
+signal.alarm(1)
+print(os.write(1, b"x" * 1048576), file=__import__("sys").stderr)'
+	python3 -c "$py" 2>"$T/plain" | (sleep 2.5; cat >/dev/null)
+	shim BUFSHIM_SIZE=64K python3 -c "$py" 2>"$T/out" | (sleep 2.5; cat >/dev/null)
+	same_files "$T/plain" "$T/out" || fail "python: $(cat "$T/plain") / $(cat "$T/out")"
+}
+
+# Three threads write numbered records; the process raises a fatal signal:
+# every record whole, none twice, none a write had returned missing.
+test_signals_threads_die_losing_nothing() {
+	local st=0
+	ulimit -c 0
+	{ shim BUFSHIM_SIZE=64K "$P/signals" threads "$T/counts" 15 >"$T/out"; } 2>/dev/null || st=$?
+	(( st == 143 )) || fail "status $st" || return 1
+	od -An -v -t d8 -N 24 "$T/counts" | tr -s ' ' '\n' | grep . >"$T/returned"
+	awk -v counts="$T/returned" '
+		BEGIN { t = 0; while ((getline c < counts) > 0) want[t++] = c }
+		!/^thread [0-2] record [0-9]+ end$/ { print "torn: " $0; bad = 1; exit 1 }
+		{ if ($4 != next_[$2] + 0) { print "thread " $2 ": record " $4 " where " next_[$2] + 0 " was due"; bad = 1; exit 1 }
+		  next_[$2]++ }
+		END { if (bad) exit 1
+		      for (t = 0; t < 3; t++) if (next_[t] + 0 < want[t]) { print "thread " t ": " next_[t] + 0 " of " want[t] " records"; exit 1 } }' "$T/out"
+}
+
+# SIGTSTP delivers before the stop; SIGCONT resumes it, nothing lost.
+test_signals_stop_delivers_first() {
+	skip_under_prefix "stops and continues with deadlines"
+	rm -f "$T/ready"
+	( exec env LD_PRELOAD="$LIB" BUFSHIM_FDS=1,2 python3 -u -c "import os, time
+for i in range(300): print('line', i)
+os.close(os.open('$T/ready', os.O_CREAT | os.O_WRONLY))
+t = time.time()
+while time.time() - t < 3: pass
+print('done')" >"$T/out" ) &
+	local pid=$! st
+	wait_until 20 test -e "$T/ready" || fail "never ready" || return 1
+	kill -TSTP $pid
+	wait_until 5 stopped "$pid" || fail "not stopped" || return 1
+	[[ $(wc -l <"$T/out") == 300 ]] || fail "stopped with $(wc -l <"$T/out") of 300 lines out" || return 1
+	kill -CONT $pid
+	st=0; wait $pid || st=$?
+	(( st == 0 )) && [[ $(tail -1 "$T/out") == done && $(wc -l <"$T/out") == 301 ]] ||
+		fail "after SIGCONT: status $st, $(wc -l <"$T/out") lines"
+}
+
+stopped() { [[ $(ps -o stat= -p "$1") == T* ]]; }

@@ -127,3 +127,18 @@ os.waitpid(pid, 0)
 sys.exit(0 if b"hi ann" in seen else 1)
 PY
 }
+
+# fflush(NULL) between printf and write(2), 429 times, and a stream of the C
+# library's own on a dup of stdout now and then: the same bytes, and no
+# syscall for the fflush(NULL) calls (it cost one each).
+test_stdio_fflush_null_costs_nothing() {
+	skip_under_prefix "counts syscalls under strace"
+	"$P/fflush_all" >"$T/plain"
+	local n
+	n=$(writes LD_PRELOAD="$LIB" -- "$P/fflush_all")
+	same_files "$T/plain" "$T/out" || return 1
+	# the stream has output 5 times: ours, then its own; then the last
+	(( n <= 12 )) || fail "$n write syscalls for 858 writes and 429 fflush(NULL)"
+	shim BUFSHIM_FDS=all "$P/fflush_all" >"$T/out"
+	same_files "$T/plain" "$T/out" && echo "$n syscalls"
+}

@@ -126,3 +126,108 @@ test_flush_ms_timer_delivers_each_byte_once() {
 			fail "${f:-no fork}: '$(cat "$T/out")'"
 	done
 }
+
+# ---- every kind of wait: the line before it arrives while the program waits ----
+
+# late KIND...: each kind of tests/progs/waits preloaded (fds all buffered,
+# full mode), all at once; the "before" line must arrive well before the 2 s
+# wait ends (held, it arrives 2 s late)
+late() {
+	local kind ms
+	for kind in "$@"; do
+		python3 "$HERE/arrival.py" LD_PRELOAD="$LIB" BUFSHIM_FDS=all BUFSHIM_MODE=full -- \
+			"$P/waits" "$kind" 2 >"$T/late.$kind" 2>&1 &
+	done
+	wait
+	for kind in "$@"; do
+		ms=$(cat "$T/late.$kind")
+		awk -v s="$ms" 'BEGIN { exit !(s + 0 == s && s < 1) }' ||
+			fail "$kind: the line before the wait arrived late: $ms" || return 1
+	done
+}
+
+test_waits_other_threads_deliver_first() {
+	skip_under_prefix "measures arrival times"
+	late cond cond_timed cond_clock sem sem_timed sem_clock join join_timed barrier futex
+}
+
+test_waits_locks_and_ipc_deliver_first() {
+	skip_under_prefix "measures arrival times"
+	late flock lockf setlkw ofd_setlkw msgrcv semop mq_receive
+}
+
+test_waits_python_threads_and_locks_deliver_first() {
+	skip_under_prefix "measures arrival times"
+	local i=0 prog ms
+	for prog in 'threading.Event().wait(2)' \
+		'q = queue.Queue(); threading.Timer(2, q.put, (1,)).start(); q.get()' \
+		'try: queue.Queue().get(timeout=2)
+except queue.Empty: pass' \
+		't = threading.Thread(target=time.sleep, args=(2,)); t.start(); t.join()'; do
+		i=$((i + 1))
+		python3 "$HERE/arrival.py" LD_PRELOAD="$LIB" -- python3 -u -c "import threading, queue, time
+print('before', time.monotonic())
+$prog
+print('after')" >"$T/py.$i" 2>&1 &
+	done
+	wait
+	for i in 1 2 3 4; do
+		ms=$(cat "$T/py.$i")
+		awk -v s="$ms" 'BEGIN { exit !(s + 0 == s && s < 1) }' || fail "case $i: arrived late: $ms" || return 1
+	done
+}
+
+# A writes "ready" to a pipe and opens a FIFO to read; B reads "ready" and
+# then opens the FIFO to write. Held, "ready" would leave both blocked.
+test_waits_fifo_handshake_does_not_deadlock() {
+	mkfifo "$T/fifo"
+	local st
+	shim_within 10 BUFSHIM_MODE=full dash -c "echo ready; exec 3<$T/fifo; cat <&3" |
+		{ read -r line; [[ $line == ready ]] && timeout 10 sh -c "echo hello >$T/fifo"
+		  cat >/dev/null; }
+	st=${PIPESTATUS[0]}
+	(( st == 0 )) || fail "status $st (124: deadlock)"
+}
+
+# A zero timeout asks too: a program that wrote to its own pipe finds it
+# readable, as without the library.
+test_waits_zero_timeout_sees_our_own_bytes() {
+	local how
+	for how in poll0 select0; do
+		[[ $(shim BUFSHIM_FDS=all "$P/waits" $how) == "readable: 1" ]] ||
+			fail "$how: $(shim BUFSHIM_FDS=all "$P/waits" $how)" || return 1
+	done
+}
+
+# The library never waits on itself: a thread blocked writing 1 MiB into a
+# pipe the main thread reads only after a line of its own; _exit while a
+# thread is blocked in a write.
+test_waits_never_on_a_blocked_delivery() {
+	shim_within 20 BUFSHIM_FDS=all "$P/waits" selfpipe >"$T/out" 2>&1 ||
+		fail "status $? (124: deadlock): $(cat "$T/out")" || return 1
+	grep -q '^read 1048576$' "$T/out" || fail "$(cat "$T/out")" || return 1
+	local st=0
+	{ shim_within 20 BUFSHIM_FDS=all "$P/waits" exit_while_blocked | (sleep 1; wc -c >"$T/n"); } ||
+		st=${PIPESTATUS[0]}
+	wait_until 5 test -s "$T/n" || true
+	"$P/waits" exit_while_blocked | (sleep 1; wc -c >"$T/plain")
+	same_files "$T/plain" "$T/n"
+}
+
+test_waits_multiprocessing_under_all() {
+	local prog='import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+def sq(x): return x * x
+if __name__ == "__main__":
+    print("start")
+    with mp.Pool(2) as p: print(sum(p.map(sq, range(200))))
+    q = mp.Queue(); pr = mp.Process(target=q.put, args=("hello",)); pr.start()
+    print(q.get(timeout=20)); pr.join()
+    with ProcessPoolExecutor(2) as ex: print(list(ex.map(sq, range(5))))
+    with ThreadPoolExecutor(2) as ex: print(list(ex.map(sq, range(5))))
+    print("end")'
+	echo "$prog" >"$T/mp.py"
+	python3 "$T/mp.py" >"$T/plain" 2>&1
+	shim_within 60 BUFSHIM_FDS=all python3 "$T/mp.py" >"$T/out" 2>&1 || fail "status $?" || return 1
+	same_files "$T/plain" "$T/out"
+}

@@ -190,3 +190,16 @@ test_system_programs_unchanged() {
 	(( bad == 0 ))
 	echo "${#cmds[@]} programs"
 }
+
+# Calls the kernel refuses (a NULL iovec array, a NULL buffer, a bad count,
+# bad fds): the same answers as without the library, and no crash (a NULL
+# array crashed the one-iovec path with SIGSEGV).
+test_refused_writes_answered_as_without_the_library() {
+	"$P/bad_args" >"$T/plain" 2>"$T/plain.err"
+	local mode
+	for mode in full line none; do
+		shim BUFSHIM_FDS=all BUFSHIM_MODE=$mode "$P/bad_args" >"$T/out" 2>"$T/err" ||
+			fail "$mode: status $?" || return 1
+		same_files "$T/plain" "$T/out" && same_files "$T/plain.err" "$T/err" || return 1
+	done
+}

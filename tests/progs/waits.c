@@ -9,7 +9,10 @@
  * cond, cond_timed, cond_clock, sem, sem_timed, sem_clock, join, join_timed,
  * barrier, flock, lockf, setlkw, ofd_setlkw, msgrcv, semop, mq_receive,
  * futex, fifo_open, poll0 (no wait: a zero-timeout poll must see our own
- * pipe readable), select0 (the same with select).
+ * pipe readable), select0 (the same with select), selfpipe (a thread
+ * writes 1 MiB into a pipe the main thread reads after a line of its own:
+ * "read 1048576"), exit_while_blocked (a thread blocks writing 1 MiB to
+ * stdout, the main thread _exits).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -133,7 +136,54 @@ static pid_t child_holding(const char *path, const char *how, int *ready)
 	return pid;
 }
 
+static int run_wait(const char *kind);
+static int self_pipe[2];
+
+static void *big_write(void *fd)
+{
+	size_t n = (size_t)1 << 20;
+	char *b = malloc(n);
+
+	memset(b, 'x', n);
+	(void)!write((int)(long)fd, b, n);
+	return NULL;
+}
+
+static int blocked_writes(const char *kind)
+{
+	pthread_t t;
+
+	if (strcmp(kind, "selfpipe") == 0) {
+		size_t total = 0;
+		char buf[65536];
+		ssize_t r;
+
+		if (pipe(self_pipe) < 0)
+			return 2;
+		pthread_create(&t, NULL, big_write, (void *)(long)self_pipe[1]);
+		usleep(100000);
+		out("line before reading\n");
+		while (total < ((size_t)1 << 20) && (r = read(self_pipe[0], buf, sizeof buf)) > 0)
+			total += (size_t)r;
+		printf("read %zu\n", total);
+		fflush(stdout);
+		pthread_join(t, NULL);
+		return 0;
+	}
+	out("hi\n");
+	pthread_create(&t, NULL, big_write, (void *)1L);
+	usleep(200000);
+	_exit(3);
+}
+
 static int run(const char *kind)
+{
+	if (strcmp(kind, "selfpipe") == 0 || strcmp(kind, "exit_while_blocked") == 0)
+		return blocked_writes(kind);
+	return run_wait(kind);
+}
+
+static int run_wait(const char *kind)
 {
 	struct timespec ts;
 	int rd;

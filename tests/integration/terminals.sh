@@ -1,0 +1,120 @@
+# Terminals (invariant 4): a person watches. What a program writes to a
+# terminal shows within 50 ms even while it computes, a carriage return
+# ends a line in line mode, and an interactive session looks the same.
+
+# chunks CMD...: CMD on a pseudo-terminal; each chunk that reached the
+# terminal, with its arrival time (s from the start)
+chunks() { python3 "$HERE/arrival.py" --pty --chunks -- "$@"; }
+
+# A prompt with no newline, then a second of computing; a progress line
+# redrawn with \r, a second apart: each must show at once, not at the end.
+SERIAL+=(test_terminal_prompt_and_progress_show_while_computing)
+test_terminal_prompt_and_progress_show_while_computing() {
+	skip_under_prefix "measures arrival times"
+	local prog='import os, time
+def busy(s):
+    t = time.monotonic()
+    while time.monotonic() - t < s: pass
+os.write(1, b"name> ")
+busy(1)
+os.write(1, b"\rprogress 40%")
+busy(1)
+os.write(1, b"\rdone\n")'
+	chunks env LD_PRELOAD="$LIB" python3 -c "$prog" >"$T/out"
+	# three chunks, a second apart: "name> " at once, not with the rest
+	python3 - "$T/out" <<'PY' || fail "arrivals: $(cat "$T/out")"
+import re, sys
+arr = [(float(t), d) for t, d in re.findall(r"([0-9.]+):(b'[^']*')", open(sys.argv[1]).read())]
+text = b"".join(eval(d) for _, d in arr)
+assert text == b"name> \rprogress 40%\rdone\r\n", text
+starts = {}
+for t, d in arr:
+    for word in (b"name>", b"progress", b"done"):
+        if word in eval(d) and word not in starts:
+            starts[word] = t
+assert starts[b"progress"] - starts[b"name>"] > 0.7, starts
+assert starts[b"done"] - starts[b"progress"] > 0.7, starts
+PY
+}
+
+# A prompt written by a program that then computes: it shows within the
+# 50 ms bound, timed from the write (the first line carries the time).
+SERIAL+=(test_terminal_partial_line_within_50_ms)
+test_terminal_partial_line_within_50_ms() {
+	skip_under_prefix "measures arrival times"
+	local s
+	s=$(python3 "$HERE/arrival.py" --pty --partial LD_PRELOAD="$LIB" -- python3 -c 'import os, time
+os.write(1, b"working since %f" % time.monotonic())
+t = time.monotonic()
+while time.monotonic() - t < 1: pass
+os.write(1, b"\n")')
+	awk -v s="$s" 'BEGIN { exit !(s + 0 == s && s < 0.5) }' ||
+		fail "the partial line showed $s s after it was written"
+}
+
+# An interactive shell and a Python prompt, typed at: the same screen.
+test_terminal_interactive_session_looks_the_same() {
+	skip_under_prefix "drives a terminal with deadlines"
+	cat >"$T/script" <<'SCRIPT'
+expect $ 
+send read -p 'name? ' n; echo "hi $n"\n
+expect name? 
+send bob\n
+expect hi bob
+send printf 'step 1\\rstep 2\\rdone\\n'\n
+expect done
+send for i in 1 2 3; do echo line $i; done\n
+expect line 3
+send python3 -q\n
+expect >>> 
+send print(6 * 7)\n
+expect 42
+expect >>> 
+send exit()\n
+expect $ 
+send exit\n
+SCRIPT
+	python3 "$HERE/pty_session.py" "$T/script" -- \
+		env PS1='$ ' bash --norc --noprofile -i >"$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
+	python3 "$HERE/pty_session.py" "$T/script" -- env LD_PRELOAD="$LIB" BUFSHIM_FDS=1,2 \
+		PS1='$ ' bash --norc --noprofile -i >"$T/out" || fail "preloaded: $(cat "$T/out")" || return 1
+	same_files "$T/plain" "$T/out"
+}
+
+# Ctrl-C and Ctrl-Z on a job in a pipeline at an interactive shell. The
+# job's output goes to a pipe (full mode, 64 KiB: held while it computes);
+# Ctrl-Z delivers it before the job stops, fg continues it, Ctrl-C ends it.
+test_terminal_ctrl_z_and_ctrl_c_on_a_pipeline() {
+	skip_under_prefix "drives a terminal with deadlines"
+	cat >"$T/script" <<'SCRIPT'
+expect $ 
+send python3 -u -c 'import time; [print("line", i) for i in range(300)]; print("compu" + "ting"); t = time.time(); exec("while time.time() - t < 30: pass")' | cat\n
+sleep 1
+send \x1a
+expect Stopped
+send jobs\n
+expect $ 
+send fg\n
+expect | cat
+sleep 1
+send \x03
+expect $ 
+send echo after; exit\n
+expect after
+SCRIPT
+	local mode
+	for mode in plain shim; do
+		pre=()
+		[[ $mode == shim ]] && pre=(env LD_PRELOAD="$LIB" BUFSHIM_FDS=1,2 BUFSHIM_MODE=full BUFSHIM_SIZE=64K)
+		python3 "$HERE/pty_session.py" "$T/script" -- "${pre[@]}" \
+			env PS1='$ ' bash --norc --noprofile -i >"$T/$mode" || fail "$mode: $(cat "$T/$mode")" || return 1
+		# every line, and "computing", on the screen before the end
+		python3 - "$T/$mode" <<'PY' || fail "$mode: $(cat "$T/$mode")" || return 1
+import sys
+screen = eval(open(sys.argv[1]).read()).replace(b"\r", b"")
+end = screen.index(b"after")
+assert all(b"\nline %d\n" % i in screen[:end] for i in range(1, 300)), "a line is missing"
+assert b"\ncomputing\n" in screen[:end], "computing is missing"
+PY
+	done
+}
