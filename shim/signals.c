@@ -50,8 +50,9 @@ static void (*added_restorer)(void);
 static int added_known;
 
 /* The flags the kernel keeps; it drops the others (SA_INTERRUPT...). */
-#define KERNEL_FLAGS (SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | \
-		      SA_RESTART | SA_NODEFER | SA_RESETHAND | 0x800 /* SA_EXPOSE_TAGBITS */)
+#define KERNEL_FLAGS ((unsigned)(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | \
+				   SA_RESTART | SA_NODEFER) | (unsigned)SA_RESETHAND | \
+		      0x800u /* SA_EXPOSE_TAGBITS */)
 
 static void dispatch(int sig, siginfo_t *info, void *ctx);
 
@@ -139,7 +140,7 @@ static struct sigaction dispatcher_for(int sig, const struct sigaction *prog)
 			     (dfl_of(sig) == DFL_STOP ? SA_RESTART : 0);
 	} else {
 		k.sa_mask = prog->sa_mask;
-		k.sa_flags = (prog->sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
+		k.sa_flags = (int)((unsigned)(prog->sa_flags | SA_SIGINFO) & ~(unsigned)SA_RESETHAND);
 	}
 	return k;
 }
@@ -173,7 +174,7 @@ static int install(int sig, const struct sigaction *prog)
 		added_known = 1;
 	}
 	slots[sig].act = *prog;
-	slots[sig].act.sa_flags = (prog->sa_flags & KERNEL_FLAGS) | added_flags;
+	slots[sig].act.sa_flags = (int)(((unsigned)prog->sa_flags & KERNEL_FLAGS) | (unsigned)added_flags);
 	slots[sig].act.sa_restorer = added_restorer;
 	sigdelset(&slots[sig].act.sa_mask, SIGKILL);
 	sigdelset(&slots[sig].act.sa_mask, SIGSTOP);
