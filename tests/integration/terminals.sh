@@ -118,3 +118,33 @@ assert b"\ncomputing\n" in screen[:end], "computing is missing"
 PY
 	done
 }
+
+# A background job and a terminal with `stty tostop`: what it writes shows
+# only once it is brought to the foreground, as without the library (the
+# 50 ms bound is for a person watching the foreground)
+test_terminal_tostop_background_job_stops_first() {
+	skip_under_prefix "drives a terminal with deadlines"
+	cat >"$T/script" <<'SCRIPT'
+expect $ 
+send stty tostop\n
+expect $ 
+send perl -e '$|=1; print "part" . "ial"; $t = time; 1 while time - $t < 2; print " line1\\n"' &\n
+expect $ 
+sleep 3
+send jobs\n
+expect Stopped
+send fg\n
+expect partial line1
+expect $ 
+send exit\n
+SCRIPT
+	local mode
+	for mode in plain shim; do
+		local inner=""
+		[[ $mode == shim ]] && inner="export LD_PRELOAD=$LIB;"
+		python3 "$HERE/pty_session.py" "$T/script" -- env PS1='$ ' bash --norc --noprofile -i \
+			-c "$inner exec bash --norc --noprofile -i" >"$T/$mode" || fail "$mode: $(cat "$T/$mode")" || return 1
+		sed -i 's/\[1\] [0-9]*/[1] PID/g' "$T/$mode"
+	done
+	same_files "$T/plain" "$T/shim"
+}
