@@ -53,18 +53,24 @@ os.write(1, b"\n")')
 }
 
 # An interactive shell and a Python prompt, typed at: the same screen.
+# Each line is typed only once the prompt is back (typeahead is echoed
+# whenever it arrives, so the screen would depend on timing), and what is
+# awaited is spelt so that the echo of the typed line cannot match it.
 test_terminal_interactive_session_looks_the_same() {
 	skip_under_prefix "drives a terminal with deadlines"
 	cat >"$T/script" <<'SCRIPT'
 expect $ 
-send read -p 'name? ' n; echo "hi $n"\n
+send read -p 'nam''e? ' n; echo "hi $n"\n
 expect name? 
 send bob\n
 expect hi bob
-send printf 'step 1\\rstep 2\\rdone\\n'\n
+expect $ 
+send printf 'step 1\\rstep 2\\rdo''ne\\n'\n
 expect done
+expect $ 
 send for i in 1 2 3; do echo line $i; done\n
 expect line 3
+expect $ 
 send python3 -q\n
 expect >>> 
 send print(6 * 7)\n
