@@ -5,7 +5,8 @@
  * sees, so printf and write(2) on one fd could reach it out of order. At
  * start the library replaces stdout and stderr by cookie streams
  * (fopencookie) set up as glibc would have set up the originals: the same
- * buffering mode and size. glibc's own stdio still decides when bytes are
+ * buffering mode and size, or the ones a setvbuf before us chose (stdbuf's
+ * library, a constructor). glibc's own stdio still decides when bytes are
  * handed over (a full buffer, a newline on a line-buffered stream, every
  * call on an unbuffered one, fflush, exit); the cookie's write function then
  * puts them in our buffer, in program order with raw writes. In full mode
@@ -139,25 +140,32 @@ static int cookie_close(void *c)
 	return rc;
 }
 
-/* What glibc would give the original stream on its first output. */
+/* The buffering the original stream was given by a setvbuf before us
+ * (stdbuf's library may run its constructor first), else what glibc would
+ * give it on its first output. */
 static void original_buffering(FILE *orig, int fd, int *mode, size_t *size)
 {
 	struct stat st;
 
 	*size = BUFSIZ;
 	if (orig->_flags & BS_IO_UNBUFFERED) {
-		*mode = _IONBF;
-	} else if (orig->_IO_buf_base) {
+		*mode = _IONBF;		/* setvbuf(_IONBF), stdbuf -o0; stderr */
+		return;
+	}
+	if (orig->_IO_buf_base) {
+		/* setvbuf with a size (stdbuf -oSIZE), or written already */
 		*mode = (orig->_flags & BS_IO_LINE_BUF) ? _IOLBF : _IOFBF;
 		*size = (size_t)(orig->_IO_buf_end - orig->_IO_buf_base);
-	} else {
-		*mode = _IOFBF;
-		if (BS_REAL(fstat)(fd, &st) == 0) {
-			if (S_ISCHR(st.st_mode) && isatty(fd))
-				*mode = _IOLBF;
-			if (st.st_blksize > 0 && st.st_blksize < BUFSIZ)
-				*size = (size_t)st.st_blksize;
-		}
+		return;
+	}
+	/* setvbuf(_IOLBF) with no buffer (stdbuf -oL), or nothing chosen
+	 * yet: the size glibc would allocate, and its mode */
+	*mode = (orig->_flags & BS_IO_LINE_BUF) ? _IOLBF : _IOFBF;
+	if (BS_REAL(fstat)(fd, &st) == 0) {
+		if (S_ISCHR(st.st_mode) && isatty(fd))
+			*mode = _IOLBF;
+		if (st.st_blksize > 0 && st.st_blksize < BUFSIZ)
+			*size = (size_t)st.st_blksize;
 	}
 }
 

@@ -142,3 +142,74 @@ test_stdio_fflush_null_costs_nothing() {
 	shim BUFSHIM_FDS=all "$P/fflush_all" >"$T/out"
 	same_files "$T/plain" "$T/out" && echo "$n syscalls"
 }
+
+# ---- stdbuf beside the library ------------------------------------------------------
+
+# The library stdbuf preloads (it reads _STDBUF_O and calls setvbuf on stdout
+# in its constructor), wherever coreutils installed it.
+stdbuf_lib() { env -i PATH="$PATH" stdbuf -oL printenv LD_PRELOAD; }
+
+# grep without --line-buffered keeps its lines in stdio when it writes to a
+# pipe. A producer writes a line, then waits 2 s: under stdbuf -oL beside
+# the library (stdbuf's constructor before ours, as both commands order
+# them, and after it), the line must reach the reader at once, as under
+# stdbuf -oL alone; plain grep holds it the 2 s.
+test_stdbuf_beside_the_library_delivers_each_line_of_grep() {
+	skip_under_prefix "measures arrival times"
+	local sl i=0 s
+	sl=$(stdbuf_lib)
+	[[ -f $sl ]] || skip "no stdbuf library"
+	local producer="python3 -c 'import time; print(\"x\", time.monotonic(), flush=True); time.sleep(2); print(\"x end\")'"
+	local cases=(
+		"grep x"
+		"stdbuf -oL $CMD grep x"
+		"$CMD stdbuf -oL grep x"
+		"env LD_PRELOAD=$LIB:$sl _STDBUF_O=L grep x"
+		"env LD_PRELOAD=$sl:$LIB _STDBUF_O=L grep x"
+	)
+	for c in "${cases[@]}"; do
+		i=$((i + 1))
+		python3 "$HERE/arrival.py" -- sh -c "$producer | $c" >"$T/late.$i" 2>&1 &
+	done
+	wait
+	i=0
+	for c in "${cases[@]}"; do
+		i=$((i + 1))
+		s=$(cat "$T/late.$i")
+		if (( i == 1 )); then	# the control: held without stdbuf
+			awk -v s="$s" 'BEGIN { exit !(s + 0 == s && s > 1.5) }' ||
+				fail "plain grep did not hold its line: $s" || return 1
+			continue
+		fi
+		awk -v s="$s" 'BEGIN { exit !(s + 0 == s && s < 1) }' ||
+			fail "$c: the line arrived late: $s" || return 1
+	done
+}
+
+# Under each stdbuf option, with the library's stdio hand-overs going out
+# as they come (--no-stdio), grep makes exactly the write syscalls it makes
+# under stdbuf alone: its stdio buffering is the one stdbuf chose, whichever
+# constructor runs first.
+test_stdbuf_options_keep_their_syscalls_beside_the_library() {
+	skip_under_prefix "counts syscalls under strace"
+	local sl opt plain n report=""
+	sl=$(stdbuf_lib)
+	[[ -f $sl ]] || skip "no stdbuf library"
+	seq 1 10000 >"$T/nums"
+	grep 1 "$T/nums" >"$T/want"
+	for opt in L 0 1000 16384; do
+		plain=$(writes -- stdbuf -o$opt grep 1 "$T/nums")
+		same_files "$T/want" "$T/out" || return 1
+		n=$(writes -- stdbuf -o$opt "$CMD" --no-stdio grep 1 "$T/nums")
+		same_files "$T/want" "$T/out" && (( n == plain )) ||
+			fail "stdbuf -o$opt bufshim: $n writes, $plain under stdbuf alone" || return 1
+		n=$(writes -- "$CMD" --no-stdio stdbuf -o$opt grep 1 "$T/nums")
+		same_files "$T/want" "$T/out" && (( n == plain )) ||
+			fail "bufshim stdbuf -o$opt: $n writes, $plain under stdbuf alone" || return 1
+		n=$(writes LD_PRELOAD="$sl:$LIB" _STDBUF_O=$opt BUFSHIM_STDIO=0 -- grep 1 "$T/nums")
+		same_files "$T/want" "$T/out" && (( n == plain )) ||
+			fail "stdbuf's library after ours, -o$opt: $n writes, $plain under stdbuf alone" || return 1
+		report+="-o$opt: $plain; "
+	done
+	echo "$report"
+}
