@@ -191,6 +191,36 @@ START_TEST(flush_ms_stats_stdio)
 }
 END_TEST
 
+/* The path is copied: a program that rewrites its environment (to show a
+ * title, as PostgreSQL and nginx do) keeps its stats file. */
+START_TEST(stats_path_is_a_copy)
+{
+	char value[] = " logs/stats.log ";
+	char long_path[BS_PATH_MAX + 1];
+
+	ck_assert_int_eq(parse1("STATS", value), 0);
+	memset(value, 'x', sizeof value - 1);
+	ck_assert_int_eq(cfg.stats, BS_STATS_FILE);
+	ck_assert_str_eq(cfg.stats_path, "logs/stats.log");
+	ck_assert_int_eq(parse1("STATS", "summary:/tmp/d/totals"), 0);
+	ck_assert_int_eq(cfg.stats, BS_STATS_SUMMARY);
+	ck_assert_str_eq(cfg.stats_path, "/tmp/d/totals");
+	ck_assert_int_eq(parse1("STATS", "summary"), 0);	/* a file named so */
+	ck_assert_int_eq(cfg.stats, BS_STATS_FILE);
+	ck_assert_str_eq(cfg.stats_path, "summary");
+	ck_assert_int_eq(parse1("STATS", "summary: "), -1);
+	ck_assert_str_eq(line, "bufshim: BUFSHIM_STATS='summary: ' names no file "
+			       "(summary:PATH); buffering off");
+	memset(long_path, 'a', sizeof long_path - 1);
+	long_path[sizeof long_path - 1] = '\0';
+	ck_assert_int_eq(parse1("STATS", long_path), -1);
+	ck_assert_ptr_nonnull(strstr(line, "is too long a path (4095 bytes at most); buffering off"));
+	long_path[BS_PATH_MAX - 1] = '\0';
+	ck_assert_int_eq(parse1("STATS", long_path), 0);
+	ck_assert_uint_eq(strlen(cfg.stats_path), BS_PATH_MAX - 1);
+}
+END_TEST
+
 START_TEST(message_is_one_safe_line)
 {
 	char long_value[300];
@@ -264,6 +294,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, sizes_bad);
 	tcase_add_test(tc, modes);
 	tcase_add_test(tc, flush_ms_stats_stdio);
+	tcase_add_test(tc, stats_path_is_a_copy);
 	tcase_add_test(tc, message_is_one_safe_line);
 	tcase_add_test(tc, stats_line_format);
 	tcase_add_test(tc, str_is_bounded);
