@@ -33,12 +33,17 @@ static void ratio(struct bs_str *s, uint64_t writes, uint64_t syscalls)
 	bs_str_add(s, "x fewer");
 }
 
-void bs_stats_line(struct bs_str *s, int fd, const char *kind,
-		   enum bs_mode mode, size_t cap, const struct bs_stats *st)
+void bs_stats_line(struct bs_str *s, const struct bs_stats_who *who, int fd,
+		   const char *kind, enum bs_mode mode, size_t cap,
+		   const struct bs_stats *st)
 {
 	const char *sep = " ";
 
-	bs_str_add(s, "bufshim: fd ");
+	bs_str_add(s, "bufshim: pid ");
+	bs_str_u64(s, (uint64_t)who->pid);
+	bs_str_add(s, " (");
+	bs_str_value(s, who->name);
+	bs_str_add(s, "): fd ");
 	bs_str_u64(s, (uint64_t)fd);
 	bs_str_add(s, " (");
 	bs_str_add(s, kind);

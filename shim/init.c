@@ -71,6 +71,8 @@ static void configure(void)
 		return;
 	}
 	stats_path_absolute();
+	if (bs_cfg.stats != BS_STATS_OFF)
+		bs_stats_name();
 	bs_active = 1;
 }
 

@@ -14,7 +14,24 @@
 
 #include "../core/bs_stats.h"
 
+/* The program's name, as it started: a program that sets its title
+ * overwrites argv, where the C library's name for it points. */
+static char name[32] = "?";
+
+void bs_stats_name(void)
+{
+	const char *n = program_invocation_short_name;
+	size_t i;
+
+	if (!n || !*n)
+		return;
+	for (i = 0; i < sizeof name - 1 && n[i]; i++)
+		name[i] = n[i];
+	name[i] = '\0';
+}
+
 struct report {
+	struct bs_stats_who who;
 	int fd;			/* where the lines go; -1: not opened yet */
 	int opened;		/* fd is the stats file's: closed at the end */
 	int failed;		/* the file could not be opened: no lines */
@@ -83,7 +100,7 @@ static void report_one(struct bs_file *f, void *arg)
 		r->opened = 1;
 	}
 	bs_str_init(&s, line, sizeof line);
-	bs_stats_line(&s, f->fd, bs_kind_name(f->kind), f->mode, f->buf.cap,
+	bs_stats_line(&s, &r->who, f->fd, bs_kind_name(f->kind), f->mode, f->buf.cap,
 		      &f->buf.stats);
 	bs_str_add(&s, "\n");
 	bs_write_all(r->fd, line, s.len);
@@ -92,11 +109,12 @@ static void report_one(struct bs_file *f, void *arg)
 
 static void report(int hurried)
 {
-	struct report r = { .fd = -1 };
+	struct report r = { .fd = -1, .who.name = name };
 
 	if (!bs_active || bs_cfg.stats == BS_STATS_OFF)
 		return;
 	bs_enter();
+	r.who.pid = bs_sys0(SYS_getpid);
 	if (bs_cfg.stats == BS_STATS_STDERR)
 		r.fd = bs_stats_fd();
 	if (hurried)

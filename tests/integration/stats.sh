@@ -11,7 +11,10 @@ test_stats_survive_a_rewritten_environment() {
 		"$P/proctitle" "postgres: writer process" 10 >"$T/out")
 	[[ $(grep -c 'fd 1 (file, full, 4096 B): 10 writes, ' "$T/stats") == 2 ]] ||
 		fail "stats: $(cat "$T/stats" 2>&1)" || return 1
-	[[ -z $(ls -A "$T/run") ]] || fail "stray files: $(ls -A "$T/run" | cat -A)"
+	[[ -z $(ls -A "$T/run") ]] || fail "stray files: $(ls -A "$T/run" | cat -A)" || return 1
+	# each line names its process: two pids, the program's name as it started
+	[[ $(grep -oE '^bufshim: pid [0-9]+ \(proctitle\): ' "$T/stats" | sort -u | wc -l) == 2 ]] ||
+		fail "not named: $(cat "$T/stats")"
 }
 
 # A relative path names a file in the directory the process started in,

@@ -240,15 +240,16 @@ END_TEST
 START_TEST(stats_line_format)
 {
 	struct bs_stats st = { .writes = 100000, .bytes = 588895, .syscalls = 144 };
+	struct bs_stats_who who = { 1234, "python3" };
 	struct bs_str s;
 
 	st.flushes[BS_DELIVER_FULL] = 143;
 	st.flushes[BS_DELIVER_EXIT] = 1;
 	bs_str_init(&s, line, sizeof line);
-	bs_stats_line(&s, 1, "pipe", BS_MODE_FULL, 4096, &st);
-	ck_assert_str_eq(line, "bufshim: fd 1 (pipe, full, 4096 B): 100000 writes, "
-			       "588895 B in 144 syscalls (694x fewer); flushes: "
-			       "143 full, 1 exit; 0 errors, 0 B dropped");
+	bs_stats_line(&s, &who, 1, "pipe", BS_MODE_FULL, 4096, &st);
+	ck_assert_str_eq(line, "bufshim: pid 1234 (python3): fd 1 (pipe, full, 4096 B): "
+			       "100000 writes, 588895 B in 144 syscalls (694x fewer); "
+			       "flushes: 143 full, 1 exit; 0 errors, 0 B dropped");
 	memset(&st, 0, sizeof st);
 	st.writes = 5;
 	st.bytes = 5;
@@ -256,10 +257,12 @@ START_TEST(stats_line_format)
 	st.errors = 1;
 	st.dropped = 3;
 	st.flushes[BS_DELIVER_SYNC] = 2;
+	who.pid = 7;
+	who.name = "a\nb";	/* a name is shown on one line */
 	bs_str_init(&s, line, sizeof line);
-	bs_stats_line(&s, 2, "tty", BS_MODE_LINE, 1, &st);
-	ck_assert_str_eq(line, "bufshim: fd 2 (tty, line, 1 B): 5 writes, 5 B in 2 "
-			       "syscalls (2.5x fewer); flushes: 2 sync; 1 error, 3 B dropped");
+	bs_stats_line(&s, &who, 2, "tty", BS_MODE_LINE, 1, &st);
+	ck_assert_str_eq(line, "bufshim: pid 7 (a?b): fd 2 (tty, line, 1 B): 5 writes, 5 B "
+			       "in 2 syscalls (2.5x fewer); flushes: 2 sync; 1 error, 3 B dropped");
 }
 END_TEST
 
