@@ -23,7 +23,7 @@ static int init_state;
  */
 static void stats_path_absolute(void)
 {
-	char cwd[BS_PATH_MAX], line[256];
+	char cwd[BS_PATH_MAX] = "", line[256];
 	size_t clen, plen;
 	struct bs_str msg;
 	const char *why = NULL;
