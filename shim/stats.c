@@ -1,5 +1,7 @@
 /*
- * stats.c — the stats lines (BUFSHIM_STATS): one per buffer that did work.
+ * stats.c — the stats lines (BUFSHIM_STATS): one per buffer that did work;
+ * or, for the command's --stats=summary (BUFSHIM_STATS=summary:PATH), one
+ * record of the process's totals, for the command to add up.
  *
  * To a file, they are appended to the path taken at start (init.c), which
  * is opened only when there is something to report, never through a
@@ -35,6 +37,7 @@ struct report {
 	int fd;			/* where the lines go; -1: not opened yet */
 	int opened;		/* fd is the stats file's: closed at the end */
 	int failed;		/* the file could not be opened: no lines */
+	struct bs_stats total;	/* summary: the process's totals */
 };
 
 /* One line on stderr: the stats file cannot be written, and why. Once. */
@@ -66,6 +69,8 @@ static int open_stats_file(void)
 			 O_NONBLOCK | O_NOCTTY, 0644);
 	if (fd < 0) {
 		err = errno;
+		if (err == ENOENT && bs_cfg.stats == BS_STATS_SUMMARY)
+			return -1;	/* the command has summed up already */
 		if (err == ELOOP)
 			why = "it is a symbolic link";
 		else if (err == ENXIO)
@@ -83,22 +88,37 @@ static int open_stats_file(void)
 	return fd;
 }
 
+/* The file, made now if need be: 0, or -1 when it cannot be written. */
+static int report_to(struct report *r)
+{
+	if (r->fd >= 0)
+		return 0;
+	if (r->failed)
+		return -1;
+	r->fd = open_stats_file();
+	if (r->fd < 0) {
+		r->failed = 1;
+		return -1;
+	}
+	r->opened = 1;
+	return 0;
+}
+
 static void report_one(struct bs_file *f, void *arg)
 {
 	struct report *r = arg;
 	char line[512];
 	struct bs_str s;
 
-	if (f->buf.stats.writes == 0 || r->failed)
+	if (f->buf.stats.writes == 0)
 		return;
-	if (r->fd < 0) {	/* the first line: the file is made now */
-		r->fd = open_stats_file();
-		if (r->fd < 0) {
-			r->failed = 1;
-			return;
-		}
-		r->opened = 1;
+	if (bs_cfg.stats == BS_STATS_SUMMARY) {
+		bs_stats_add(&r->total, &f->buf.stats);
+		memset(&f->buf.stats, 0, sizeof f->buf.stats);
+		return;
 	}
+	if (report_to(r) < 0)
+		return;
 	bs_str_init(&s, line, sizeof line);
 	bs_stats_line(&s, &r->who, f->fd, bs_kind_name(f->kind), f->mode, f->buf.cap,
 		      &f->buf.stats);
@@ -121,6 +141,14 @@ static void report(int hurried)
 		bs_files_each_unlocked(report_one, &r);
 	else
 		bs_files_each(report_one, &r);
+	if (r.total.writes && report_to(&r) == 0) {
+		char line[512];
+		struct bs_str s;
+
+		bs_str_init(&s, line, sizeof line);
+		bs_stats_record(&s, r.who.pid, &r.total);
+		bs_write_all(r.fd, line, s.len);	/* one write: appended whole */
+	}
 	if (r.opened)
 		bs_sys_close(r.fd);
 	bs_leave();

@@ -266,6 +266,46 @@ START_TEST(stats_line_format)
 }
 END_TEST
 
+/* A process's record for the summary goes out and comes back whole; the
+ * summary line adds them up. */
+START_TEST(summary_records_and_line)
+{
+	struct bs_stats st = { .writes = 1000, .bytes = 10000, .syscalls = 3,
+			       .errors = 1, .dropped = 7 }, back, sum = { 0 };
+	struct bs_str s;
+	long pid = 0;
+
+	st.flushes[BS_DELIVER_FULL] = 2;
+	st.flushes[BS_DELIVER_SIGNAL] = 1;
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_record(&s, 4242, &st);
+	ck_assert_str_eq(line, "bufshim-summary-1 4242 1000 10000 3 1 7 2 0 0 0 0 0 0 1\n");
+	memset(&back, 0xff, sizeof back);
+	ck_assert_int_eq(bs_stats_record_parse(line, &pid, &back), 0);
+	ck_assert_int_eq(pid, 4242);
+	ck_assert_mem_eq(&back, &st, sizeof st);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 4242 1000 10000 3 1 7 2 0 0 0 0 0 0 1", &pid, &back), 0);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 4242 1000 10000 3 1 7 2 0 0 0 0 0 0", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 4242 1000 10000 3 1 7 2 0 0 0 0 0 0 1 9", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 0 1 1 1 1 1 1 1 1 1 1 1 1 1", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 1 x 1 1 1 1 1 1 1 1 1 1 1 1", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-2 1 1 1 1 1 1 1 1 1 1 1 1 1 1", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summ", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 1 99999999999999999999 1 1 1 1 1 1 1 1 1 1 1 1", &pid, &back), -1);
+	bs_stats_add(&sum, &st);
+	bs_stats_add(&sum, &st);
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_summary_line(&s, 2, &sum);
+	ck_assert_str_eq(line, "bufshim: summary: 2 processes, 2000 writes, 20000 B in 6 syscalls "
+			       "(333x fewer); flushes: 4 full, 2 signal; 2 errors, 14 B dropped");
+	memset(&sum, 0, sizeof sum);
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_summary_line(&s, 1, &sum);
+	ck_assert_str_eq(line, "bufshim: summary: 1 process, 0 writes, 0 B in 0 syscalls "
+			       "(no fewer); flushes: none; 0 errors, 0 B dropped");
+}
+END_TEST
+
 START_TEST(str_is_bounded)
 {
 	char small[8];
@@ -300,6 +340,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, stats_path_is_a_copy);
 	tcase_add_test(tc, message_is_one_safe_line);
 	tcase_add_test(tc, stats_line_format);
+	tcase_add_test(tc, summary_records_and_line);
 	tcase_add_test(tc, str_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
