@@ -203,6 +203,7 @@ test_line_mode_and_stdbuf_deliver_each_line_of_grep() {
 # under stdbuf alone: its stdio buffering is the one stdbuf chose, whichever
 # constructor runs first. -m line and -m none make the syscalls of stdbuf
 # -oL and -o0; -s 16K makes blocks of 16 KiB or more, as stdbuf -o16K does.
+SLOW+=(test_stdbuf_options_keep_their_syscalls_and_have_equivalents)
 test_stdbuf_options_keep_their_syscalls_and_have_equivalents() {
 	skip_under_prefix "counts syscalls under strace"
 	local sl opt plain n report="" bytes
