@@ -335,6 +335,8 @@ int bs_stdio_fd(FILE *fp);
 
 /* ---- stats (stats.c) ------------------------------------------------------- */
 
+/* Keep the program's name for the stats lines (at start). */
+void bs_stats_name(void);
 /* Stats lines for every buffer that did work, then reset. */
 void bs_report_stats(void);
 /* The same while the process dies of a signal: no lock waited for. */
