@@ -21,8 +21,8 @@ endif
 
 B ?= build
 
-CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c
-SHIM_SRC := shim/sys.c shim/init.c shim/files.c shim/stats.c shim/signals.c shim/process.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c
+CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c core/bs_local.c
+SHIM_SRC := shim/sys.c shim/init.c shim/files.c shim/stats.c shim/signals.c shim/process.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c shim/locals.c
 CORE_HDR := $(wildcard core/*.h)
 SHIM_HDR := $(wildcard shim/*.h shim/arch/*.h)
 

@@ -73,6 +73,7 @@ static void configure(void)
 	stats_path_absolute();
 	if (bs_cfg.stats != BS_STATS_OFF)
 		bs_stats_name();
+	bs_threads_local = bs_cfg.threads_local;
 	bs_active = 1;
 }
 

@@ -45,6 +45,7 @@
 
 #include "../core/bs_buffer.h"
 #include "../core/bs_config.h"
+#include "../core/bs_local.h"
 #include "../core/bs_str.h"
 
 /* glibc's fortified and internal entry points have no prototype of their own. */
@@ -130,6 +131,8 @@ struct bs_file {
 	ino_t ino;
 	uint32_t bound_ms;	/* the longest a byte may wait; 0: no bound */
 	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
+	struct bs_local *locals;	/* BUFSHIM_THREADS=local: the threads'
+					 * buffers (buf then only passes through) */
 	struct bs_file *next;	/* every file, for process-wide deliveries */
 	struct bs_file *free_next;
 } __attribute__((aligned(8)));
@@ -433,10 +436,39 @@ static inline int bs_write_again(ssize_t r)
 	return 1;
 }
 
+/* ---- per-thread buffers (locals.c) ------------------------------------------ */
+
+/* BUFSHIM_THREADS=local: every buffered write goes to its thread's own
+ * buffer for the file, and f->buf only passes through. */
+extern int bs_threads_local;
+
+/* bs_file_write and bs_file_write1 in local mode (the guard left). */
+ssize_t bs_local_writev(struct bs_file *f, const struct iovec *iov, int n,
+			enum bs_mode mode);
+ssize_t bs_local_write1(struct bs_file *f, const void *buf, size_t n,
+			enum bs_mode mode);
+
+/* A buffer f->buf made anew (its threads' buffers are given up, empty). */
+void bs_local_file_new(struct bs_file *f);
+
+/* In a fork child: the threads that did not come along give their
+ * buffers up; what another thread was delivering is the parent's. */
+void bs_local_fork_child(struct bs_file *f);
+
+/* Whether f, or one of its threads' buffers, holds bytes (a snapshot). */
+static inline int bs_file_pending(const struct bs_file *f)
+{
+	return bs_buffer_pending(&f->buf) ||
+	       (bs_unlikely(f->locals != NULL) &&
+		bs_local_pending(__atomic_load_n(&f->locals, __ATOMIC_ACQUIRE)));
+}
+
 /* A write begun with bs_write_begin, into f's buffer in mode. */
 static inline ssize_t bs_file_write(struct bs_file *f, const struct iovec *iov,
 				    int n, enum bs_mode mode)
 {
+	if (bs_unlikely(bs_threads_local))
+		return bs_local_writev(f, iov, n, mode);
 	return bs_write_end(f, bs_buffer_writev_as(&f->buf, iov, n, mode));
 }
 
@@ -444,6 +476,8 @@ static inline ssize_t bs_file_write(struct bs_file *f, const struct iovec *iov,
 static inline ssize_t bs_file_write1(struct bs_file *f, const void *buf,
 				     size_t n, enum bs_mode mode)
 {
+	if (bs_unlikely(bs_threads_local))
+		return bs_local_write1(f, buf, n, mode);
 	return bs_write_end(f, bs_buffer_write_as(&f->buf, buf, n, mode));
 }
 
