@@ -763,14 +763,16 @@ static int try_buffer_lock(void *b)
 	return bs_buffer_trylock(b);
 }
 
-/* One buffer b of f, as bs_deliver_all_hurried delivers it. */
-static void hurry_one(struct bs_file *f, struct bs_buffer *b, enum bs_reason why,
-		      int final, int self_inside)
+static int try_local_hold(void *l)
+{
+	return bs_local_hold(l, BS_LOCAL_TRY);
+}
+
+/* One buffer b of f, held already, as bs_deliver_all_hurried delivers it. */
+static void hurry_one(struct bs_file *f, struct bs_buffer *b, enum bs_reason why, int final)
 {
 	int rc, err, before;
 
-	if (!lock_in_time(try_buffer_lock, b, self_inside))
-		return;		/* another thread's delivery did not end in time */
 	before = b->error;
 	rc = bs_buffer_deliver_held(b, why, final ? BS_REPORT : 0);
 	err = errno;
@@ -781,7 +783,6 @@ static void hurry_one(struct bs_file *f, struct bs_buffer *b, enum bs_reason why
 	else if (rc < 0 && err == EAGAIN)
 		b->error = before;	/* our own haste, not the program's error:
 					 * the bytes stay held for after the stop */
-	bs_buffer_unlock(b);
 }
 
 void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside, int but_ttys)
@@ -798,9 +799,16 @@ void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside, int 
 		if (f->closed || (but_ttys && f->kind == BS_KIND_TTY))
 			continue;
 		for (struct bs_local *l = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE); l;
-		     l = l->next)
-			hurry_one(f, &l->buf, why, final, self_inside);
-		hurry_one(f, &f->buf, why, final, self_inside);
+		     l = l->next) {
+			if (!lock_in_time(try_local_hold, l, self_inside))
+				continue;	/* its owner or a delivery did not let go in time */
+			hurry_one(f, &l->buf, why, final);
+			bs_local_unhold(l);
+		}
+		if (!lock_in_time(try_buffer_lock, &f->buf, self_inside))
+			continue;	/* another thread's delivery did not end in time */
+		hurry_one(f, &f->buf, why, final);
+		bs_buffer_unlock(&f->buf);
 	}
 	if (final)
 		__atomic_store_n(&bs_stopped, 1, __ATOMIC_RELEASE);
@@ -1008,7 +1016,7 @@ void bs_files_fork_hold(void)
 	pthread_mutex_lock(&files_lock);
 	for (struct bs_file *f = files; f; f = f->next) {
 		for (struct bs_local *l = f->locals; l; l = l->next) {
-			l->held = !f->closed && bs_buffer_lock_unless_delivering(&l->buf);
+			l->held = !f->closed && bs_local_hold(l, BS_LOCAL_SKIP_DELIVERING);
 			if (l->held)
 				bs_buffer_deliver_held(&l->buf, BS_DELIVER_PROCESS, 0);
 		}
@@ -1032,7 +1040,7 @@ void bs_files_fork_release(int child)
 		else
 			for (struct bs_local *l = f->locals; l; l = l->next)
 				if (l->held)
-					bs_buffer_unlock(&l->buf);
+					bs_local_unhold(l);
 		if (child) {	/* the child reports only its own work */
 			memset(&f->buf.stats, 0, sizeof f->buf.stats);
 			f->first_ns = 0;

@@ -73,7 +73,8 @@ static void configure(void)
 	stats_path_absolute();
 	if (bs_cfg.stats != BS_STATS_OFF)
 		bs_stats_name();
-	bs_threads_local = bs_cfg.threads_local;
+	if (bs_cfg.threads_local)
+		bs_local_start();
 	bs_active = 1;
 }
 

@@ -31,9 +31,9 @@ static BS_TLS struct {
 	struct bs_local *l;
 } mine_cache[MINE_SLOTS];
 
-static unsigned slot_of(const struct bs_file *f)
+static inline unsigned slot_of(const struct bs_file *f)
 {
-	return (unsigned)((uintptr_t)f / sizeof *f) % MINE_SLOTS;
+	return (unsigned)((uintptr_t)f >> 8) % MINE_SLOTS;
 }
 
 /* ---- making one ----------------------------------------------------------------- */
@@ -123,22 +123,19 @@ static inline struct bs_local *mine(struct bs_file *f)
 /* ---- the write path ------------------------------------------------------------- */
 
 /* As bs_note_pending, for this thread's buffer l of f. */
-static ssize_t local_end(struct bs_file *f, struct bs_local *l, ssize_t r)
+static inline ssize_t local_end(struct bs_file *f, struct bs_local *l, ssize_t r)
 {
 	extern int bs_armed;
-	int err = errno;
 
-	if (bs_buffer_pending(&l->buf)) {
-		if (bs_unlikely(!__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))) {
-			__atomic_store_n(&bs_dirty, 1, __ATOMIC_RELAXED);
-			if (!__atomic_load_n(&bs_armed, __ATOMIC_RELAXED))
-				bs_signals_arm();
-		}
-		if (bs_unlikely(f->bound_ms != 0) &&
-		    !__atomic_load_n(&f->first_ns, __ATOMIC_RELAXED))
-			bs_timer_stamp(f);
+	if (bs_unlikely(!__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) &&
+	    bs_buffer_pending(&l->buf)) {
+		__atomic_store_n(&bs_dirty, 1, __ATOMIC_RELAXED);
+		if (!__atomic_load_n(&bs_armed, __ATOMIC_RELAXED))
+			bs_signals_arm();
 	}
-	errno = err;
+	if (bs_unlikely(f->bound_ms != 0) &&
+	    !__atomic_load_n(&f->first_ns, __ATOMIC_RELAXED) && bs_buffer_pending(&l->buf))
+		bs_timer_stamp(f);
 	bs_leave();
 	return r;
 }
@@ -160,7 +157,7 @@ ssize_t bs_local_write1(struct bs_file *f, const void *buf, size_t n,
 
 	if (bs_unlikely(!l))
 		return bs_write_end(f, bs_buffer_write_as(&f->buf, buf, n, BS_MODE_NONE));
-	return local_end(f, l, bs_buffer_write_as(&l->buf, buf, n, mode));
+	return local_end(f, l, bs_local_write(l, buf, n, mode));
 }
 
 /* ---- a thread's end, a file made anew, a fork --------------------------------------- */
@@ -193,6 +190,15 @@ static void thread_end(void *arg)
 	bs_leave();
 }
 
+void bs_local_start(void)
+{
+	bs_threads_local = 1;
+	/* owners append with plain stores: a boundary makes them pass a
+	 * barrier (without one, each record pays a fence) */
+	if (bs_sys_barrier_register() == 0)
+		bs_local_set_barrier(bs_sys_barrier);
+}
+
 void bs_local_file_new(struct bs_file *f)
 {
 	if (!bs_threads_local)
@@ -200,7 +206,7 @@ void bs_local_file_new(struct bs_file *f)
 	bs_buffer_set_passthrough_held(&f->buf);	/* the threads hold its bytes */
 	for (struct bs_local *l = f->locals; l; l = l->next) {
 		/* given up empty when the file was retired */
-		bs_buffer_lock(&l->buf);
+		bs_local_hold(l, 0);
 		l->buf.len = 0;
 		l->buf.error = 0;
 		l->buf.mode = BS_MODE_FULL;
@@ -209,7 +215,7 @@ void bs_local_file_new(struct bs_file *f)
 		memset(&l->buf.stats, 0, sizeof l->buf.stats);
 		bs_buffer_set_atomic(&l->buf, f->buf.atomic);
 		__atomic_store_n(&l->owner, NULL, __ATOMIC_RELEASE);
-		bs_buffer_unlock(&l->buf);
+		bs_local_unhold(l);
 	}
 }
 
@@ -220,13 +226,15 @@ void bs_local_fork_child(struct bs_file *f)
 		if (l->owner != &bs_self)
 			l->owner = NULL;	/* its thread is not here */
 		if (l->held) {
-			bs_buffer_unlock(&l->buf);
+			bs_local_unhold(l);
 			continue;
 		}
 		/* another thread was delivering it: the parent sends those */
 		l->buf.len = 0;
 		l->buf.error = 0;
 		l->buf.delivering = 0;
+		l->busy = 0;
+		l->stop = 0;
 		bs_buffer_reinit_lock(&l->buf);
 	}
 }

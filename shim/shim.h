@@ -448,6 +448,9 @@ ssize_t bs_local_writev(struct bs_file *f, const struct iovec *iov, int n,
 ssize_t bs_local_write1(struct bs_file *f, const void *buf, size_t n,
 			enum bs_mode mode);
 
+/* BUFSHIM_THREADS=local from now on (at start, one thread). */
+void bs_local_start(void);
+
 /* A buffer f->buf made anew (its threads' buffers are given up, empty). */
 void bs_local_file_new(struct bs_file *f);
 

@@ -139,6 +139,11 @@ void *bs_sys_map(size_t len);
 /* A futex wait while *addr == val, and a wake of one waiter. */
 void bs_sys_futex_wait(int *addr, int val);
 void bs_sys_futex_wake(int *addr);
+/* Make every thread of the process pass a full memory barrier
+ * (membarrier(2)); bs_sys_barrier_register first: 0, or -1 when the
+ * kernel has no such barrier. errno kept. */
+int bs_sys_barrier_register(void);
+void bs_sys_barrier(void);
 
 /* ---- the writes that deliver -------------------------------------------------- */
 
