@@ -65,8 +65,36 @@ int bs_local_hold(struct bs_local *l, unsigned how)
 
 void bs_local_unhold(struct bs_local *l)
 {
+	if (l->buf.len == 0 && l->buf.error == 0)
+		__atomic_store_n(&l->dirty, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->stop, 0, __ATOMIC_RELEASE);
 	bs_buffer_unlock(&l->buf);
+}
+
+/* ---- the owner's other writes ------------------------------------------------------ */
+
+/* The engine may leave bytes or an error: the owner cannot look at them
+ * once it has let the lock go, so the buffer counts as dirty. */
+ssize_t bs_local_write_slow(struct bs_local *l, const void *data, size_t len,
+			    enum bs_mode mode)
+{
+	ssize_t r = bs_buffer_write_as(&l->buf, data, len, mode);
+	int err = errno;
+
+	__atomic_store_n(&l->dirty, 1, __ATOMIC_RELAXED);
+	errno = err;
+	return r;
+}
+
+ssize_t bs_local_writev(struct bs_local *l, const struct iovec *iov, int n,
+			enum bs_mode mode)
+{
+	ssize_t r = bs_buffer_writev_as(&l->buf, iov, n, mode);
+	int err = errno;
+
+	__atomic_store_n(&l->dirty, 1, __ATOMIC_RELAXED);
+	errno = err;
+	return r;
 }
 
 /* ---- the list ---------------------------------------------------------------------- */
@@ -102,7 +130,7 @@ struct bs_local *bs_local_take(struct bs_local *head, const void *owner)
 size_t bs_local_pending(const struct bs_local *head)
 {
 	for (const struct bs_local *l = head; l; l = after(l))
-		if (bs_buffer_pending(&l->buf))
+		if (bs_local_dirty(l))
 			return 1;
 	return 0;
 }
@@ -115,8 +143,7 @@ int bs_local_deliver(struct bs_local *head, enum bs_reason why, int flags,
 	for (struct bs_local *l = head; l; l = after(l)) {
 		int rc, e;
 
-		if (!(walk & BS_LOCAL_FINAL) && !bs_buffer_pending(&l->buf) &&
-		    !((flags & BS_REPORT) && !err && __atomic_load_n(&l->buf.error, __ATOMIC_RELAXED)))
+		if (!(walk & BS_LOCAL_FINAL) && !bs_local_dirty(l))
 			continue;	/* nothing held, nothing to report: not held */
 		if (!bs_local_hold(l, walk))
 			continue;

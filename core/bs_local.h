@@ -36,6 +36,9 @@ struct bs_local {
 	int busy;		/* the owner is appending without the lock */
 	int stop;		/* another thread holds the buffer: the owner
 				 * appends under the lock meanwhile */
+	int dirty;		/* may hold bytes or an error: set by the owner,
+				 * cleared by a holder that leaves it empty (an
+				 * unlocked look reads this, never buf.len) */
 	int held;		/* held across a fork (see the shim) */
 } __attribute__((aligned(64)));	/* two threads' buffers share no cache line */
 
@@ -51,7 +54,13 @@ void bs_local_push(struct bs_local **head, struct bs_local *l);
 /* owner's buffer on the list, else a free one made owner's, else NULL. */
 struct bs_local *bs_local_take(struct bs_local *head, const void *owner);
 
-/* Bytes waiting in the list's buffers (a snapshot), 0 if none. */
+/* Whether l may hold bytes or an error (a snapshot). */
+static inline int bs_local_dirty(const struct bs_local *l)
+{
+	return __atomic_load_n(&l->dirty, __ATOMIC_RELAXED);
+}
+
+/* Whether a buffer of the list may hold bytes or an error (a snapshot). */
 size_t bs_local_pending(const struct bs_local *head);
 
 /* Set once a barrier function is given (see bs_local_set_barrier). */
@@ -78,6 +87,12 @@ static inline void bs_local_owner_end(struct bs_local *l)
 	__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
 }
 
+/* The owner's writes that take the engine's path, under the lock. */
+ssize_t bs_local_write_slow(struct bs_local *l, const void *data, size_t len,
+			    enum bs_mode mode);
+ssize_t bs_local_writev(struct bs_local *l, const struct iovec *iov, int n,
+			enum bs_mode mode);
+
 /*
  * The owner's write of one buffer: as bs_buffer_write_as. A record that
  * fits in full mode is copied without the lock; anything else takes the
@@ -91,15 +106,17 @@ static inline ssize_t bs_local_write(struct bs_local *l, const void *data, size_
 	if (mode == BS_MODE_FULL && data && len - 1 < b->cap - 1 && bs_local_owner_begin(l)) {
 		if (b->mode == BS_MODE_FULL && !b->error && len <= b->cap - b->len) {
 			__builtin_memcpy(b->data + b->len, data, len);
-			__atomic_store_n(&b->len, b->len + len, __ATOMIC_RELAXED);
+			b->len += len;
 			b->stats.writes++;
 			b->stats.bytes += len;
+			if (!__atomic_load_n(&l->dirty, __ATOMIC_RELAXED))
+				__atomic_store_n(&l->dirty, 1, __ATOMIC_RELAXED);
 			bs_local_owner_end(l);
 			return (ssize_t)len;
 		}
 		bs_local_owner_end(l);
 	}
-	return bs_buffer_write_as(b, data, len, mode);
+	return bs_local_write_slow(l, data, len, mode);
 }
 
 /* How another thread takes a buffer. */

@@ -609,8 +609,13 @@ int bs_fd_fresh(int fd)
 
 static void say_lost(struct bs_file *f, int err)
 {
+	uint64_t dropped = f->buf.stats.dropped;
 	char line[256];
 	struct bs_str s;
+
+	/* at exit: the threads' buffers are not written any more */
+	for (struct bs_local *l = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE); l; l = l->next)
+		dropped += l->buf.stats.dropped;
 
 	bs_str_init(&s, line, sizeof line);
 	bs_str_add(&s, "bufshim: fd ");
@@ -618,7 +623,7 @@ static void say_lost(struct bs_file *f, int err)
 	bs_str_add(&s, ": output lost: ");
 	bs_str_add(&s, strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error");
 	bs_str_add(&s, " (");
-	bs_str_u64(&s, f->buf.stats.dropped);
+	bs_str_u64(&s, dropped);
 	bs_str_add(&s, " B dropped in all)");
 	bs_diag(line);
 }

@@ -128,29 +128,29 @@ static inline ssize_t local_end(struct bs_file *f, struct bs_local *l, ssize_t r
 	extern int bs_armed;
 
 	if (bs_unlikely(!__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) &&
-	    bs_buffer_pending(&l->buf)) {
+	    bs_local_dirty(l)) {
 		__atomic_store_n(&bs_dirty, 1, __ATOMIC_RELAXED);
 		if (!__atomic_load_n(&bs_armed, __ATOMIC_RELAXED))
 			bs_signals_arm();
 	}
 	if (bs_unlikely(f->bound_ms != 0) &&
-	    !__atomic_load_n(&f->first_ns, __ATOMIC_RELAXED) && bs_buffer_pending(&l->buf))
+	    !__atomic_load_n(&f->first_ns, __ATOMIC_RELAXED) && bs_local_dirty(l))
 		bs_timer_stamp(f);
 	bs_leave();
 	return r;
 }
 
-ssize_t bs_local_writev(struct bs_file *f, const struct iovec *iov, int n,
+ssize_t bs_file_local_writev(struct bs_file *f, const struct iovec *iov, int n,
 			enum bs_mode mode)
 {
 	struct bs_local *l = mine(f);
 
 	if (bs_unlikely(!l))	/* no memory: this thread holds nothing for f */
 		return bs_write_end(f, bs_buffer_writev_as(&f->buf, iov, n, BS_MODE_NONE));
-	return local_end(f, l, bs_buffer_writev_as(&l->buf, iov, n, mode));
+	return local_end(f, l, bs_local_writev(l, iov, n, mode));
 }
 
-ssize_t bs_local_write1(struct bs_file *f, const void *buf, size_t n,
+ssize_t bs_file_local_write1(struct bs_file *f, const void *buf, size_t n,
 			enum bs_mode mode)
 {
 	struct bs_local *l = mine(f);
@@ -170,10 +170,10 @@ static void give_up(struct bs_file *f, void *arg)
 	for (struct bs_local *l = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE); l; l = l->next) {
 		if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) != &bs_self)
 			continue;
-		bs_buffer_lock(&l->buf);
+		bs_local_hold(l, 0);
 		bs_buffer_deliver_held(&l->buf, BS_DELIVER_EXIT, 0);
 		__atomic_store_n(&l->owner, NULL, __ATOMIC_RELEASE);
-		bs_buffer_unlock(&l->buf);
+		bs_local_unhold(l);
 	}
 }
 
@@ -235,6 +235,7 @@ void bs_local_fork_child(struct bs_file *f)
 		l->buf.delivering = 0;
 		l->busy = 0;
 		l->stop = 0;
+		l->dirty = 0;
 		bs_buffer_reinit_lock(&l->buf);
 	}
 }

@@ -443,9 +443,9 @@ static inline int bs_write_again(ssize_t r)
 extern int bs_threads_local;
 
 /* bs_file_write and bs_file_write1 in local mode (the guard left). */
-ssize_t bs_local_writev(struct bs_file *f, const struct iovec *iov, int n,
+ssize_t bs_file_local_writev(struct bs_file *f, const struct iovec *iov, int n,
 			enum bs_mode mode);
-ssize_t bs_local_write1(struct bs_file *f, const void *buf, size_t n,
+ssize_t bs_file_local_write1(struct bs_file *f, const void *buf, size_t n,
 			enum bs_mode mode);
 
 /* BUFSHIM_THREADS=local from now on (at start, one thread). */
@@ -471,7 +471,7 @@ static inline ssize_t bs_file_write(struct bs_file *f, const struct iovec *iov,
 				    int n, enum bs_mode mode)
 {
 	if (bs_unlikely(bs_threads_local))
-		return bs_local_writev(f, iov, n, mode);
+		return bs_file_local_writev(f, iov, n, mode);
 	return bs_write_end(f, bs_buffer_writev_as(&f->buf, iov, n, mode));
 }
 
@@ -480,7 +480,7 @@ static inline ssize_t bs_file_write1(struct bs_file *f, const void *buf,
 				     size_t n, enum bs_mode mode)
 {
 	if (bs_unlikely(bs_threads_local))
-		return bs_local_write1(f, buf, n, mode);
+		return bs_file_local_write1(f, buf, n, mode);
 	return bs_write_end(f, bs_buffer_write_as(&f->buf, buf, n, mode));
 }
 
