@@ -12,7 +12,9 @@
 #   stdbuf   the fwrite benchmark, unbuffered by itself, under stdbuf -o SIZE
 # and prints medians (ns per write, MB/s, write syscalls per 1000 writes) with
 # the spread (min-max of the runs) and the ratios. Then: the start-up cost of
-# preloading, the cost on fds that are not chosen, and memory per buffered fd.
+# preloading, the cost on fds that are not chosen, memory per buffered fd,
+# and 1, 2 and 4 threads on one fd with the shared buffer, per-thread
+# buffers (BUFSHIM_THREADS=local) and fwrite.
 # --smoke: tiny counts and a small matrix, for CI (no timing is judged).
 set -u
 
@@ -66,6 +68,9 @@ cell() {
 }
 
 med() { tr ' ' '\n' <<<"${RES[$1.ns]}" | grep . | stats; }
+# ratio A B: A / B to two places, or n/a
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+TH_X= TH_V=()
 
 {
 echo "# bufshim benchmarks"
@@ -166,6 +171,42 @@ echo "- memory (resident, anonymous): $MEM_BUF bytes per buffered fd with 4096-b
 echo
 } >>"$T/report"
 
+# ---- threads: one shared buffer, a buffer per thread, stdio ----------------------
+
+# 32-byte records from 1, 2 and 4 threads to one fd: the time per record
+# (wall time over all records: throughput) with the shared buffer, with
+# BUFSHIM_THREADS=local and with fwrite into stdout's (locked) buffer.
+TH_N=$((SMOKE ? 20000 : 4000000))
+{
+echo "## threads: 32-byte records to one fd, by thread count"
+echo
+echo "ns per record (the median of $REPS alternating runs, spread min-max) over all threads: shared is"
+echo "one buffer and one lock for the fd (the default), local a buffer per thread (\`BUFSHIM_THREADS=local\`),"
+echo "fwrite glibc's stdout buffer (4 KiB, its own lock). x shared: local's throughput over shared's."
+echo
+echo "| target | threads | shared ns | local ns | fwrite ns | local MB/s | x shared |"
+echo "|---|---|---|---|---|---|---|"
+for target in null file; do
+	for th in 1 2 4; do
+		RES=()
+		for ((r = 0; r < REPS; r++)); do
+			cell shared "$target" env LD_PRELOAD="$LIB" "$B" write 32 $TH_N $th
+			cell local "$target" env LD_PRELOAD="$LIB" BUFSHIM_THREADS=local "$B" write 32 $TH_N $th
+			cell fwrite "$target" "$B" fwrite 32 $TH_N $th 4096
+		done
+		read -r sm smin smax <<<"$(med shared)"
+		read -r lm lmin lmax <<<"$(med local)"
+		read -r fm fmin fmax <<<"$(med fwrite)"
+		awk -v t="$target" -v th="$th" -v sm="$sm" -v smin="$smin" -v smax="$smax" -v lm="$lm" \
+		    -v lmin="$lmin" -v lmax="$lmax" -v fm="$fm" -v fmin="$fmin" -v fmax="$fmax" 'BEGIN {
+			printf "| %s | %d | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.0f | %.2f |\n",
+			t, th, sm, smin, smax, lm, lmin, lmax, fm, fmin, fmax, 32 * 1000 / lm, sm / lm }'
+		[[ $th == 4 ]] && TH_X+="$target $(ratio "$sm" "$lm")x; " TH_V+=("$(ratio "$sm" "$lm")")
+	done
+done
+echo
+} >>"$T/report"
+
 # ---- the targets, from the cells above -------------------------------------------
 
 # cellv TARGET THREADS SIZE BUF COLUMN: a median of the full-mode cell
@@ -174,8 +215,6 @@ cellv() {
 		$1 == t && $2 == th && $3 == s && $4 == b && $5 == "full" {
 			print c == "plain" ? $6 : c == "shim" ? $7 : c == "fwrite" ? $8 : $9 }' "$T/chart.csv"
 }
-# ratio A B: A / B to two places, or n/a
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 # x RATIO: 1.23x, or n/a
 x() { [[ $1 == n/a ]] && echo n/a || echo "${1}x"; }
 # all_at least|most LIMIT VALUE...: yes when every value is a number on
@@ -224,6 +263,7 @@ echo "| the same: time against \`fwrite\`'s | at most 1.25x | /dev/null $(x "$f_
 echo "| writes of at least the buffer size: throughput against plain | at least 0.98x | ${big_txt%; } | $(all_at least 0.98 "${big[@]}") |"
 echo "| write syscalls per 1000 writes, 1 thread, full mode | at most ceil(bytes / size) + sync points | $sc_ok cells | $([[ ${sc_ok% of*} == "${sc_ok#*of }" ]] && echo yes || echo no) |"
 echo "| 2 threads on one fd, 32-byte writes: throughput against 1 thread | at least 0.7x | ${thr_txt%; } | $(all_at least 0.7 "${thr[@]}") |"
+echo "| 4 threads, 32-byte records, one fd: per-thread buffers' throughput against the shared buffer's | at least 2x | ${TH_X%; } | $(all_at least 2 "${TH_V[@]}") |"
 echo "| pass-through cost on fds not chosen | at most 3% | ${PASS_PCT}% | $(all_at most 3 "$PASS_PCT") |"
 echo "| memory per buffered fd, 4 KiB buffer | at most 4352 B | $MEM_BUF B ($MEM_OTHER B per fd not buffered) | $(all_at most 4352 "$MEM_BUF") |"
 echo "| start-up cost of preloading | at most 100 us | +$START_US us | $(all_at most 100 "$START_US") |"
