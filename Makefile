@@ -184,9 +184,11 @@ demo: demo-deps
 $(B)/bench_write: tests/bench/bench_write.c | $(B)
 	$(CC) $(BASE) -O2 -o $@ $< -lpthread
 
-# The full matrix (several minutes); BENCHMARKS.md and its chart are rewritten.
+# The full benchmark (several minutes): the per-write matrix, whole programs,
+# process start, a terminal, the hooks; BENCHMARKS.md and its chart are
+# rewritten. --bench adds gnuplot, mawk and valgrind (instruction counts).
 bench: deps all $(B)/bench_write
-	@command -v gnuplot >/dev/null || scripts/install-deps.sh --bench
+	@scripts/install-deps.sh --bench --if-missing
 	@scripts/bench.sh --out BENCHMARKS.md
 
 bench-smoke: all $(B)/bench_write
