@@ -108,7 +108,9 @@ unit: $(UNIT_TESTS) $(LIB)
 SAN_PRELOAD = $(if $(SAN),$(foreach r,$(if $(findstring address,$(SAN)),asan) \
 	$(if $(findstring undefined,$(SAN)),ubsan),$(shell $(CC) -print-file-name=lib$(r).so):),)
 
-TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))"
+empty :=
+space := $(empty) $(empty)
+TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(subst $(space),,$(strip $(SAN_PRELOAD)))"
 
 # make integration TESTS="signals waits": only those files or tests
 integration: all $(TEST_PROGS) $(B)/bench_write

@@ -139,6 +139,7 @@ expect $
 sleep 3
 send jobs\n
 expect Stopped
+expect $ 
 send fg\n
 expect partial line1
 expect $ 
