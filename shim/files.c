@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * files.c — which fds are buffered, their buffers, and process-wide deliveries.
  *

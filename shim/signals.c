@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * signals.c — signals and the bytes we hold (invariants 8 and 11).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Signals: a handler writing while the program writes, SIGKILL, abort()
 # and a failed assert.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The stdio bridge: printf and friends mixed with write(2) keep their order
 # in every mode, chatty programs make fewer syscalls, ftell, freopen,
 # fclose, wide output, other streams, a coprocess and a prompt through stdio.
