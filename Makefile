@@ -102,13 +102,16 @@ $(B)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)
 unit: $(UNIT_TESTS) $(LIB)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 	@tests/plt_check.sh $(LIB)
+	@tests/spdx_check.sh
 
 # A sanitized library runs inside unsanitized programs: their runtimes go
 # first in LD_PRELOAD.
 SAN_PRELOAD = $(if $(SAN),$(foreach r,$(if $(findstring address,$(SAN)),asan) \
 	$(if $(findstring undefined,$(SAN)),ubsan),$(shell $(CC) -print-file-name=lib$(r).so):),)
 
-TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))"
+empty :=
+space := $(empty) $(empty)
+TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(subst $(space),,$(strip $(SAN_PRELOAD)))"
 
 # make integration TESTS="signals waits": only those files or tests
 integration: all $(TEST_PROGS) $(B)/bench_write
@@ -188,9 +191,11 @@ demo: demo-deps
 $(B)/bench_write: tests/bench/bench_write.c | $(B)
 	$(CC) $(BASE) -O2 -o $@ $< -lpthread
 
-# The full matrix (several minutes); BENCHMARKS.md and its chart are rewritten.
+# The full benchmark (several minutes): the per-write matrix, whole programs,
+# process start, a terminal, the hooks; BENCHMARKS.md and its chart are
+# rewritten. --bench adds gnuplot, mawk and valgrind (instruction counts).
 bench: deps all $(B)/bench_write
-	@command -v gnuplot >/dev/null || scripts/install-deps.sh --bench
+	@scripts/install-deps.sh --bench --if-missing
 	@scripts/bench.sh --out BENCHMARKS.md
 
 bench-smoke: all $(B)/bench_write

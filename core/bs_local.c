@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bs_local — per-thread buffers of one file: the owner's append, the
  * handshake with other threads, and the list's walks.

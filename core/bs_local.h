@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bs_local — per-thread buffers of one file (BUFSHIM_THREADS=local).
  *

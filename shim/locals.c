@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * locals.c — per-thread buffers (BUFSHIM_THREADS=local).
  *

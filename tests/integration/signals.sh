@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Signals: a handler writing while the program writes, SIGKILL, abort()
 # and a failed assert.
 
@@ -197,32 +198,34 @@ test_signals_handler_during_a_write_loop_200_runs() {
 # later: the same short count as without the library; with SA_RESTART too.
 test_signals_interrupt_a_blocked_write() {
 	skip_under_prefix "relies on a reader that starts late"
-	local how
-	for how in short restart; do
-		rm -f "$T/mark"
-		"$P/signals" "$how" 1048576 "$T/mark" 2>"$T/plain" | late_reader
-		rm -f "$T/mark"
-		shim BUFSHIM_SIZE=64K "$P/signals" "$how" 1048576 "$T/mark" 2>"$T/out" | late_reader
-		grep -q 'handler ran' "$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
-		same_files "$T/plain" "$T/out" || { fail "$how: $(cat "$T/plain") / $(cat "$T/out")"; return 1; }
-	done
 	# Python's handler runs, and os.write says what the kernel said
 	local py='import os, signal, sys
 signal.signal(signal.SIGALRM, lambda *a: os.write(2, b"handler\n"))
 os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY))
 signal.alarm(1)
 print(os.write(1, b"x" * 1048576), file=sys.stderr)'
-	rm -f "$T/mark"
-	python3 -c "$py" "$T/mark" 2>"$T/plain" | late_reader
-	rm -f "$T/mark"
-	shim BUFSHIM_SIZE=64K python3 -c "$py" "$T/mark" 2>"$T/out" | late_reader
-	grep -q handler "$T/plain" || fail "plain python: $(cat "$T/plain")" || return 1
-	same_files "$T/plain" "$T/out" || fail "python: $(cat "$T/plain") / $(cat "$T/out")"
+	# the six runs at once: each waits for its late reader
+	local how
+	for how in short restart; do
+		"$P/signals" "$how" 1048576 "$T/mark-$how-plain" 2>"$T/$how-plain" | late_reader "$T/mark-$how-plain" &
+		shim BUFSHIM_SIZE=64K "$P/signals" "$how" 1048576 "$T/mark-$how-out" 2>"$T/$how-out" |
+			late_reader "$T/mark-$how-out" &
+	done
+	python3 -c "$py" "$T/mark-py-plain" 2>"$T/py-plain" | late_reader "$T/mark-py-plain" &
+	shim BUFSHIM_SIZE=64K python3 -c "$py" "$T/mark-py-out" 2>"$T/py-out" | late_reader "$T/mark-py-out" &
+	wait
+	for how in short restart; do
+		grep -q 'handler ran' "$T/$how-plain" || fail "plain: $(cat "$T/$how-plain")" || return 1
+		same_files "$T/$how-plain" "$T/$how-out" ||
+			{ fail "$how: $(cat "$T/$how-plain") / $(cat "$T/$how-out")"; return 1; }
+	done
+	grep -q handler "$T/py-plain" || fail "plain python: $(cat "$T/py-plain")" || return 1
+	same_files "$T/py-plain" "$T/py-out" || fail "python: $(cat "$T/py-plain") / $(cat "$T/py-out")"
 }
 
-# a reader that starts reading 2.5 s after the writer made $T/mark
+# late_reader MARK: a reader that starts reading 2.5 s after the writer made MARK
 late_reader() {
-	wait_until 30 test -e "$T/mark" || true
+	wait_until 30 test -e "$1" || true
 	sleep 2.5
 	cat >/dev/null
 }
@@ -275,19 +278,23 @@ stopped() { [[ $(ps -o stat= -p "$1") == T* ]]; }
 test_signals_stop_with_a_stalled_reader() {
 	skip_under_prefix "stops and continues with deadlines"
 	local mode pid
-	mkfifo "$T/fifo"
-	for mode in plain shim; do
+	local -A pids=()
+	for mode in plain shim; do	# both at once: each waits for its reader
 		pre=()
 		[[ $mode == shim ]] && pre=(env LD_PRELOAD="$LIB")
-		(exec 3<"$T/fifo"; sleep 3; cat <&3 >"$T/$mode") &
-		"${pre[@]}" perl -e '$|=1; print "$_\n" for 1..20000' >"$T/fifo" &
-		pid=$!
-		sleep 0.5
+		mkfifo "$T/fifo-$mode"
+		(exec 3<"$T/fifo-$mode"; sleep 3; cat <&3 >"$T/$mode") &
+		"${pre[@]}" perl -e '$|=1; print "$_\n" for 1..20000' >"$T/fifo-$mode" &
+		pids[$mode]=$!
+	done
+	sleep 0.5
+	for mode in plain shim; do
+		pid=${pids[$mode]}
 		kill -TSTP "$pid"
 		wait_until 1 stopped "$pid" || fail "$mode: not stopped within a second" || return 1
 		kill -CONT "$pid"
-		wait
 	done
+	wait
 	same_files "$T/plain" "$T/shim"
 }
 
@@ -296,9 +303,12 @@ test_signals_stop_with_a_stalled_reader() {
 test_signals_handler_runs_during_a_blocked_delivery() {
 	skip_under_prefix "relies on a reader that starts late"
 	local how
+	for how in sleep close; do	# both at once: each waits for its reader
+		shim "$P/signals" boundary "$how" 2>"$T/err-$how" | (sleep 3.5; cat >/dev/null) &
+	done
+	wait
 	for how in sleep close; do
-		shim "$P/signals" boundary "$how" 2>"$T/err" | (sleep 3.5; cat >/dev/null)
-		grep -qx 'handler at 1.[0-4]' "$T/err" || fail "$how: $(tr '\n' ' ' <"$T/err")" || return 1
+		grep -qx 'handler at 1.[0-4]' "$T/err-$how" || fail "$how: $(tr '\n' ' ' <"$T/err-$how")" || return 1
 	done
 }
 
@@ -320,6 +330,7 @@ test_signals_death_with_a_stalled_reader_ends() {
 # A SIGABRT handler that returns, then the C library aborts (a double
 # free): what was written, and what the handler wrote, are out
 test_signals_abort_inside_the_c_library() {
+	[[ ${PRELOAD_FIRST:-} != *asan* ]] || skip "ASan preloaded finds the double free before the C library"
 	ulimit -c 0
 	same_ending "a double free" "$P/signals" double_free 300
 }

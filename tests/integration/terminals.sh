@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Terminals (invariant 4): a person watches. What a program writes to a
 # terminal shows within 50 ms even while it computes, a carriage return
 # ends a line in line mode, and an interactive session looks the same.
@@ -139,17 +140,22 @@ expect $
 sleep 3
 send jobs\n
 expect Stopped
+expect $ 
 send fg\n
 expect partial line1
 expect $ 
 send exit\n
 SCRIPT
 	local mode
-	for mode in plain shim; do
+	for mode in plain shim; do	# both at once, each on a terminal of its own
 		local inner=""
 		[[ $mode == shim ]] && inner="export LD_PRELOAD=$LIB;"
-		python3 "$HERE/pty_session.py" "$T/script" -- env PS1='$ ' bash --norc --noprofile -i \
-			-c "$inner exec bash --norc --noprofile -i" >"$T/$mode" || fail "$mode: $(cat "$T/$mode")" || return 1
+		{ python3 "$HERE/pty_session.py" "$T/script" -- env PS1='$ ' bash --norc --noprofile -i \
+			-c "$inner exec bash --norc --noprofile -i" >"$T/$mode"; echo $? >"$T/$mode.st"; } &
+	done
+	wait
+	for mode in plain shim; do
+		[[ $(cat "$T/$mode.st") == 0 ]] || fail "$mode: $(cat "$T/$mode")" || return 1
 		sed -i 's/\[1\] [0-9]*/[1] PID/g' "$T/$mode"
 	done
 	same_files "$T/plain" "$T/shim"

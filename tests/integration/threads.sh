@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Threads: BUFSHIM_THREADS=local (a buffer per thread) beside the shared
 # buffer, each tested the same way: records whole, each thread's order,
 # every boundary with several threads holding bytes, fork from a thread,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * held BOUNDARY THREADS RECORDS — threads hold bytes, then a boundary.
  *

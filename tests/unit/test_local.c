@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of per-thread buffers (core/bs_local): the list, the owner's
  * append, deliveries in list order, failures reported once, and owners
