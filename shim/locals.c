@@ -81,8 +81,6 @@ static struct bs_local *mine_slow(struct bs_file *f)
 
 	if (!l) {
 		pthread_mutex_lock(&locals_lock);
-		if (!end_key_made)
-			end_key_made = pthread_key_create(&end_key, thread_end) == 0;
 		l = local_alloc();
 		if (l) {
 			local_init(l, f);
@@ -194,6 +192,9 @@ static void thread_end(void *arg)
 void bs_local_start(void)
 {
 	bs_threads_local = 1;
+	/* made at start, while few keys exist: setting one of the first 32
+	 * allocates nothing (a write must not call malloc) */
+	end_key_made = pthread_key_create(&end_key, thread_end) == 0;
 	/* owners append with plain stores: a boundary makes them pass a
 	 * barrier (without one, each record pays a fence) */
 	if (bs_sys_barrier_register() == 0)
