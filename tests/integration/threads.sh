@@ -33,17 +33,19 @@ held_run() {
 test_threads_every_boundary_delivers_every_threads_bytes() {
 	local m b
 	for m in shared local; do
-		for b in fsync fdatasync lseek close sleep condwait fork exec exit; do
+		for b in fsync fdatasync lseek close dup2 sleep poll condwait spawn fork exec exit \
+			_exit quick_exit; do
 			held_run $m $b 0
 		done
 	done
-	echo "9 boundaries, both modes"
+	echo "14 boundaries, both modes"
 }
 
 test_threads_fatal_signals_lose_nothing_either_mode() {
 	local m
 	for m in shared local; do
 		held_run $m term 143
+		held_run $m abort 134
 		held_run $m segv 139
 	done
 }

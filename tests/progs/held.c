@@ -9,12 +9,13 @@
  * syscalls, which the library does not see, that the file is still empty
  * (else exit 3: nothing was held, the test proves nothing), and crosses
  * BOUNDARY:
- *   fsync fdatasync lseek close sleep condwait  then the file must hold
- *       every record (raw fstat), else exit 1
+ *   fsync fdatasync lseek close dup2 sleep poll condwait spawn  then the
+ *       file must hold every record (raw fstat), else exit 1
  *   fork        from thread 0: the child finds every record there (exit 1
  *               if not), the parent waits for it
- *   exec        execs /bin/true; exit      returns from main
- *   term        raise(SIGTERM); segv       a real fault
+ *   exec        execs /bin/true; exit      exit(0); _exit  _exit(0);
+ *   quick_exit  quick_exit(0)
+ *   term        raise(SIGTERM); abort      abort(); segv       a real fault
  *   thread_end  the threads return instead of spinning; once the kernel
  *               says each is gone, the file must hold every record
  * Afterwards the threads are released and end, and the process exits 0:
@@ -22,8 +23,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static int nthreads;
 static long records;
@@ -126,6 +131,18 @@ static int cross(void)
 		lseek(1, 0, SEEK_CUR);
 	else if (!strcmp(boundary, "close"))
 		close(1);
+	else if (!strcmp(boundary, "dup2"))
+		dup2(2, 1);
+	else if (!strcmp(boundary, "poll"))
+		poll(NULL, 0, 1);
+	else if (!strcmp(boundary, "spawn")) {
+		char *argv[] = { "true", NULL };
+		pid_t pid;
+
+		if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) != 0)
+			return 2;
+		waitpid(pid, NULL, 0);
+	}
 	else if (!strcmp(boundary, "sleep"))
 		nanosleep(&ts, NULL);
 	else if (!strcmp(boundary, "condwait")) {
@@ -138,9 +155,15 @@ static int cross(void)
 		return 2;
 	} else if (!strcmp(boundary, "exit")) {
 		return -1;
+	} else if (!strcmp(boundary, "_exit")) {
+		_exit(0);
+	} else if (!strcmp(boundary, "quick_exit")) {
+		quick_exit(0);
 	} else if (!strcmp(boundary, "term")) {
 		raise(SIGTERM);
 		return 2;
+	} else if (!strcmp(boundary, "abort")) {
+		abort();
 	} else if (!strcmp(boundary, "segv")) {
 		volatile int *volatile nowhere = NULL;
 
