@@ -37,7 +37,7 @@ run() {
 # median and spread of the numbers on stdin
 stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 
-declare -A WALL CPU
+declare -A WALL CPU WM SP CM
 X4=() X4_TXT=
 {
 echo "## threads: 32-byte records to one fd, by thread count"
@@ -53,13 +53,13 @@ echo "| target | threads | shared ns | local ns | fwrite ns | CPU ns shared / lo
 echo "|---|---|---|---|---|---|---|---|"
 for target in null file; do
 	for th in 1 2 4; do
-		WALL=() CPU=()
+		WALL=() CPU=() WM=() SP=() CM=()
 		for ((r = 0; r < REPS; r++)); do
 			for v in shared local fwrite; do
 				case $v in
-				shared) cmd=(env LD_PRELOAD="$LIB" "$B" write 32 $N $th) ;;
-				local) cmd=(env LD_PRELOAD="$LIB" BUFSHIM_THREADS=local "$B" write 32 $N $th) ;;
-				fwrite) cmd=("$B" fwrite 32 $N $th 4096) ;;
+				shared) cmd=(env LD_PRELOAD="$LIB" "$B" write 32 "$N" "$th") ;;
+				local) cmd=(env LD_PRELOAD="$LIB" BUFSHIM_THREADS=local "$B" write 32 "$N" "$th") ;;
+				fwrite) cmd=("$B" fwrite 32 "$N" "$th" 4096) ;;
 				esac
 				read -r w c <<<"$(run $target "${cmd[@]}")" || { FAILED=1; continue; }
 				WALL[$v]+="$w " CPU[$v]+="$c "
@@ -67,17 +67,18 @@ for target in null file; do
 		done
 		for v in shared local fwrite; do
 			read -r m lo hi <<<"$(tr ' ' '\n' <<<"${WALL[$v]:-}" | grep . | stats)"
-			printf -v "W_$v" '%s' "$m"
-			printf -v "S_$v" '%.1f-%.1f' "${lo:-0}" "${hi:-0}"
+			WM[$v]=$m
+			SP[$v]=$(awk -v a="${lo:-0}" -v b="${hi:-0}" 'BEGIN { printf "%.1f-%.1f", a, b }')
 			read -r m _ _ <<<"$(tr ' ' '\n' <<<"${CPU[$v]:-}" | grep . | stats)"
-			printf -v "C_$v" '%s' "$m"
+			CM[$v]=$m
 		done
-		awk -v t=$target -v th=$th -v s="$W_shared" -v ss="$S_shared" -v l="$W_local" -v ls="$S_local" \
-		    -v f="$W_fwrite" -v fs="$S_fwrite" -v cs="$C_shared" -v cl="$C_local" -v cf="$C_fwrite" 'BEGIN {
+		awk -v t=$target -v th=$th -v s="${WM[shared]}" -v ss="${SP[shared]}" -v l="${WM[local]}" \
+		    -v ls="${SP[local]}" -v f="${WM[fwrite]}" -v fs="${SP[fwrite]}" -v cs="${CM[shared]}" \
+		    -v cl="${CM[local]}" -v cf="${CM[fwrite]}" 'BEGIN {
 			printf "| %s | %d | %.1f (%s) | %.1f (%s) | %.1f (%s) | %.1f / %.1f / %.1f | %.0f | %.2f |\n",
 			t, th, s, ss, l, ls, f, fs, cs, cl, cf, (l > 0 ? 32 * 1000 / l : 0), (l > 0 ? s / l : 0) }'
 		if [[ $th == 4 ]]; then
-			x=$(awk -v s="$W_shared" -v l="$W_local" 'BEGIN { if (l > 0) printf "%.2f", s / l; else print "n/a" }')
+			x=$(awk -v s="${WM[shared]}" -v l="${WM[local]}" 'BEGIN { if (l > 0) printf "%.2f", s / l; else print "n/a" }')
 			X4+=("$x") X4_TXT+="$target ${x}x; "
 		fi
 	done

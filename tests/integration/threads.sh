@@ -24,7 +24,7 @@ test_threads_each_threads_order_and_records_whole_both_modes() {
 # must end with.
 held_run() {
 	local mode=$1 b=$2 want=$3 st=0
-	( ulimit -c 0; shim BUFSHIM_THREADS=$mode "$P/held" "$b" 4 20 ) >"$T/out" 2>"$T/err" || st=$?
+	( ulimit -c 0; shim BUFSHIM_THREADS="$mode" "$P/held" "$b" 4 20 ) >"$T/out" 2>"$T/err" || st=$?
 	(( st != 3 )) || fail "$mode, $b: nothing was held before the boundary"
 	(( st == want )) || fail "$mode, $b: status $st, not $want ($(head -c 200 "$T/err"))"
 	"$P/threads" check 4 20 <"$T/out" || fail "$mode, $b: the records"
@@ -63,15 +63,15 @@ test_threads_local_a_thread_that_ends_delivers_its_own() {
 # Several: the same records as a plain run, each thread's in order.
 test_threads_local_same_bytes_as_a_plain_run() {
 	skip_under_prefix "counts syscalls under strace"
-	local how plain shared local
+	local how shared loc
 	for how in write writev split; do
 		"$P/writer" 3000 37 $how >"$T/plain"
 		shared=$(writes LD_PRELOAD="$LIB" -- "$P/writer" 3000 37 $how) || return 1
 		same_files "$T/plain" "$T/out" || fail "shared, $how"
-		local=$(writes LD_PRELOAD="$LIB" BUFSHIM_THREADS=local -- "$P/writer" 3000 37 $how) ||
+		loc=$(writes LD_PRELOAD="$LIB" BUFSHIM_THREADS=local -- "$P/writer" 3000 37 $how) ||
 			return 1
 		same_files "$T/plain" "$T/out" || fail "local, $how"
-		(( local == shared )) || fail "$how: $local write syscalls, $shared shared"
+		(( loc == shared )) || fail "$how: $loc write syscalls, $shared shared"
 	done
 	python3 -c 'import os
 for i in range(5000): os.write(1, b"%d\n" % i)' >"$T/plain"
@@ -87,18 +87,18 @@ for i in range(5000): os.write(1, b"%d\n" % i)' >"$T/out"
 # one per thread's end, plus the exit: as few as the shared buffer makes.
 test_threads_local_syscalls_counted() {
 	skip_under_prefix "counts syscalls under strace"
-	local plain shared local bytes floor
+	local plain shared loc bytes floor
 	plain=$(writes -- "$P/threads" write 4 20000) || return 1
 	bytes=$(stat -c %s "$T/out")
 	shared=$(writes LD_PRELOAD="$LIB" -- "$P/threads" write 4 20000) || return 1
-	local=$(writes LD_PRELOAD="$LIB" BUFSHIM_THREADS=local -- "$P/threads" write 4 20000) ||
+	loc=$(writes LD_PRELOAD="$LIB" BUFSHIM_THREADS=local -- "$P/threads" write 4 20000) ||
 		return 1
 	"$P/threads" check 4 20000 <"$T/out" || return 1
 	floor=$(( (bytes + 4095) / 4096 ))
-	(( local <= floor + 4 + 4 )) ||
-		fail "local: $local write syscalls for $bytes B (floor $floor, shared $shared)"
-	(( plain >= local * 50 )) || fail "local: $local, plain $plain"
-	echo "80000 writes -> plain $plain, shared $shared, local $local syscalls (floor $floor)"
+	(( loc <= floor + 4 + 4 )) ||
+		fail "local: $loc write syscalls for $bytes B (floor $floor, shared $shared)"
+	(( plain >= loc * 50 )) || fail "local: $loc, plain $plain"
+	echo "80000 writes -> plain $plain, shared $shared, local $loc syscalls (floor $floor)"
 }
 
 test_threads_setting_checked() {
