@@ -139,7 +139,7 @@ size_t bs_local_pending(const struct bs_local *head)
 int bs_local_deliver(struct bs_local *head, enum bs_reason why, int flags,
 		     unsigned walk)
 {
-	int err = 0;
+	int err = 0, kept = 0;
 
 	for (struct bs_local *l = head; l; l = after(l)) {
 		int rc, e;
@@ -157,13 +157,32 @@ int bs_local_deliver(struct bs_local *head, enum bs_reason why, int flags,
 		}
 		if (walk & BS_LOCAL_FINAL)
 			bs_buffer_set_passthrough_held(&l->buf);
-		bs_local_unhold(l);
 		if (rc < 0 && (flags & BS_REPORT) && !err)
 			err = e;
+		else if (l->buf.error)
+			kept++;
+		bs_local_unhold(l);
 	}
 	if (err) {
 		errno = err;
 		return -1;
+	}
+	return kept;
+}
+
+int bs_local_take_error(struct bs_local *head)
+{
+	for (struct bs_local *l = head; l; l = after(l)) {
+		int err;
+
+		if (!bs_local_dirty(l))
+			continue;	/* a failure kept leaves it dirty */
+		bs_local_hold(l, 0);
+		err = l->buf.error;
+		l->buf.error = 0;
+		bs_local_unhold(l);
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -139,10 +139,16 @@ void bs_local_unhold(struct bs_local *l);
  * flags as bs_buffer_deliver's, walk as above. With BS_REPORT the first
  * failure (now, or one kept from earlier) is returned as -1/errno and
  * counts as reported; later ones wait for the next report. With BS_YIELD
- * an EINTR stops the walk at once: -1/EINTR, the rest held. Else 0.
+ * an EINTR stops the walk at once: -1/EINTR, the rest held. Else the
+ * number of buffers that keep a failure for a later report (0: none).
  */
 int bs_local_deliver(struct bs_local *head, enum bs_reason why, int flags,
 		     unsigned walk);
+
+/* A failure some buffer of the list keeps, as its errno, now reported
+ * (the buffer forgets it); 0 when none keeps one. Another thread's
+ * failure is reported by the next write of any thread on the file. */
+int bs_local_take_error(struct bs_local *head);
 
 /* Every buffer on the list writes straight through from now on, what it
  * held counted as dropped (deliver first). */

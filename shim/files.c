@@ -329,11 +329,15 @@ static int file_deliver(struct bs_file *f, enum bs_reason why, int flags)
 	struct bs_local *locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
 	int rc, err = 0;
 
-	if (bs_unlikely(locals != NULL) && bs_local_deliver(locals, why, flags, 0) < 0) {
-		if ((flags & BS_YIELD) && errno == EINTR)
+	if (bs_unlikely(locals != NULL)) {
+		rc = bs_local_deliver(locals, why, flags, 0);
+		bs_local_note_kept(f, rc);
+		if (rc < 0 && (flags & BS_YIELD) && errno == EINTR)
 			return -1;	/* a signal waits: the rest is held */
-		err = errno;
-		flags &= ~BS_REPORT;
+		if (rc < 0) {
+			err = errno;
+			flags &= ~BS_REPORT;
+		}
 	}
 	rc = bs_buffer_deliver(&f->buf, why, flags);
 	if (err) {
@@ -648,6 +652,7 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 			return 1;
 		if (rc < 0 && at_exit)
 			say_lost(f, errno);
+		bs_local_note_kept(f, rc);
 	}
 	if (!bs_buffer_lock_unless_delivering(&f->buf))
 		return 0;
@@ -809,6 +814,7 @@ void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside, int 
 			if (!lock_in_time(try_local_hold, l, self_inside))
 				continue;	/* its owner or a delivery did not let go in time */
 			hurry_one(f, &l->buf, why, final);
+			bs_local_note_kept(f, l->buf.error != 0);
 			bs_local_unhold(l);
 		}
 		if (!lock_in_time(try_buffer_lock, &f->buf, self_inside))
@@ -1025,6 +1031,7 @@ void bs_files_fork_hold(void)
 			l->held = !f->closed && bs_local_hold(l, BS_LOCAL_SKIP_DELIVERING);
 			if (l->held)
 				bs_buffer_deliver_held(&l->buf, BS_DELIVER_PROCESS, 0);
+			bs_local_note_kept(f, l->held && l->buf.error);
 		}
 		f->fork_skip = f->closed || !bs_buffer_lock_unless_delivering(&f->buf);
 		if (!f->fork_skip)

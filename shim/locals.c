@@ -139,11 +139,32 @@ static inline ssize_t local_end(struct bs_file *f, struct bs_local *l, ssize_t r
 	return r;
 }
 
+/* A failure another thread's buffer keeps for f, taken: this write
+ * reports it instead of writing, as a write reports its own buffer's
+ * (invariant 3). 0 when none is kept. */
+static int kept_error(struct bs_file *f)
+{
+	int err;
+
+	if (bs_likely(!__atomic_load_n(&f->local_error, __ATOMIC_RELAXED)))
+		return 0;
+	__atomic_store_n(&f->local_error, 0, __ATOMIC_SEQ_CST);
+	err = bs_local_take_error(__atomic_load_n(&f->locals, __ATOMIC_ACQUIRE));
+	if (err)	/* another may be kept too: the next write looks */
+		__atomic_store_n(&f->local_error, 1, __ATOMIC_SEQ_CST);
+	return err;
+}
+
 ssize_t bs_file_local_writev(struct bs_file *f, const struct iovec *iov, int n,
 			enum bs_mode mode)
 {
 	struct bs_local *l = mine(f);
+	int err = kept_error(f);
 
+	if (bs_unlikely(err)) {
+		errno = err;
+		return bs_write_end(f, -1);
+	}
 	if (bs_unlikely(!l))	/* no memory: this thread holds nothing for f */
 		return bs_write_end(f, bs_buffer_writev_as(&f->buf, iov, n, BS_MODE_NONE));
 	return local_end(f, l, bs_local_writev(l, iov, n, mode));
@@ -153,7 +174,12 @@ ssize_t bs_file_local_write1(struct bs_file *f, const void *buf, size_t n,
 			enum bs_mode mode)
 {
 	struct bs_local *l = mine(f);
+	int err = kept_error(f);
 
+	if (bs_unlikely(err)) {
+		errno = err;
+		return bs_write_end(f, -1);
+	}
 	if (bs_unlikely(!l))
 		return bs_write_end(f, bs_buffer_write_as(&f->buf, buf, n, BS_MODE_NONE));
 	return local_end(f, l, bs_local_write(l, buf, n, mode));
@@ -171,6 +197,7 @@ static void give_up(struct bs_file *f, void *arg)
 			continue;
 		bs_local_hold(l, 0);
 		bs_buffer_deliver_held(&l->buf, BS_DELIVER_EXIT, 0);
+		bs_local_note_kept(f, l->buf.error != 0);
 		__atomic_store_n(&l->owner, NULL, __ATOMIC_RELEASE);
 		bs_local_unhold(l);
 	}

@@ -131,6 +131,8 @@ struct bs_file {
 	dev_t dev;		/* the file, to find other fds on it */
 	ino_t ino;
 	uint32_t bound_ms;	/* the longest a byte may wait; 0: no bound */
+	uint32_t local_error;	/* a thread buffer may keep a failure that the
+				 * next write of any thread reports */
 	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
 	struct bs_local *locals;	/* BUFSHIM_THREADS=local: the threads'
 					 * buffers (buf then only passes through) */
@@ -458,6 +460,14 @@ void bs_local_file_new(struct bs_file *f);
 /* In a fork child: the threads that did not come along give their
  * buffers up; what another thread was delivering is the parent's. */
 void bs_local_fork_child(struct bs_file *f);
+
+/* r from a delivery of f's thread buffers: when some keep a failure, the
+ * next write of any thread on f reports it (invariant 3). */
+static inline void bs_local_note_kept(struct bs_file *f, int r)
+{
+	if (bs_unlikely(r > 0))
+		__atomic_store_n(&f->local_error, 1, __ATOMIC_SEQ_CST);
+}
 
 /* Whether f, or one of its threads' buffers, holds bytes (a snapshot). */
 static inline int bs_file_pending(const struct bs_file *f)

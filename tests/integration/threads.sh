@@ -59,6 +59,23 @@ test_threads_local_a_thread_that_ends_delivers_its_own() {
 	(( st == 1 )) || fail "shared: status $st (the test would not see a difference)"
 }
 
+# A delivery that fails at a wait (here the first one, of the newest
+# thread's buffer, injected): the next write on the fd reports it, whichever
+# thread makes it, and it is not said again at exit.
+test_threads_a_failure_is_reported_by_the_next_write_of_any_thread() {
+	skip_under_prefix "injects faults under strace"
+	local m st
+	for m in shared local; do
+		st=0
+		"${TRACE[@]}" -o "$T/trace" -e trace=write,writev -e inject=write,writev:error=ENOSPC:when=1 \
+			-E LD_PRELOAD="$LIB" -E BUFSHIM_THREADS=$m -- "$P/held" error 4 20 >"$T/out" \
+			2>"$T/err" || st=$?
+		grep -q '(INJECTED)' "$T/trace" || fail "$m: nothing was injected"
+		(( st == 0 )) || fail "$m: status $st (4: the main thread's write was not told)"
+		[[ ! -s $T/err ]] || fail "$m: stderr: $(cat "$T/err")"
+	done
+}
+
 # One thread: local mode writes what shared mode writes, call for call.
 # Several: the same records as a plain run, each thread's in order.
 test_threads_local_same_bytes_as_a_plain_run() {

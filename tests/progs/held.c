@@ -18,6 +18,9 @@
  *   term        raise(SIGTERM); abort      abort(); segv       a real fault
  *   thread_end  the threads return instead of spinning; once the kernel
  *               says each is gone, the file must hold every record
+ *   error       a sleep (run it under a fault injector that fails the
+ *               first delivery), then a write of the main thread must
+ *               report that failure: exit 0 if it does, 4 if it does not
  * Afterwards the threads are released and end, and the process exits 0:
  * `threads check THREADS RECORDS` then finds each record once, in order.
  */
@@ -169,6 +172,11 @@ static int cross(void)
 
 		*nowhere = 1;
 		return 2;
+	} else if (!strcmp(boundary, "error")) {
+		nanosleep(&ts, NULL);
+		if (write(1, "main\n", 5) != -1)
+			return 4;
+		return errno == ENOSPC ? -2 : 4;
 	} else if (!strcmp(boundary, "thread_end")) {
 		__atomic_store_n(&released, 1, __ATOMIC_RELEASE);
 		for (int t = 0; t < nthreads; t++)
@@ -206,6 +214,8 @@ int main(int argc, char **argv)
 		rc = cross();
 		if (rc == -1)
 			exit(0);	/* with the threads still spinning */
+		if (rc == -2)
+			exit(0);	/* told; the records are not all there */
 		if (rc)
 			return rc;
 		if (!all_there())

@@ -129,11 +129,30 @@ START_TEST(failures_reported_once_each)
 	/* kept without BS_REPORT: the owner's next write reports it */
 	ck_assert_int_eq(bs_local_write(&nodes[0], "c", 1, BS_MODE_FULL), 1);
 	sink->script[2].err = EPIPE;
-	ck_assert_int_eq(bs_local_deliver(head, BS_DELIVER_WAIT, 0, 0), 0);
+	ck_assert_int_eq(bs_local_deliver(head, BS_DELIVER_WAIT, 0, 0), 1);	/* one kept */
 	errno = 0;
 	ck_assert_int_eq(bs_local_write(&nodes[0], "d", 1, BS_MODE_FULL), -1);
 	ck_assert_int_eq(errno, EPIPE);
 	ck_assert_int_eq(bs_local_write(&nodes[0], "d", 1, BS_MODE_FULL), 1);
+	teardown();
+}
+END_TEST
+
+/* Failures kept by other threads' buffers, for the next write of any
+ * thread: each taken once, in list order. */
+START_TEST(kept_failures_taken_once_each)
+{
+	setup_list(3, CAP);
+	ck_assert_int_eq(bs_local_write(&nodes[0], "a", 1, BS_MODE_FULL), 1);
+	ck_assert_int_eq(bs_local_write(&nodes[2], "c", 1, BS_MODE_FULL), 1);
+	sink->script[0].err = ENOSPC;
+	sink->script[1].err = EIO;
+	ck_assert_int_eq(bs_local_deliver(head, BS_DELIVER_WAIT, 0, 0), 2);
+	ck_assert_int_eq(bs_local_take_error(head), ENOSPC);	/* newest first: c */
+	ck_assert_int_eq(bs_local_take_error(head), EIO);
+	ck_assert_int_eq(bs_local_take_error(head), 0);
+	ck_assert_int_eq(bs_local_dirty(&nodes[0]), 0);	/* empty and told: clean */
+	ck_assert_int_eq(bs_local_write(&nodes[0], "e", 1, BS_MODE_FULL), 1);
 	teardown();
 }
 END_TEST
@@ -294,6 +313,7 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, deliver_in_list_order);
 	tcase_add_test(tc, owner_write_that_does_not_fit_joins_its_buffer);
 	tcase_add_test(tc, failures_reported_once_each);
+	tcase_add_test(tc, kept_failures_taken_once_each);
 	tcase_add_test(tc, final_walk_passes_through_and_stats_add_up);
 	tcase_add_test(tc, hold_waits_for_a_busy_owner_and_try_does_not);
 	tcase_add_loop_test(tc, threads_tear_nothing_while_others_deliver, 0, 4);
