@@ -15,9 +15,19 @@ P=$BUILD/progs
 # a sanitized library needs its runtimes loaded first (make check SAN=...)
 LIB=${PRELOAD_FIRST:-}$LIBFILE
 
+# TEST_EMULATOR=qemu-aarch64 (tests/aarch64/run.sh): the build is another
+# processor's. $P then holds, for each test program, a static host program
+# that runs it under the emulator and hands it the LD_PRELOAD it was given
+# (tests/aarch64/guest.c). shim and preload pass the library as
+# GUEST_LD_PRELOAD, which host programs in between (sh, timeout) leave
+# alone, and refuse a command that runs none of the test programs: the
+# library cannot load into a host program, and the test would prove nothing.
+[[ -z ${TEST_EMULATOR:-} ]] || P=$BUILD/emulated
+
 # ---- the environment: only what a test sets reaches its programs ---------------------
 
-for _v in $(compgen -v BUFSHIM_); do unset "$_v"; done
+# (BUFSHIM_BUILD stays: each test's own bash reads it again)
+for _v in $(compgen -v BUFSHIM_); do [[ $_v == BUFSHIM_BUILD ]] || unset "$_v"; done
 unset _v LD_PRELOAD PYTHONUNBUFFERED PYTHONSTARTUP PYTHONINSPECT PERLIO PERL5OPT \
 	PERL_UNICODE NODE_OPTIONS _STDBUF_I _STDBUF_O _STDBUF_E GZIP POSIXLY_CORRECT
 export LC_ALL=C BUFSHIM_LIB=$LIB ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
@@ -44,6 +54,46 @@ SAN_BREAKS_DD=0
 # trace (-e trace=...): dd bs=1 of 100000 bytes under the library took 3.0 s
 # without that filter, 0.16 s with it (a loaded 2-core machine)
 TRACE=(strace --seccomp-bpf -f -qq)
+
+# Under an emulator strace sees the emulator's syscalls, not the program's
+# (qemu's own threads wait on futexes; its clock reads are syscalls there):
+# a count (-c) comes from the emulator's log of the emulated program's
+# syscalls instead (qemu -strace), its children by fork included; host
+# programs it execs are not counted. strace's table is written to -o as
+# strace -c writes it. Fault injection (-e inject) is strace's, into the
+# emulator's calls, whose results the emulator hands to the program.
+emulated_strace() {
+	local count=0 out=/dev/stderr names=() envs=() args=("$@") log n name
+	while (( $# )); do
+		case $1 in
+		-c) count=1 ;;
+		-o) out=$2; shift ;;
+		-e) [[ $2 == trace=* ]] && IFS=, read -ra names <<<"${2#trace=}"; shift ;;
+		-E) envs+=("$2"); shift ;;
+		--) shift; break ;;
+		-*) ;;
+		*) break ;;
+		esac
+		shift
+	done
+	(( count )) || { strace --seccomp-bpf -f -qq "${args[@]}"; return; }
+	[[ " $* " == *" $P/"* ]] ||
+		{ echo "under $TEST_EMULATOR only the test programs can be counted: $*" >&2; return 1; }
+	log=$(mktemp "$T/qemu-strace.XXXXXX")
+	env "${envs[@]}" TEST_EMULATOR="$TEST_EMULATOR -strace -D $log" "$@" || return
+	{
+		echo "% time     seconds  usecs/call     calls    errors syscall"
+		local total=0
+		for name in "${names[@]}"; do
+			# a line may hold two calls when threads log at once
+			n=$(grep -oE "(^|[^0-9])[0-9]+ $name\(" "$log" | wc -l)
+			(( n )) && printf '%6.2f %11.6f %11d %9d %9s %s\n' 0 0 0 "$n" "" "$name"
+			total=$((total + n))
+		done
+		printf '%6.2f %11.6f %11d %9d %9s %s\n' 100 0 0 "$total" "" total
+	} >"$out"
+}
+[[ -z ${TEST_EMULATOR:-} ]] || TRACE=(emulated_strace)
 
 # ---- outcomes ---------------------------------------------------------------------------
 
@@ -86,11 +136,16 @@ shim_within() {
 }
 
 run_preloaded() {
-	local limit=() libs=$2 envs=() st=0
+	local limit=() libs=$2 envs=() st=0 var=LD_PRELOAD
 	(( $1 == 0 )) || limit=(timeout "$1")
 	shift 2
 	while [[ $1 == [A-Za-z_]*=* ]]; do envs+=("$1"); shift; done
-	"${limit[@]}" "${PREFIX[@]}" env LD_PRELOAD="$libs" "${envs[@]}" "$@" || st=$?
+	if [[ -n ${TEST_EMULATOR:-} ]]; then
+		var=GUEST_LD_PRELOAD
+		[[ " $* " == *" $P/"* ]] ||
+			{ echo "under $TEST_EMULATOR only the test programs load the library: $*" >&2; return 1; }
+	fi
+	"${limit[@]}" "${PREFIX[@]}" env "$var=$libs" "${envs[@]}" "$@" || st=$?
 	if [[ -n ${TEST_PREFIX:-} ]] && (( st == TEST_PREFIX_ERROR )); then
 		echo "$*" >>"$T/prefix-errors"
 	fi

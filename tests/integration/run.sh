@@ -21,10 +21,10 @@ SERIAL=() SLOW=()
 # shellcheck source=tests/integration/lib.sh
 source "$HERE/lib.sh"
 
-# run.sh --one FILE NAME: test_NAME of FILE.sh, in this bash
+# run.sh --one FILE NAME: test_NAME of FILE (a path), in this bash
 if [[ ${1:-} == --one ]]; then
 	export -n SKIP_FILE
-	source "$HERE/$2.sh"
+	source "$2"
 	T=$(mktemp -d)
 	# errors the wrapper found fail the test, whatever else happened
 	finish() {
@@ -54,15 +54,17 @@ command -v strace >/dev/null || { echo "strace is missing: scripts/install-deps.
 
 # ---- the tests: test_* functions, file by file --------------------------------------
 
+# TEST_MORE_DIR: a directory of more such files (tests/aarch64/run.sh)
 declare -A FILE_OF=()
 TESTS=()
-for f in "$HERE"/*.sh; do
+for f in "$HERE"/*.sh ${TEST_MORE_DIR:+"$TEST_MORE_DIR"/*.sh}; do
 	base=$(basename "$f" .sh)
 	[[ $base == lib || $base == run ]] && continue
 	source "$f"	# defines the tests, adds to SERIAL and SLOW
 	for t in $(sed -n 's/^test_\([A-Za-z0-9_]*\)() {.*/\1/p' "$f"); do
-		[[ -z ${FILE_OF[$t]:-} ]] || { echo "test_$t is in both ${FILE_OF[$t]}.sh and $base.sh"; exit 1; }
-		FILE_OF[$t]=$base
+		[[ -z ${FILE_OF[$t]:-} ]] ||
+			{ echo "test_$t is in both $(basename "${FILE_OF[$t]}") and $base.sh"; exit 1; }
+		FILE_OF[$t]=$f
 		wanted=$(( $# == 0 ))
 		for pat in "$@"; do
 			[[ $t == *"$pat"* || $base == "${pat%.sh}" ]] && wanted=1
