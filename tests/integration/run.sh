@@ -72,6 +72,22 @@ for f in "$HERE"/*.sh ${TEST_MORE_DIR:+"$TEST_MORE_DIR"/*.sh}; do
 		(( wanted )) && TESTS+=("$t")
 	done
 done
+# TEST_LEFT_OUT: a file of lines "NAME REASON" (tests/aarch64/left-out):
+# those tests do not run, and each says skip with its reason
+LEFT=()
+if [[ -n ${TEST_LEFT_OUT:-} ]]; then
+	declare -A REASON=()
+	while read -r t reason; do
+		[[ -z $t || $t == \#* ]] && continue
+		[[ -n ${FILE_OF[$t]:-} ]] || { echo "$TEST_LEFT_OUT: no test named $t"; exit 1; }
+		REASON[$t]=$reason
+	done <"$TEST_LEFT_OUT"
+	kept=()
+	for t in "${TESTS[@]}"; do
+		if [[ -n ${REASON[$t]:-} ]]; then LEFT+=("$t"); else kept+=("$t"); fi
+	done
+	TESTS=("${kept[@]}")
+fi
 (( ${#TESTS[@]} )) || { echo "no test matches: $*"; exit 1; }
 declare -A IS_SERIAL=() IS_SLOW=()
 for t in "${SERIAL[@]}"; do IS_SERIAL[${t#test_}]=1; done
@@ -99,6 +115,9 @@ fi
 JOBS=${TEST_JOBS:-$(( 2 * $(nproc 2>/dev/null || echo 1) ))}
 LIMIT=${TEST_TIMEOUT:-600}
 passed=0 failed=0 skipped=0
+for t in "${LEFT[@]}"; do
+	skipped=$((skipped + 1)); echo "skip $t: ${REASON[$t]}"
+done
 declare -A NAME_OF=() START=()
 
 # start NAME: run test_NAME in the background, its output to $R/NAME.out
