@@ -55,45 +55,24 @@ SAN_BREAKS_DD=0
 # without that filter, 0.16 s with it (a loaded 2-core machine)
 TRACE=(strace --seccomp-bpf -f -qq)
 
-# Under an emulator strace sees the emulator's syscalls, not the program's
-# (qemu's own threads wait on futexes; its clock reads are syscalls there):
-# a count (-c) comes from the emulator's log of the emulated program's
-# syscalls instead (qemu -strace), its children by fork included; host
-# programs it execs are not counted. strace's table is written to -o as
-# strace -c writes it. Fault injection (-e inject) is strace's, into the
-# emulator's calls, whose results the emulator hands to the program.
-emulated_strace() {
-	local count=0 out=/dev/stderr names=() envs=() args=("$@") log n name
-	while (( $# )); do
-		case $1 in
-		-c) count=1 ;;
-		-o) out=$2; shift ;;
-		-e) [[ $2 == trace=* ]] && IFS=, read -ra names <<<"${2#trace=}"; shift ;;
-		-E) envs+=("$2"); shift ;;
-		--) shift; break ;;
-		-*) ;;
-		*) break ;;
-		esac
-		shift
-	done
-	(( count )) || { strace --seccomp-bpf -f -qq "${args[@]}"; return; }
-	[[ " $* " == *" $P/"* ]] ||
-		{ echo "under $TEST_EMULATOR only the test programs can be counted: $*" >&2; return 1; }
-	log=$(mktemp "$T/qemu-strace.XXXXXX")
-	env "${envs[@]}" TEST_EMULATOR="$TEST_EMULATOR -strace -D $log" "$@" || return
-	{
-		echo "% time     seconds  usecs/call     calls    errors syscall"
-		local total=0
-		for name in "${names[@]}"; do
-			# a line may hold two calls when threads log at once
-			n=$(grep -oE "(^|[^0-9])[0-9]+ $name\(" "$log" | wc -l)
-			(( n )) && printf '%6.2f %11.6f %11d %9d %9s %s\n' 0 0 0 "$n" "" "$name"
-			total=$((total + n))
+# Under an emulator strace sees the emulator's syscalls: counts come from
+# the emulator's own log of the program's (tests/aarch64/emulated-strace)
+[[ -z ${TEST_EMULATOR:-} ]] || TRACE=(env EMULATED_PROGS="$P" "$ROOT/tests/aarch64/emulated-strace")
+
+# stdbuf -oL/-o0/-oSIZE... CMD under an emulator: the host's libstdbuf
+# cannot load into the emulated programs; tests/preload/stdbuf_like.c,
+# built for them, does what it does
+if [[ -n ${TEST_EMULATOR:-} ]]; then
+	stdbuf() {
+		local envs=() o
+		while [[ $1 == -[ioe]?* ]]; do
+			o=${1:1:1}
+			envs+=("_STDBUF_${o^^}=${1:2}")
+			shift
 		done
-		printf '%6.2f %11.6f %11d %9d %9s %s\n' 100 0 0 "$total" "" total
-	} >"$out"
-}
-[[ -z ${TEST_EMULATOR:-} ]] || TRACE=(emulated_strace)
+		env GUEST_LD_PRELOAD="$BUILD/progs/libstdbuf_like.so" "${envs[@]}" "$@"
+	}
+fi
 
 # ---- outcomes ---------------------------------------------------------------------------
 
