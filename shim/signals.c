@@ -289,7 +289,7 @@ static void die_of(int sig, siginfo_t *info, ucontext_t *uc, int fault, int was_
 static void stop_for(int sig, siginfo_t *info)
 {
 	struct sigaction dfl, k;
-	uint64_t bit = BIT(sig), old;
+	uint64_t bit = BIT(sig), old = 0;	/* filled by rt_sigpending */
 
 	bs_self.stops++;
 	bs_enter();
