@@ -114,13 +114,16 @@ $(B)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)
 unit: $(UNIT_TESTS) $(LIB)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 	@tests/plt_check.sh $(LIB)
+	@tests/spdx_check.sh
 
 # A sanitized library runs inside unsanitized programs: their runtimes go
 # first in LD_PRELOAD.
 SAN_PRELOAD = $(if $(SAN),$(foreach r,$(if $(findstring address,$(SAN)),asan) \
 	$(if $(findstring undefined,$(SAN)),ubsan),$(shell $(CC) -print-file-name=lib$(r).so):),)
 
-TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))"
+empty :=
+space := $(empty) $(empty)
+TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(subst $(space),,$(strip $(SAN_PRELOAD)))"
 
 # make integration TESTS="signals waits": only those files or tests
 integration: all $(TEST_PROGS) $(B)/bench_write

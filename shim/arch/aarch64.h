@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arch/aarch64.h — the raw syscall instruction on AArch64, the rewrite of a
  * signal context that was about to restart a syscall, the vfork stub.
