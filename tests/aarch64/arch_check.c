@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arch_check — the processor's header (shim/arch.h) on its own, built for
  * the host and for aarch64 (run under qemu-aarch64) by the aarch64 tests:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests for a build run under TEST_EMULATOR (tests/aarch64/run.sh; found by
 # tests/integration/run.sh through TEST_MORE_DIR): what only an emulator
 # shows (the emulated program's own syscalls, in qemu's -strace log), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * guest — one of the test programs of another processor's build, run under
  * the emulator named by TEST_EMULATOR (qemu-aarch64), with the LD_PRELOAD

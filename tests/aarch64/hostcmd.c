@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hostcmd — `echo`, `cat` and `env` (by the name it is run as) for the
  * emulated test programs to exec: forker's vfork child runs `echo child`,

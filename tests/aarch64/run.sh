@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The aarch64 build (make CROSS=aarch64-linux-gnu-, into build-aarch64)
 # tested under qemu-aarch64 on this machine: the unit tests, the library's
 # PLT check, and the integration tests whose programs are the project's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libstdbuf_like.so — what coreutils' libstdbuf does when stdbuf(1)
  * preloads it, for the tests of a build whose processor has no stdbuf of
