@@ -27,8 +27,11 @@ LIB=${PRELOAD_FIRST:-}$LIBFILE
 
 # ---- the environment: only what a test sets reaches its programs ---------------------
 
-# (BUFSHIM_BUILD stays: each test's own bash reads it again)
-for _v in $(compgen -v BUFSHIM_); do [[ $_v == BUFSHIM_BUILD ]] || unset "$_v"; done
+# (under an emulator BUFSHIM_BUILD stays: each test's own bash reads it
+# again, and the emulated build is the only one there is)
+for _v in $(compgen -v BUFSHIM_); do
+	[[ $_v == BUFSHIM_BUILD && -n ${TEST_EMULATOR:-} ]] || unset "$_v"
+done
 unset _v LD_PRELOAD PYTHONUNBUFFERED PYTHONSTARTUP PYTHONINSPECT PERLIO PERL5OPT \
 	PERL_UNICODE NODE_OPTIONS _STDBUF_I _STDBUF_O _STDBUF_E GZIP POSIXLY_CORRECT
 # the sanitizers' runtimes leave faults to the program and to us, as without them
