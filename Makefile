@@ -107,6 +107,11 @@ $(B)/progs/lib%.so: tests/preload/%.c | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
+# signals faults on purpose (a division by zero, a null store): a
+# sanitizer in the program itself would report the fault and exit by a raw
+# syscall no library sees, where the program is meant to die of the signal
+$(B)/progs/signals: CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS))
+
 $(B)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) $(CFLAGS) -o $@ $< -lpthread
