@@ -59,7 +59,8 @@ struct bs_stats {
 typedef ssize_t (*bs_sink_fn)(void *ctx, const struct iovec *iov, int iovcnt);
 
 struct bs_buffer {
-	int lock;		/* a futex: see bs_buffer_lock */
+	int lock;		/* a futex: 0 free, 1 held (see bs_buffer_lock) */
+	int waiters;		/* 1: a thread may sleep on the lock */
 	int delivering;		/* the lock's holder is in a sink call */
 	char *data;
 	size_t cap;
@@ -166,12 +167,24 @@ static inline size_t bs_buffer_pending(const struct bs_buffer *b)
 	return __atomic_load_n(&b->len, __ATOMIC_RELAXED);
 }
 
-/* How a thread sleeps while *addr == val, and wakes one sleeper on addr:
- * the futex calls, given by the caller (the engine makes no syscall of its
- * own). Until they are given, a thread that waits for a lock yields. */
-typedef void (*bs_futex_wait_fn)(int *addr, int val);
+/* How a thread sleeps while *addr == val (0 when a wake ended the sleep,
+ * -1 when it did not sleep or something else ended it), and wakes one
+ * sleeper on addr: the futex calls, given by the caller (the engine makes
+ * no syscall of its own). Until they are given, a thread that waits for a
+ * lock yields. */
+typedef int (*bs_futex_wait_fn)(int *addr, int val);
 typedef void (*bs_futex_wake_fn)(int *addr);
 void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake);
+
+/* A memory barrier on every running thread of the process (Linux's
+ * membarrier), made ready by enable (registered): each 0, or -1 when the
+ * kernel refuses. Given, an unlock is a plain store and a load, and only
+ * a thread about to sleep on a lock pays for a barrier; enable is called
+ * once, by the first unlock made while the process has threads. Until it
+ * is ready, or when it is refused, an unlock pays a full fence. Given
+ * before any lock is shared between threads. */
+typedef int (*bs_fence_fn)(void);
+void bs_buffer_set_fence(bs_fence_fn enable, bs_fence_fn fence);
 
 /* Hold or release b's lock around work that must not interleave with
  * writes, such as fork. bs_buffer_reinit_lock is for a fork child. */
@@ -185,6 +198,9 @@ int bs_buffer_trylock(struct bs_buffer *b);
  * began; a caller that only needs those bytes out need not wait for it. */
 int bs_buffer_lock_unless_delivering(struct bs_buffer *b);
 void bs_buffer_unlock(struct bs_buffer *b);
+/* In a fork child, b's lock free (reinit) or kept by this thread (forget
+ * the waiters: they were threads of the parent). */
 void bs_buffer_reinit_lock(struct bs_buffer *b);
+void bs_buffer_forget_waiters(struct bs_buffer *b);
 
 #endif

@@ -309,9 +309,14 @@ static void rejudge_reads(void)
 static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 				const struct stat *st, int fl)
 {
+	static int fenced;
 	struct bs_file *f;
 
 	bs_sys_resolve();	/* the first buffer: see sys.c */
+	if (!fenced) {		/* before any lock exists: see bs_buffer.c */
+		bs_buffer_set_fence(bs_sys_fence_register, bs_sys_fence_others);
+		fenced = 1;
+	}
 	f = file_alloc();
 
 	if (!f)
@@ -943,6 +948,7 @@ void bs_files_fork_release(int child)
 	for (struct bs_file *f = files; f; f = f->next) {
 		if (child) {	/* the child reports only its own work */
 			memset(&f->buf.stats, 0, sizeof f->buf.stats);
+			bs_buffer_forget_waiters(&f->buf);	/* the parent's threads */
 			f->first_ns = 0;
 			if (f->fork_skip && !f->closed) {
 				f->buf.len = 0;

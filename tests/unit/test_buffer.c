@@ -1,8 +1,12 @@
 /*
  * Unit tests of the buffer engine with fake sinks.
  */
+#define _GNU_SOURCE
 #include <check.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <time.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -827,6 +831,246 @@ START_TEST(threads_tear_no_record)
 }
 END_TEST
 
+/* ---- the lock ------------------------------------------------------------------------- */
+
+/* The fences the lock may be given (see bs_buffer.c): Linux's membarrier,
+ * as the library gives it; none (a full fence on both sides); and one that
+ * works when given and is refused ever after (a seccomp filter installed
+ * later), where a waiter must not sleep. */
+static int test_register(void)
+{
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+}
+
+static int test_membarrier(void)
+{
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+}
+
+static int fence_calls;
+
+static int refused_after_first(void)
+{
+	return __atomic_fetch_add(&fence_calls, 1, __ATOMIC_RELAXED) == 0 ? 0 : -1;
+}
+
+static const struct { bs_fence_fn enable, fence; } fences[] = {
+	{ test_register, test_membarrier },
+	{ NULL, NULL },
+	{ test_register, refused_after_first },
+};
+
+static void set_fence(int i)
+{
+	fence_calls = 0;
+	bs_buffer_set_fence(fences[i].enable, fences[i].fence);
+}
+
+#define LOCK_THREADS 6
+#define LOCK_PATIENCE 60	/* s */
+#define LOCK_ROUNDS 30000
+
+static struct bs_buffer lockbuf;
+static long lock_count;		/* not atomic: only the lock keeps it right */
+static int lock_done;
+
+/* Short holds, and now and then one across a yield, so that the others
+ * find the lock held and sleep: every one of them must be woken. */
+static void *lock_hammer(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+
+	for (int i = 0; i < LOCK_ROUNDS; i++) {
+		long c;
+
+		bs_buffer_lock(&lockbuf);
+		c = lock_count;
+		if ((i + t) % 128 == 0)
+			sched_yield();
+		lock_count = c + 1;
+		bs_buffer_unlock(&lockbuf);
+	}
+	__atomic_add_fetch(&lock_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+START_TEST(lock_excludes_and_wakes_every_waiter)
+{
+	pthread_t th[LOCK_THREADS];
+	struct timespec deadline;
+
+	set_fence(_i);
+	memset(&lockbuf, 0, sizeof lockbuf);
+	lock_count = 0;
+	lock_done = 0;
+	for (int t = 0; t < LOCK_THREADS; t++)
+		pthread_create(&th[t], NULL, lock_hammer, (void *)(intptr_t)t);
+	/* a waiter never woken leaves its thread asleep with the lock free */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += LOCK_PATIENCE;
+	for (int t = 0; t < LOCK_THREADS; t++)
+		ck_assert_msg(pthread_timedjoin_np(th[t], NULL, &deadline) == 0,
+			      "%d of %d threads done after %d s, the lock %s: a lost wake-up",
+			      __atomic_load_n(&lock_done, __ATOMIC_ACQUIRE), LOCK_THREADS, LOCK_PATIENCE,
+			      __atomic_load_n(&lockbuf.lock, __ATOMIC_RELAXED) ? "held" : "free");
+	ck_assert_int_eq(lock_count, (long)LOCK_THREADS * LOCK_ROUNDS);
+	ck_assert_int_eq(lockbuf.lock, 0);
+	set_fence(0);	/* as main gave it */
+}
+END_TEST
+
+/*
+ * The race the fence is for: a waiter marks itself just as the holder
+ * unlocks. The holder lets the other thread go, waits a few hundred
+ * cycles (a different number each round), and unlocks; the other thread
+ * tries the lock at once, so its marking and sleeping fall around the
+ * unlock. Then the holder waits for it to get the lock: one that sleeps
+ * on with the lock free is a lost wake-up (counted, then woken by the
+ * holder's next lock and unlock so that the test goes on).
+ */
+#define HANDOFFS 20000
+
+static int handoff_go, handoff_got;
+
+static void *handoff_taker(void *arg)
+{
+	(void)arg;
+	for (int i = 1; i <= HANDOFFS; i++) {
+		/* at once when the holder runs beside us; else let it run */
+		for (int spins = 0; __atomic_load_n(&handoff_go, __ATOMIC_ACQUIRE) != i; spins++)
+			if (spins > 100000)
+				sched_yield();
+		bs_buffer_lock(&lockbuf);
+		bs_buffer_unlock(&lockbuf);
+		__atomic_store_n(&handoff_got, i, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+START_TEST(lock_handoff_loses_no_wake_up)
+{
+	pthread_t th;
+	unsigned seed = 1;
+	int lost = 0;
+
+	set_fence(0);		/* the fence the library uses */
+	memset(&lockbuf, 0, sizeof lockbuf);
+	handoff_go = handoff_got = 0;
+	pthread_create(&th, NULL, handoff_taker, NULL);
+	for (int i = 1; i <= HANDOFFS; i++) {
+		uint64_t until;
+
+		bs_buffer_lock(&lockbuf);
+		__atomic_store_n(&handoff_go, i, __ATOMIC_RELEASE);
+		seed = seed * 1103515245 + 12345;
+		for (unsigned k = (seed >> 16) % 512; k > 0; k--)
+			__asm__ volatile("" ::: "memory");
+		bs_buffer_unlock(&lockbuf);
+		until = mono_ns() + 2000000000u;	/* 2 s: a loaded machine */
+		for (int spins = 0; __atomic_load_n(&handoff_got, __ATOMIC_ACQUIRE) != i; spins++) {
+			if (spins < 100000)
+				continue;
+			if (mono_ns() > until) {
+				lost++;
+				bs_buffer_lock(&lockbuf);
+				bs_buffer_unlock(&lockbuf);
+				until = mono_ns() + 2000000000u;
+			}
+			sched_yield();
+		}
+	}
+	pthread_join(th, NULL);
+	ck_assert_msg(lost == 0, "%d lost wake-ups in %d hand-overs", lost, HANDOFFS);
+}
+END_TEST
+
+/*
+ * The protocol, played in one thread with counting fakes: an unlock that
+ * nobody waits for makes no wake call (the point of the plain store); a
+ * waiter marks itself before its fence and before it sleeps; the holder's
+ * unlock (made here from inside the fake sleep) finds the mark and wakes;
+ * the woken waiter marks again before it takes the lock, so that a
+ * sleeper behind it would be woken by its unlock in turn.
+ */
+static struct bs_buffer *played;
+static int played_waits, played_wakes, played_fences, played_marked_at_fence;
+
+static int played_wait(int *addr, int val)
+{
+	ck_assert_ptr_eq(addr, &played->waiters);
+	ck_assert_int_eq(*addr, val);	/* asleep only while marked */
+	played_waits++;
+	bs_buffer_unlock(played);	/* the holder lets go: it must wake us */
+	return played_wakes ? 0 : -1;
+}
+
+static void played_wake(int *addr)
+{
+	ck_assert_ptr_eq(addr, &played->waiters);
+	played_wakes++;
+}
+
+static int played_register(void)
+{
+	return 0;
+}
+
+static int played_fence(void)
+{
+	played_fences++;
+	if (__atomic_load_n(&played->waiters, __ATOMIC_RELAXED))
+		played_marked_at_fence++;
+	return 0;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+START_TEST(lock_wakes_only_a_marked_waiter)
+{
+	pthread_t th;
+
+	/* a second thread once: the lock is taken from now on */
+	pthread_create(&th, NULL, nothing, NULL);
+	pthread_join(th, NULL);
+	memset(&lockbuf, 0, sizeof lockbuf);
+	played = &lockbuf;
+	bs_buffer_set_futex(played_wait, played_wake);
+	bs_buffer_set_fence(played_register, played_fence);
+	for (int i = 0; i < 100; i++) {
+		bs_buffer_lock(&lockbuf);
+		bs_buffer_unlock(&lockbuf);
+	}
+	ck_assert_int_eq(played_fences, 1);	/* made ready once, by an unlock */
+	ck_assert_int_eq(played_wakes, 0);
+	ck_assert_int_eq(played_waits, 0);
+
+	bs_buffer_lock(&lockbuf);	/* the holder */
+	played_fences = 0;
+	bs_buffer_lock(&lockbuf);	/* a waiter: sleeps, is woken, takes it */
+	ck_assert_int_eq(played_waits, 1);
+	ck_assert_int_eq(played_wakes, 1);
+	ck_assert_int_eq(played_fences, 2);	/* before the sleep, and after */
+	ck_assert_int_eq(played_marked_at_fence, 2);
+	ck_assert_int_eq(lockbuf.lock, 1);
+	ck_assert_int_eq(lockbuf.waiters, 1);	/* marked again */
+	bs_buffer_unlock(&lockbuf);
+	ck_assert_int_eq(played_wakes, 2);
+	ck_assert_int_eq(lockbuf.waiters, 0);
+	ck_assert_int_eq(lockbuf.lock, 0);
+}
+END_TEST
+
 static Suite *buffer_suite(void)
 {
 	Suite *s = suite_create("buffer");
@@ -872,14 +1116,18 @@ static Suite *buffer_suite(void)
 	tcase_add_loop_test(tc, direct_done_retries_a_transient_failure, 0, 2);
 	tcase_add_test(tc, direct_done_reports_a_failure_once);
 	tcase_add_loop_test(tc, threads_tear_no_record, 0, 2);
+	tcase_add_loop_test(tc, lock_excludes_and_wakes_every_waiter, 0,
+			    sizeof fences / sizeof fences[0]);
+	tcase_add_test(tc, lock_handoff_loses_no_wake_up);
+	tcase_add_test(tc, lock_wakes_only_a_marked_waiter);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 /* The futex calls the library gives the engine, made here the same way. */
-static void test_futex_wait(int *addr, int val)
+static int test_futex_wait(int *addr, int val)
 {
-	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	return syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) == 0 ? 0 : -1;
 }
 
 static void test_futex_wake(int *addr)
@@ -895,6 +1143,7 @@ int main(int argc, char **argv)
 	/* "yield": the engine's own fallback, before the library gives it futexes */
 	if (!(argc > 1 && strcmp(argv[1], "yield") == 0))
 		bs_buffer_set_futex(test_futex_wait, test_futex_wake);
+	set_fence(0);	/* as the library does */
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
