@@ -42,7 +42,7 @@ STRIP   ?= strip
 STRIP_ON_INSTALL ?= $(if $(filter nostrip,$(DEB_BUILD_OPTIONS)),0,1)
 
 .PHONY: all check deps demo-deps unit integration demo bench bench-smoke install uninstall clean \
-	tsan lint fuzz valgrind check-extra check-all FORCE
+	tsan lint fuzz valgrind guard-check check-extra check-all FORCE
 all: $(LIB) $(CMD)
 
 # Bound lazily: binding our ~50 imports at load cost every process 27000
@@ -108,10 +108,20 @@ unit: $(UNIT_TESTS) $(LIB)
 SAN_PRELOAD = $(if $(SAN),$(foreach r,$(if $(findstring address,$(SAN)),asan) \
 	$(if $(findstring undefined,$(SAN)),ubsan),$(shell $(CC) -print-file-name=lib$(r).so):),)
 
-TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(strip $(SAN_PRELOAD))"
+empty :=
+space := $(empty) $(empty)
+TEST_ENV = BUFSHIM_BUILD=$(B) PRELOAD_FIRST="$(subst $(space),,$(strip $(SAN_PRELOAD)))"
 
+# make integration TESTS="signals waits": only those files or tests
 integration: all $(TEST_PROGS) $(B)/bench_write
-	$(TEST_ENV) tests/integration/run.sh
+	$(TEST_ENV) tests/integration/run.sh $(TESTS)
+
+# The re-entry guard checked at every leave (a library built with
+# GUARD_DEBUG exits 99 naming the section when one is unbalanced), on the
+# tests that cross it most: signals, terminals, waits, process boundaries.
+guard-check:
+	$(MAKE) --no-print-directory GUARD_DEBUG=1 integration \
+		TESTS="signals terminals waits boundaries"
 
 # ThreadSanitizer on the engine's tests (the thread hammer among them).
 tsan: | $(B)
@@ -149,7 +159,7 @@ valgrind: all $(TEST_PROGS)
 check-extra:
 	@scripts/install-deps.sh --all
 	$(MAKE) --no-print-directory check SAN=address,undefined
-	$(MAKE) --no-print-directory tsan lint fuzz bench-smoke valgrind
+	$(MAKE) --no-print-directory tsan lint fuzz bench-smoke valgrind guard-check
 
 check-all: check check-extra
 
@@ -176,9 +186,11 @@ demo: demo-deps
 $(B)/bench_write: tests/bench/bench_write.c | $(B)
 	$(CC) $(BASE) -O2 -o $@ $< -lpthread
 
-# The full matrix (several minutes); BENCHMARKS.md and its chart are rewritten.
+# The full benchmark (several minutes): the per-write matrix, whole programs,
+# process start, a terminal, the hooks; BENCHMARKS.md and its chart are
+# rewritten. --bench adds gnuplot, mawk and valgrind (instruction counts).
 bench: deps all $(B)/bench_write
-	@command -v gnuplot >/dev/null || scripts/install-deps.sh --bench
+	@scripts/install-deps.sh --bench --if-missing
 	@scripts/bench.sh --out BENCHMARKS.md
 
 bench-smoke: all $(B)/bench_write

@@ -3,7 +3,10 @@
  * bufshim — run a command with fewer write(2) syscalls.
  *
  * Like stdbuf: check the options with the library's own parser, put the
- * library in front of LD_PRELOAD, and exec the command in place.
+ * library in front of LD_PRELOAD, and exec the command in place. With
+ * --stats=summary it cannot: it runs the command as its child, passes the
+ * signals it is sent on to it, adds up what every process of the tree
+ * reported, prints that, and ends as the command ended.
  * Exit status: 125 for our own errors, 126 when the command cannot run,
  * 127 when it is not found, else the command's own.
  */
@@ -16,10 +19,14 @@
 #include <string.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../core/bs_config.h"
+#include "../core/bs_stats.h"
 
 #ifndef BUFSHIM_VERSION
 #define BUFSHIM_VERSION "0.1.0"
@@ -46,6 +53,8 @@ static const char usage_text[] =
 "  -m, --mode=MODE        auto (line on a terminal, else full), full, line, none\n"
 "  -t, --max-latency=MS   no byte waits longer than MS ms while the program is busy\n"
 "      --stats[=FILE]     at exit, one line per buffered fd on stderr or FILE\n"
+"      --stats=summary    when COMMAND ends, one line on stderr: the totals of\n"
+"                         COMMAND and every process it started\n"
 "      --no-stdio         leave stdio streams out of the buffer\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
@@ -303,6 +312,188 @@ __attribute__((noreturn)) static void bad_option(int c, const char *word)
 	die(1, "%.*s: unknown option", len, word);
 }
 
+/* ---- --stats=summary ------------------------------------------------------------ */
+
+/* Where the processes append their records: a private directory of ours. */
+static char summary_dir[PATH_MAX], summary_file[PATH_MAX + 16];
+
+static void summary_prepare(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *value;
+
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
+	if (snprintf(summary_dir, sizeof summary_dir, "%s/bufshim.XXXXXX", tmp) >=
+	    (int)sizeof summary_dir)
+		die(0, "--stats=summary: TMPDIR='%s': too long a path", tmp);
+	if (!mkdtemp(summary_dir))
+		die(0, "--stats=summary: cannot make a directory in %s: %s", tmp, strerror(errno));
+	snprintf(summary_file, sizeof summary_file, "%s/totals", summary_dir);
+	if (asprintf(&value, "summary:%s", summary_file) < 0)
+		die(0, "BUFSHIM_STATS: out of memory");
+	set_env("BUFSHIM_STATS", value);
+	free(value);
+}
+
+static void summary_remove(void)
+{
+	unlink(summary_file);
+	rmdir(summary_dir);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Add up the records, remove them, and print the summary on stderr. */
+static void summary_print(void)
+{
+	struct bs_stats sum, st;
+	FILE *f;
+	char buf[512], line[512];
+	struct bs_str s;
+	long pid, *pids = NULL;
+	size_t n = 0, cap = 0, distinct = 0;
+	int fd = open(summary_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	memset(&sum, 0, sizeof sum);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	while (f && fgets(buf, sizeof buf, f)) {
+		memset(&st, 0, sizeof st);
+		if (bs_stats_record_parse(buf, &pid, &st) < 0)
+			continue;
+		bs_stats_add(&sum, &st);
+		if (n == cap) {
+			long *more = realloc(pids, (cap = cap ? cap * 2 : 64) * sizeof *pids);
+
+			if (!more)
+				break;
+			pids = more;
+		}
+		pids[n++] = pid;
+	}
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	summary_remove();
+	/* a process that execs reports before the exec and after it: one pid */
+	if (n)
+		qsort(pids, n, sizeof *pids, cmp_pid);
+	for (size_t i = 0; i < n; i++)
+		distinct += i == 0 || pids[i] != pids[i - 1];
+	free(pids);
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_summary_line(&s, distinct, &sum);
+	fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
+/* The signals passed on to the command: all it could be sent, but the ones
+ * that stop or end us only when we fault, SIGCHLD (ours to wait), and the
+ * terminal's background stops, which concern each process alone. */
+static void forwarded_signals(sigset_t *set)
+{
+	static const int keep[] = { SIGKILL, SIGSTOP, SIGCHLD, SIGTTIN, SIGTTOU, SIGSEGV,
+				    SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT };
+
+	sigemptyset(set);
+	for (int sig = 1; sig <= SIGRTMAX; sig++)
+		sigaddset(set, sig);	/* glibc's own real-time signals refuse */
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		sigdelset(set, keep[i]);
+}
+
+/* End as the command ended: its status, or its signal raised on us. */
+__attribute__((noreturn)) static void end_like(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		struct rlimit none = { 0, 0 };
+		sigset_t one;
+
+		/* no second core file over the command's own */
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		raise(sig);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		exit(128 + sig);	/* a signal we cannot die of */
+	}
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_OURS);
+}
+
+/*
+ * Run argv as our child, its signals passed on, and wait for it. A signal
+ * the terminal sent to the whole foreground group (Ctrl-C, Ctrl-\, a
+ * resize) reached the command too and is not sent twice. A stop (Ctrl-Z,
+ * or SIGTSTP sent to us) stops us as well, so that the shell sees the job
+ * stopped; SIGCONT goes on to the command when it was sent to us alone.
+ */
+__attribute__((noreturn)) static void run_summed(char **argv)
+{
+	sigset_t fwd, old, wait_set;
+	siginfo_t si;
+	int pipefd[2], status = 0, err = 0;
+	pid_t pid;
+	ssize_t r;
+
+	forwarded_signals(&fwd);
+	wait_set = fwd;
+	sigaddset(&wait_set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &wait_set, &old);
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		summary_remove();
+		die(0, "%s: %s", argv[0], strerror(errno));
+	}
+	pid = fork();
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(argv[0], argv);
+		err = errno;
+		if (write(pipefd[1], &err, sizeof err) < 0)
+			_exit(EXIT_CANNOT_RUN);
+		_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN);
+	}
+	close(pipefd[1]);
+	if (pid < 0) {
+		summary_remove();
+		die(0, "%s: %s", argv[0], strerror(errno));
+	}
+	/* the exec closes the pipe; a failed one writes its errno first */
+	do
+		r = read(pipefd[0], &err, sizeof err);
+	while (r < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (r == (ssize_t)sizeof err) {
+		waitpid(pid, NULL, 0);
+		summary_remove();
+		fprintf(stderr, "bufshim: %s: %s\n", argv[0], strerror(err));
+		exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN);
+	}
+	for (;;) {
+		int sig = sigwaitinfo(&wait_set, &si);
+
+		if (sig == SIGCHLD || sig < 0) {
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				break;
+			continue;
+		}
+		if (si.si_code != SI_KERNEL)
+			kill(pid, sig);
+		if (sig == SIGTSTP)
+			raise(SIGSTOP);
+	}
+	signal(SIGPIPE, SIG_IGN);	/* a reader of stderr gone: still end as the command did */
+	summary_print();
+	end_like(status);
+}
+
 static void print_and_exit(const char *text)
 {
 	if (fputs(text, stdout) < 0 || fflush(stdout) != 0)
@@ -316,7 +507,7 @@ int main(int argc, char **argv)
 	struct bs_env env;
 	struct bs_str msg;
 	char line[512];
-	int c, longindex;
+	int c, longindex, summary = 0;
 	const char *word;
 
 	opterr = 0;
@@ -331,7 +522,10 @@ int main(int argc, char **argv)
 		case 's': set_option("BUFSHIM_SIZE", optarg, c, longindex); break;
 		case 'm': set_option("BUFSHIM_MODE", optarg, c, longindex); break;
 		case 't': set_option("BUFSHIM_FLUSH_MS", optarg, c, longindex); break;
-		case 'S': set_option("BUFSHIM_STATS", optarg ? optarg : "1", c, longindex); break;
+		case 'S':
+			summary = optarg && !strcmp(optarg, "summary");
+			set_option("BUFSHIM_STATS", summary ? "0" : optarg ? optarg : "1", c, longindex);
+			break;
 		case 'N': set_option("BUFSHIM_STDIO", "0", c, longindex); break;
 		case 'h': print_and_exit(usage_text); break;
 		case 'V': print_and_exit("bufshim " BUFSHIM_VERSION "\n"); break;
@@ -346,6 +540,10 @@ int main(int argc, char **argv)
 		bad_value(line);
 	add_preload(find_library());
 	warn_unreachable(argv[optind]);
+	if (summary) {
+		summary_prepare();
+		run_summed(argv + optind);
+	}
 	execvp(argv[optind], argv + optind);
 	c = errno;
 	fprintf(stderr, "bufshim: %s: %s\n", argv[optind], strerror(c));

@@ -565,12 +565,14 @@ ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len)
 	return bs_buffer_write_as(b, data, len, b->mode);
 }
 
-static int flush_locked(struct bs_buffer *b, enum bs_reason why, int report)
+static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
 {
-	int err = 0;
+	int err = 0, report = flags & BS_REPORT, how = flags & BS_YIELD ? INTR : WHOLE;
 
-	if (b->len && deliver_locked(b, NULL, 0, 0, why, WHOLE) < 0) {
+	if (b->len && deliver_locked(b, NULL, 0, 0, why, how) < 0) {
 		err = errno;
+		if (was_interrupted(how))
+			return -1;	/* the rest is held: nothing to report */
 		if (!report)
 			b->error = err;
 	} else if (report && b->error) {
@@ -584,20 +586,20 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int report)
 	return 0;
 }
 
-int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int report)
+int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags)
 {
 	int locked = lock_maybe(b), rc, err;
 
-	rc = flush_locked(b, why, report);
+	rc = flush_locked(b, why, flags);
 	err = errno;
 	unlock_maybe(b, locked);
 	errno = err;
 	return rc;
 }
 
-int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int report)
+int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int flags)
 {
-	return flush_locked(b, why, report);
+	return flush_locked(b, why, flags);
 }
 
 void bs_buffer_set_passthrough_held(struct bs_buffer *b)

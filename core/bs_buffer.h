@@ -139,15 +139,20 @@ static inline ssize_t bs_buffer_direct_done(struct bs_buffer *b, const void *dat
 ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len);
 
 /*
- * Deliver everything buffered, counted under why. With report set, a
+ * Deliver everything buffered, counted under why. With BS_REPORT in flags, a
  * failure (now, or an earlier unreported one) is returned as -1/errno and
  * counts as reported; without it a failure is kept for the next write or
  * sync to report, and still returned as -1/errno for the caller's own use.
+ * With BS_YIELD, a delivery that a waiting signal interrupts (see
+ * bs_buffer_set_interrupted) stops there: -1/EINTR, the rest held, nothing
+ * recorded; the caller lets the signal run and delivers again.
  */
-int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int report);
+#define BS_REPORT 1
+#define BS_YIELD 2
+int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags);
 
 /* The same, for a caller that holds b's lock (bs_buffer_lock). */
-int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int report);
+int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int flags);
 
 /* From now on b passes every write straight to its sink. Lock held; b
  * should be empty (flushed) first. */

@@ -203,19 +203,38 @@ static int parse_flush_ms(struct bs_config *c, const char *value,
 	return 0;
 }
 
-static void parse_stats(struct bs_config *c, const char *value)
+/* "0" or nothing, "1", "summary:PATH", or PATH. */
+static int parse_stats(struct bs_config *c, const char *value,
+		       struct bs_str *msg)
 {
+	static const char summary[] = "summary:";
 	const char *s = value, *e = value + strlen(value);
 
 	trim(&s, &e);
-	if (s == e || span_is(s, e, "0"))
+	if (s == e || span_is(s, e, "0")) {
 		c->stats = BS_STATS_OFF;
-	else if (span_is(s, e, "1"))
-		c->stats = BS_STATS_STDERR;
-	else {
-		c->stats = BS_STATS_FILE;
-		c->stats_path = value;
+		return 0;
 	}
+	if (span_is(s, e, "1")) {
+		c->stats = BS_STATS_STDERR;
+		return 0;
+	}
+	c->stats = BS_STATS_FILE;
+	if ((size_t)(e - s) >= sizeof summary - 1 &&
+	    memcmp(s, summary, sizeof summary - 1) == 0) {
+		c->stats = BS_STATS_SUMMARY;
+		s += sizeof summary - 1;
+		trim(&s, &e);
+		if (s == e)
+			return fail(msg, "BUFSHIM_STATS", value,
+				    "names no file (summary:PATH)");
+	}
+	if ((size_t)(e - s) >= sizeof c->stats_path)
+		return fail(msg, "BUFSHIM_STATS", value,
+			    "is too long a path (4095 bytes at most)");
+	memcpy(c->stats_path, s, (size_t)(e - s));
+	c->stats_path[e - s] = '\0';
+	return 0;
 }
 
 static int parse_stdio(struct bs_config *c, const char *value,
@@ -261,8 +280,8 @@ int bs_config_parse(struct bs_config *c, const struct bs_env *env,
 			    "is not a mode (auto, full, line, none)");
 	if (env->flush_ms && parse_flush_ms(c, env->flush_ms, msg) < 0)
 		return -1;
-	if (env->stats)
-		parse_stats(c, env->stats);
+	if (env->stats && parse_stats(c, env->stats, msg) < 0)
+		return -1;
 	if (env->stdio && parse_stdio(c, env->stdio, msg) < 0)
 		return -1;
 	return 0;

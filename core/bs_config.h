@@ -18,6 +18,7 @@
 #define BS_FD_LIMIT	 (1 << 20)		/* fd numbers below this */
 #define BS_FDS_MAX	 64			/* fds one list may name */
 #define BS_FLUSH_MS_MAX	 86400000u		/* one day */
+#define BS_PATH_MAX	 4096			/* a stats path, its NUL included */
 
 /* The raw values; NULL means unset. */
 struct bs_env {
@@ -29,7 +30,10 @@ struct bs_env {
 	const char *stdio;	/* BUFSHIM_STDIO */
 };
 
-enum bs_stats_to { BS_STATS_OFF, BS_STATS_STDERR, BS_STATS_FILE };
+/* Where the stats go: nowhere; a line per buffered fd on stderr or
+ * appended to a file; or each process's totals appended to a file, one
+ * record a process, for the command's --stats=summary to add up. */
+enum bs_stats_to { BS_STATS_OFF, BS_STATS_STDERR, BS_STATS_FILE, BS_STATS_SUMMARY };
 
 struct bs_fdspec {
 	int fd;
@@ -44,7 +48,10 @@ struct bs_config {
 	enum bs_mode mode;	/* the default, AUTO included */
 	unsigned flush_ms;	/* 0: no bound */
 	enum bs_stats_to stats;
-	const char *stats_path;	/* points into env->stats */
+	/* FILE and SUMMARY: a copy, as it was set (the library makes a
+	 * relative one absolute at start); a program may rewrite its
+	 * environment (to show a title) and a path into it would change */
+	char stats_path[BS_PATH_MAX];
 	int stdio;
 };
 

@@ -108,7 +108,7 @@ ok
 run /usr/bin/bufshim --stats -- dd if=/dev/zero bs=1 count=1000 status=none >"$t/out" 2>"$t/err" ||
 	fail "bufshim dd failed: $(cat "$t/err")"
 head -c 1000 /dev/zero | cmp -s - "$t/out" || fail "bufshim dd: the output is not 1000 zero bytes"
-calls=$(sed -n 's/^bufshim: fd 1 (.*): 1000 writes, 1000 B in \([0-9]*\) syscalls\{0,1\} .*/\1/p' "$t/err")
+calls=$(sed -n 's/^bufshim: pid [0-9]* (dd): fd 1 (.*): 1000 writes, 1000 B in \([0-9]*\) syscalls\{0,1\} .*/\1/p' "$t/err")
 if [ -z "$calls" ] || [ "$calls" -ge 1000 ]; then
 	fail "stats: $(cat "$t/err")"
 fi

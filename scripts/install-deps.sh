@@ -6,7 +6,9 @@
 #   scripts/install-deps.sh --all        also the tools of make check-all: valgrind,
 #                                        cppcheck, clang, clang-tidy, clang's
 #                                        sanitizer and fuzzer runtimes
-#   scripts/install-deps.sh --bench      also gnuplot, for the chart of make bench
+#   scripts/install-deps.sh --bench      also what make bench uses beyond the tests:
+#                                        gnuplot (the chart), mawk (a program it
+#                                        times), valgrind (instruction counts)
 #   scripts/install-deps.sh --demo       only what make demo needs: a C compiler,
 #                                        make, strace, dash, perl (no Check)
 #   scripts/install-deps.sh --package    only what building and checking the Debian
@@ -36,7 +38,9 @@ need() { # need COMMAND PACKAGE: PACKAGE unless COMMAND is there
 	command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
 }
 
-# --bench: gnuplot draws the chart in BENCHMARKS.md; nothing else needs it
+# --bench: gnuplot draws the chart in BENCHMARKS.md, mawk is one of the
+# whole programs timed, valgrind counts start-up instructions; node is timed
+# where it is installed, never installed here
 if [ "$mode" = all ]; then
 	need valgrind valgrind
 	need cppcheck cppcheck
@@ -50,6 +54,8 @@ fi
 if [ "$mode" = bench ]; then
 	need gnuplot gnuplot-nox
 	need stdbuf coreutils
+	need mawk mawk
+	need valgrind valgrind
 fi
 need cc gcc
 need make make

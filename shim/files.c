@@ -155,6 +155,16 @@ static int judge(int fd, enum bs_kind *kind, struct stat *stp, int *flp)
 	}
 }
 
+int bs_tty_stops_us(int fd)
+{
+	struct termios t;
+	pid_t fg;
+
+	if (bs_sys_ioctl(fd, TIOCGPGRP, &fg) < 0 || fg == (pid_t)bs_sys1(SYS_getpgid, 0))
+		return 0;
+	return bs_sys_ioctl(fd, TCGETS, &t) == 0 && (t.c_lflag & TOSTOP);
+}
+
 const char *bs_kind_name(enum bs_kind kind)
 {
 	static const char *const names[] = {
@@ -168,37 +178,6 @@ const char *bs_kind_name(enum bs_kind kind)
 
 /* ---- buffers ------------------------------------------------------------------ */
 
-/* Until when a delivery may wait for a reader while a signal stops or ends
- * the process (CLOCK_MONOTONIC ns); 0: for as long as it takes. */
-static uint64_t hurry_until;
-
-#define BS_HURRY_NS 1000000000u	/* a second */
-
-void bs_hurry_start(void)
-{
-	uint64_t zero = 0;
-
-	__atomic_compare_exchange_n(&hurry_until, &zero, bs_now_ns() + BS_HURRY_NS, 0,
-				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-}
-
-/* Whether fd takes bytes before until: a reader that stopped reading must
- * not keep a dying process alive. */
-static int writable_by(int fd, uint64_t until)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	uint64_t now;
-	int r;
-
-	do {
-		now = bs_now_ns();
-		if (now >= until)
-			return 0;
-		r = bs_sys_poll(&p, 1, (int)((until - now + 999999) / 1000000));
-	} while (r < 0 && errno == EINTR);
-	return r != 0;
-}
-
 /* Deliver through the file's fd. A fd that turned non-blocking behind our
  * back (another process shares it) is waited for: the program was told
  * these bytes were written. */
@@ -206,7 +185,7 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 {
 	struct bs_file *f = ctx;
 	int cancel = PTHREAD_CANCEL_DISABLE, err;
-	uint64_t until = __atomic_load_n(&hurry_until, __ATOMIC_RELAXED);
+	uint64_t until = bs_self.hurry_until;
 	ssize_t r;
 
 	/* A thread cancelled here would leave the buffer locked. */
@@ -214,7 +193,7 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	for (int tries = 0;; tries++) {
 		if (bs_unlikely(until) && f->kind != BS_KIND_FILE && f->kind != BS_KIND_NULL &&
-		    !writable_by(f->fd, until)) {
+		    !bs_writable_by(f->fd, until)) {
 			errno = EAGAIN;
 			r = -1;
 			break;
@@ -489,9 +468,20 @@ int bs_fd_release(int fd, int report)
 		return 0;
 	bs_enter();
 	/* delivered before files_lock is taken: it may block on a reader */
-	f = bs_ent_file(bs_fdtab_get(fd));
-	if (f && f->nfds == 1 && bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, report) < 0)
-		err = errno;
+	for (;;) {
+		int rc = 0;
+
+		f = bs_ent_file(bs_fdtab_get(fd));
+		if (f && f->nfds == 1)
+			rc = bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC,
+					       (report ? BS_REPORT : 0) | BS_YIELD);
+		if (!bs_yielded(rc)) {
+			err = rc < 0 ? errno : 0;
+			break;
+		}
+		bs_leave();	/* the signal that waits runs here */
+		bs_enter();
+	}
 	pthread_mutex_lock(&files_lock);
 	forget_locked(fd);
 	pthread_mutex_unlock(&files_lock);
@@ -574,8 +564,17 @@ int bs_fd_deliver(int fd, int report)
 	if (!f)
 		return 0;
 	bs_enter();
-	if (bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, report) < 0)
-		err = errno;
+	for (;;) {
+		int rc = bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC,
+					   (report ? BS_REPORT : 0) | BS_YIELD);
+
+		if (!bs_yielded(rc)) {
+			err = rc < 0 ? errno : 0;
+			break;
+		}
+		bs_leave();	/* the signal that waits runs here */
+		bs_enter();
+	}
 	bs_leave();
 	return report ? err : 0;
 }
@@ -608,25 +607,36 @@ static void say_lost(struct bs_file *f, int err)
 /* Deliver f; at exit, say what could not be delivered; with final, f
  * writes through from now on. A delivery under way in another thread,
  * which may block for as long as its reader does not read, is not waited
- * for: it sends every byte f held when it began. */
-static void deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int final)
+ * for: it sends every byte f held when it began. 1 when a waiting signal
+ * interrupted it (BS_YIELD): the caller lets it run and starts again. */
+static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int final)
 {
+	int rc, err;
+
 	if (!final && !bs_buffer_pending(&f->buf))
-		return;		/* nothing held: not even its lock is taken */
+		return 0;	/* nothing held: not even its lock is taken */
 	if (!bs_buffer_lock_unless_delivering(&f->buf))
-		return;
-	if (bs_buffer_deliver_held(&f->buf, why, at_exit) < 0 && at_exit)
-		say_lost(f, errno);
+		return 0;
+	rc = bs_buffer_deliver_held(&f->buf, why, (at_exit ? BS_REPORT : 0) | BS_YIELD);
+	err = errno;
+	if (bs_yielded(rc)) {
+		bs_buffer_unlock(&f->buf);
+		return 1;
+	}
 	if (final)
-		bs_buffer_set_passthrough_held(&f->buf);
+		bs_buffer_set_passthrough_held(&f->buf);	/* counts what is dropped */
+	if (rc < 0 && at_exit)
+		say_lost(f, err);
 	bs_buffer_unlock(&f->buf);
+	return 0;
 }
 
 /* Deliver every open buffer. files_lock is held only to list them, a few
  * at a time: a delivery that blocks keeps no other thread from judging,
  * closing or delivering. A file retired and reused meanwhile is delivered
- * early, which is always allowed. With final, nothing new is buffered. */
-static void deliver_each(enum bs_reason why, int at_exit, int final)
+ * early, which is always allowed. With final, nothing new is buffered.
+ * 1 when a waiting signal interrupted it. */
+static int deliver_each(enum bs_reason why, int at_exit, int final)
 {
 	struct bs_file *batch[64];
 	int n, skip = 0, more;
@@ -650,17 +660,23 @@ static void deliver_each(enum bs_reason why, int at_exit, int final)
 		}
 		pthread_mutex_unlock(&files_lock);
 		for (int k = 0; k < n; k++)
-			deliver_one(batch[k], why, at_exit, final);
+			if (deliver_one(batch[k], why, at_exit, final))
+				return 1;
 		skip = i;
 	} while (more);
+	return 0;
 }
 
-void bs_deliver_all(enum bs_reason why, int at_exit)
+int bs_deliver_all(enum bs_reason why, int at_exit)
 {
 	/* Cleared first: a write that lands after its buffer was passed
 	 * sets it again (see bs_note_pending). */
 	__atomic_store_n(&bs_dirty, 0, __ATOMIC_SEQ_CST);
-	deliver_each(why, at_exit, 0);
+	if (deliver_each(why, at_exit, 0)) {
+		__atomic_store_n(&bs_dirty, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return 0;
 }
 
 void bs_stop_buffering(void)
@@ -668,8 +684,13 @@ void bs_stop_buffering(void)
 	if (bs_inside() || !bs_active)
 		return;
 	bs_enter();
+	/* stopped is set at once: a signal let through meanwhile buffers
+	 * only in buffers not yet passed, which the next round delivers */
 	if (!__atomic_load_n(&bs_stopped, __ATOMIC_ACQUIRE))
-		deliver_each(BS_DELIVER_EXIT, 1, 1);
+		while (deliver_each(BS_DELIVER_EXIT, 1, 1)) {
+			bs_leave();	/* the signal that waits runs here */
+			bs_enter();
+		}
 	bs_leave();
 }
 
@@ -683,7 +704,10 @@ void bs_deliver_all_now(enum bs_reason why, int at_exit)
 	if (bs_inside())
 		return;
 	bs_enter_quiet(err);
-	bs_deliver_all(why, at_exit);
+	while (bs_deliver_all(why, at_exit)) {
+		bs_leave();	/* the signal that waits runs here */
+		bs_enter();
+	}
 	bs_leave_quiet(err);
 }
 
@@ -694,7 +718,7 @@ static int lock_in_time(int (*try)(void *), void *lock, int once)
 	struct timespec ms = { .tv_nsec = 1000000 };
 
 	while (!try(lock)) {
-		if (once || bs_now_ns() >= __atomic_load_n(&hurry_until, __ATOMIC_RELAXED))
+		if (once || bs_now_ns() >= bs_self.hurry_until)
 			return 0;
 		bs_sys_call(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&ms, 0, 0, 0);
 	}
@@ -711,28 +735,39 @@ static int try_buffer_lock(void *b)
 	return bs_buffer_trylock(b);
 }
 
-void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside)
+void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside, int but_ttys)
 {
 	int listed, n = 0;
 
-	bs_hurry_start();
+	/* a death may wait a second for a reader; a stop (^Z) a moment */
+	bs_hurry_start(final ? BS_HURRY_DEATH_NS : BS_HURRY_STOP_NS);
 	listed = lock_in_time(try_files_lock, &files_lock, self_inside);
 	/* Unlisted, the list is read as its readers without the lock read
 	 * it; a bound on the walk stands for a file reused meanwhile. */
 	for (struct bs_file *f = __atomic_load_n(&files, __ATOMIC_ACQUIRE); f && n < 65536;
 	     f = f->next, n++) {
-		if (f->closed || !lock_in_time(try_buffer_lock, &f->buf, self_inside))
+		int rc, err, before;
+
+		if (f->closed || (but_ttys && f->kind == BS_KIND_TTY))
+			continue;
+		if (!lock_in_time(try_buffer_lock, &f->buf, self_inside))
 			continue;	/* another thread's delivery did not end in time */
-		if (bs_buffer_deliver_held(&f->buf, why, final) < 0 && final)
-			say_lost(f, errno);
+		before = f->buf.error;
+		rc = bs_buffer_deliver_held(&f->buf, why, final ? BS_REPORT : 0);
+		err = errno;
 		if (final)
-			bs_buffer_set_passthrough_held(&f->buf);
+			bs_buffer_set_passthrough_held(&f->buf);	/* counts what is dropped */
+		if (rc < 0 && final)
+			say_lost(f, err);
+		else if (rc < 0 && err == EAGAIN)
+			f->buf.error = before;	/* our own haste, not the program's error:
+						 * the bytes stay held for after the stop */
 		bs_buffer_unlock(&f->buf);
 	}
 	if (final)
 		__atomic_store_n(&bs_stopped, 1, __ATOMIC_RELEASE);
 	else
-		__atomic_store_n(&hurry_until, 0, __ATOMIC_RELAXED);
+		bs_self.hurry_until = 0;
 	if (listed)
 		pthread_mutex_unlock(&files_lock);
 }
@@ -820,7 +855,10 @@ void bs_before_read_slow(int fd, int may_wait)
 	bs_enter_quiet(err);
 	k = read_kind_of(fd);
 	if (k == READ_MAY_BLOCK && may_wait)
-		bs_deliver_all(BS_DELIVER_WAIT, 0);
+		while (bs_deliver_all(BS_DELIVER_WAIT, 0)) {
+			bs_leave();	/* the signal that waits runs here */
+			bs_enter();
+		}
 	else if (k == READ_OWN_FILE)
 		deliver_files();
 	bs_leave_quiet(err);

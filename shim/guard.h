@@ -30,6 +30,9 @@ struct bs_thread {
 				 * and the call it interrupted said EINTR */
 	uint64_t deferred;	/* signals held back until the section ends:
 				 * bit sig - 1, pending and blocked meanwhile */
+	uint64_t hurry_until;	/* while a signal stops or ends the process,
+				 * this thread's deliveries wait for a reader
+				 * until then (ns), no longer; 0: no limit */
 	unsigned stops;		/* times our stop action ran on this thread */
 	unsigned handled;	/* times a program handler ran on this thread */
 #ifdef BS_GUARD_DEBUG

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 
 struct bs_config bs_cfg;
@@ -13,6 +14,47 @@ BS_TLS struct bs_thread bs_self;
 
 enum { INIT_NONE, INIT_BUSY, INIT_DONE };
 static int init_state;
+
+/*
+ * A relative stats path names a file in the directory the process started
+ * in, wherever it goes later (a program that chdirs still writes to the
+ * file its user meant). Without a working directory that fits, no stats:
+ * one line says so; buffering goes on.
+ */
+static void stats_path_absolute(void)
+{
+	char cwd[BS_PATH_MAX] = "", line[256];
+	size_t clen, plen;
+	struct bs_str msg;
+	const char *why = NULL;
+
+	if ((bs_cfg.stats != BS_STATS_FILE && bs_cfg.stats != BS_STATS_SUMMARY) ||
+	    bs_cfg.stats_path[0] == '/')
+		return;
+	/* the syscall: an unreachable directory is an error, not a path */
+	if (bs_sys2(SYS_getcwd, cwd, sizeof cwd) < 0 || cwd[0] != '/') {
+		why = "the working directory has no path";
+	} else {
+		clen = strlen(cwd);
+		plen = strlen(bs_cfg.stats_path);
+		if (clen + 1 + plen >= sizeof bs_cfg.stats_path) {
+			why = "is too long a path inside this working directory";
+		} else {
+			memmove(bs_cfg.stats_path + clen + 1, bs_cfg.stats_path, plen + 1);
+			memcpy(bs_cfg.stats_path, cwd, clen);
+			bs_cfg.stats_path[clen] = '/';
+			return;
+		}
+	}
+	bs_str_init(&msg, line, sizeof line);
+	bs_str_add(&msg, "bufshim: BUFSHIM_STATS='");
+	bs_str_value(&msg, bs_cfg.stats_path);
+	bs_str_add(&msg, "': ");
+	bs_str_add(&msg, why);
+	bs_str_add(&msg, "; no stats");
+	bs_diag(line);
+	bs_cfg.stats = BS_STATS_OFF;
+}
 
 static void configure(void)
 {
@@ -28,6 +70,9 @@ static void configure(void)
 		bs_diag(line);
 		return;
 	}
+	stats_path_absolute();
+	if (bs_cfg.stats != BS_STATS_OFF)
+		bs_stats_name();
 	bs_active = 1;
 }
 

@@ -11,8 +11,7 @@
  * ours run: they may wait on a reader of our output. */
 static void at_exit_deliver(void)
 {
-	if (!bs_inside())
-		bs_deliver_all(BS_DELIVER_EXIT, 1);
+	bs_deliver_all_now(BS_DELIVER_EXIT, 1);
 }
 
 void bs_end_process(void)

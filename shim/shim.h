@@ -220,21 +220,35 @@ extern int bs_dirty;
 extern int bs_stopped;
 
 /* Deliver every buffer (reason why). A failure is kept for the next call
- * on that fd to report; with at_exit it is said on stderr instead. */
-void bs_deliver_all(enum bs_reason why, int at_exit);
+ * on that fd to report; with at_exit it is said on stderr instead. 1 when
+ * a signal that waits for this thread interrupted it: see bs_yielded. */
+int bs_deliver_all(enum bs_reason why, int at_exit);
+
+/* A delivery at a boundary (BS_YIELD) that a signal waiting for this
+ * thread interrupted: the caller leaves the guard, so that the signal
+ * runs (its handler may be what the program waits for), and delivers
+ * again. Without this, a handler waited for as long as a reader did not
+ * read. */
+static inline int bs_yielded(int rc)
+{
+	return rc < 0 && errno == EINTR && bs_self.deferred != 0;
+}
 
 /* The same from one of the program's calls (sync, exec, spawn): inside
  * the guard, the program's errno kept. Nothing when inside already. */
 void bs_deliver_all_now(enum bs_reason why, int at_exit);
 
 /* A signal stops (final 0) or ends (final 1) the process: deliver within
- * a second, not waiting for a reader that stopped reading nor on a lock
- * another thread holds for longer; self_inside: this thread may hold one
- * itself (a fault inside the library), so none is waited for. */
-void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside);
+ * a moment (a stop) or a second (a death), not waiting for a reader that
+ * stopped reading nor on a lock another thread holds for longer;
+ * self_inside: this thread may hold one itself (a fault inside the
+ * library), so none is waited for; but_ttys: the stop is for the terminal
+ * (SIGTTOU, SIGTTIN), which is not written. */
+void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside, int but_ttys);
 
-/* From now on deliveries give up after about a second without progress. */
-void bs_hurry_start(void);
+/* Whether a write to the terminal fd would stop this process: it is in
+ * the background and the terminal has TOSTOP. */
+int bs_tty_stops_us(int fd);
 
 /* The program is about to wait: deliver everything, if anything waits. */
 void bs_deliver_before_wait(void);
@@ -321,6 +335,8 @@ int bs_stdio_fd(FILE *fp);
 
 /* ---- stats (stats.c) ------------------------------------------------------- */
 
+/* Keep the program's name for the stats lines (at start). */
+void bs_stats_name(void);
 /* Stats lines for every buffer that did work, then reset. */
 void bs_report_stats(void);
 /* The same while the process dies of a signal: no lock waited for. */

@@ -50,8 +50,9 @@ static void (*added_restorer)(void);
 static int added_known;
 
 /* The flags the kernel keeps; it drops the others (SA_INTERRUPT...). */
-#define KERNEL_FLAGS (SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | \
-		      SA_RESTART | SA_NODEFER | SA_RESETHAND | 0x800 /* SA_EXPOSE_TAGBITS */)
+#define KERNEL_FLAGS ((unsigned)(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | \
+				   SA_RESTART | SA_NODEFER) | (unsigned)SA_RESETHAND | \
+		      0x800u /* SA_EXPOSE_TAGBITS */)
 
 static void dispatch(int sig, siginfo_t *info, void *ctx);
 
@@ -139,7 +140,7 @@ static struct sigaction dispatcher_for(int sig, const struct sigaction *prog)
 			     (dfl_of(sig) == DFL_STOP ? SA_RESTART : 0);
 	} else {
 		k.sa_mask = prog->sa_mask;
-		k.sa_flags = (prog->sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
+		k.sa_flags = (int)((unsigned)(prog->sa_flags | SA_SIGINFO) & ~(unsigned)SA_RESETHAND);
 	}
 	return k;
 }
@@ -173,7 +174,7 @@ static int install(int sig, const struct sigaction *prog)
 		added_known = 1;
 	}
 	slots[sig].act = *prog;
-	slots[sig].act.sa_flags = (prog->sa_flags & KERNEL_FLAGS) | added_flags;
+	slots[sig].act.sa_flags = (int)(((unsigned)prog->sa_flags & KERNEL_FLAGS) | (unsigned)added_flags);
 	slots[sig].act.sa_restorer = added_restorer;
 	sigdelset(&slots[sig].act.sa_mask, SIGKILL);
 	sigdelset(&slots[sig].act.sa_mask, SIGSTOP);
@@ -240,7 +241,7 @@ static void defer(int sig, siginfo_t *info, ucontext_t *uc, int ends)
 	bs_self.deferred |= BIT(sig);
 	bs_self.restart = bs_arch_restart_to_eintr(uc, may_block);
 	if (ends)
-		bs_hurry_start();	/* deliveries under way give up in time */
+		bs_hurry_start(BS_HURRY_DEATH_NS);	/* deliveries under way give up in time */
 }
 
 void bs_signals_release(void)
@@ -263,7 +264,7 @@ static void die_of(int sig, siginfo_t *info, ucontext_t *uc, int fault, int was_
 		/* a vfork child: the buffers are the parent's */
 	} else {
 		bs_enter();	/* for good: the rest of the process writes through */
-		bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 1, was_inside);
+		bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 1, was_inside, 0);
 		bs_report_stats_hurried();
 	}
 	memset(&dfl, 0, sizeof dfl);
@@ -284,7 +285,15 @@ static void stop_for(int sig, siginfo_t *info)
 	bs_self.stops++;
 	bs_enter();
 	if (bs_self.depth != BS_VFORK_DEPTH + 1)	/* not a vfork child's */
-		bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 0, 0);
+		bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 0, 0,
+				       sig == SIGTTOU || sig == SIGTTIN);
+	/* A SIGCONT sent meanwhile waits, blocked in this handler: without us
+	 * the process would have stopped and gone on; it goes on. */
+	bs_sys2(SYS_rt_sigpending, &old, sizeof old);
+	if (old & BIT(SIGCONT)) {
+		bs_leave();
+		return;
+	}
 	lock_slots();
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
@@ -300,12 +309,35 @@ static void stop_for(int sig, siginfo_t *info)
 	bs_leave();
 }
 
+/*
+ * A fault inside the library (a stack overflow in a write, a bad pointer
+ * copied) with a handler of the program's: it cannot wait. It may end the
+ * process (_exit) or jump out (siglongjmp): what we hold goes first, and
+ * the handler runs as if outside the library, so that it, and the program
+ * after a jump, write in order and are not left passing straight through.
+ */
+static void run_from_a_fault_inside(int sig, void (*handler)(int), int flags,
+				    siginfo_t *info, void *ctx)
+{
+	int depth = bs_self.depth, err = errno;
+
+	bs_deliver_all_hurried(BS_DELIVER_SIGNAL, 0, 1, 0);
+	bs_self.hurry_until = 0;
+	bs_self.depth = 0;
+	errno = err;
+	if (flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))(void *)handler)(sig, info, ctx);
+	else
+		handler(sig);
+	bs_self.depth = depth;	/* it returned: back where the fault was */
+}
+
 static void dispatch(int sig, siginfo_t *info, void *ctx)
 {
 	struct sigaction *a = &slots[sig].act;
 	void (*handler)(int) = __atomic_load_n(&a->sa_handler, __ATOMIC_ACQUIRE);
 	int flags = a->sa_flags, err = errno, fault = is_fault(sig, info);
-	int dfl_kills = handler == SIG_DFL && dfl_of(sig) != DFL_IGNORE;
+	int dfl_kills = handler == SIG_DFL && dfl_of(sig) == DFL_KILL;
 
 	/* a vfork child runs the program's own code: nothing to wait for */
 	if (bs_inside() && bs_self.depth != BS_VFORK_DEPTH && !fault) {
@@ -336,10 +368,17 @@ static void dispatch(int sig, siginfo_t *info, void *ctx)
 	}
 	errno = err;
 	bs_self.handled++;
-	if (flags & SA_SIGINFO)
+	if (fault && bs_inside())
+		run_from_a_fault_inside(sig, handler, flags, info, ctx);
+	else if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))(void *)handler)(sig, info, ctx);
 	else
 		handler(sig);
+	/* A handler of SIGABRT that returns, inside abort(): the C library
+	 * then kills the process, the default action put back behind our
+	 * back (a double free, a smashed stack). What was written goes now. */
+	if (sig == SIGABRT && !bs_inside())
+		bs_deliver_all_now(BS_DELIVER_SIGNAL, 0);
 }
 
 /* ---- the program's calls ---------------------------------------------------------------- */

@@ -5,12 +5,16 @@
  * sees, so printf and write(2) on one fd could reach it out of order. At
  * start the library replaces stdout and stderr by cookie streams
  * (fopencookie) set up as glibc would have set up the originals: the same
- * buffering mode and size. glibc's own stdio still decides when bytes are
- * handed over (a full buffer, a newline on a line-buffered stream, every
- * call on an unbuffered one, fflush, exit); the cookie's write function then
- * puts them in our buffer, in program order with raw writes. In full mode
- * they wait there like any write; in line mode, or with BUFSHIM_STDIO=0,
- * they are delivered at once, together with what was buffered.
+ * buffering mode and size, or the ones a setvbuf before us chose (stdbuf's
+ * library, a constructor). An fd configured in line or none mode gets the
+ * stdio buffering stdbuf -oL or -o0 would give it. glibc's own stdio still
+ * decides when bytes are handed over (a full buffer, a newline on a
+ * line-buffered stream, every call on an unbuffered one, fflush, exit); the
+ * cookie's write function then puts them in our buffer, in program order
+ * with raw writes. In full mode they wait there like any write; in line
+ * mode, or with BUFSHIM_STDIO=0, they are delivered at once, together with
+ * what was buffered, except the pieces of an unbuffered stream in line
+ * mode (stderr), which wait for the end of their line as raw writes do.
  *
  * Reads that go through stdio (fgets, scanf, getc...) use glibc's internal
  * read, so the input functions are hooked to deliver before they can wait.
@@ -55,6 +59,7 @@ struct bridge {
 	FILE *cookie;
 	int fd;
 	int on;
+	int line;		/* the fd's configured mode is line */
 };
 
 static struct bridge bridges[2];
@@ -91,8 +96,15 @@ static ssize_t cookie_write_once(struct bridge *b, const char *buf, size_t n)
 
 	if (!f)
 		return write_direct(b->fd, buf, n);
-	if (mode != BS_MODE_FULL || !bs_cfg.stdio)
-		mode = BS_MODE_NONE;	/* a person may be watching */
+	/* A buffered stream hands over at a line's end, a full buffer or an
+	 * explicit fflush: in line mode a person may be watching. An
+	 * unbuffered one hands over every call: in line mode its pieces wait
+	 * for the end of their line, as raw writes do (stdbuf -eL holds them
+	 * in stdio, where no wait of the program would deliver them). */
+	if (!bs_cfg.stdio ||
+	    (mode != BS_MODE_FULL &&
+	     !(mode == BS_MODE_LINE && b->line && (b->cookie->_flags & BS_IO_UNBUFFERED))))
+		mode = BS_MODE_NONE;
 	return bs_file_write1(f, buf, n, mode);
 }
 
@@ -139,25 +151,40 @@ static int cookie_close(void *c)
 	return rc;
 }
 
-/* What glibc would give the original stream on its first output. */
-static void original_buffering(FILE *orig, int fd, int *mode, size_t *size)
+/*
+ * The buffering the cookie stream gets: what a setvbuf before us gave the
+ * original (stdbuf's library may run its constructor first), else what the
+ * fd's configured mode asks for (line: stdbuf -oL; none: stdbuf -o0), else
+ * what glibc would give it on its first output. cfg_mode is the fd's
+ * configured mode, or -1 when the bridge leaves stdio's buffering alone.
+ */
+static void original_buffering(FILE *orig, int fd, int cfg_mode, int *mode, size_t *size)
 {
 	struct stat st;
 
 	*size = BUFSIZ;
 	if (orig->_flags & BS_IO_UNBUFFERED) {
-		*mode = _IONBF;
-	} else if (orig->_IO_buf_base) {
+		*mode = _IONBF;		/* setvbuf(_IONBF), stdbuf -o0; stderr */
+		return;
+	}
+	if (orig->_IO_buf_base) {
+		/* setvbuf with a size (stdbuf -oSIZE), or written already */
 		*mode = (orig->_flags & BS_IO_LINE_BUF) ? _IOLBF : _IOFBF;
 		*size = (size_t)(orig->_IO_buf_end - orig->_IO_buf_base);
-	} else {
-		*mode = _IOFBF;
-		if (BS_REAL(fstat)(fd, &st) == 0) {
-			if (S_ISCHR(st.st_mode) && isatty(fd))
-				*mode = _IOLBF;
-			if (st.st_blksize > 0 && st.st_blksize < BUFSIZ)
-				*size = (size_t)st.st_blksize;
-		}
+		return;
+	}
+	if (!(orig->_flags & BS_IO_LINE_BUF) && cfg_mode == BS_MODE_NONE) {
+		*mode = _IONBF;
+		return;
+	}
+	/* setvbuf(_IOLBF) with no buffer (stdbuf -oL), line mode, or nothing
+	 * chosen yet: the size glibc would allocate, and its mode */
+	*mode = (orig->_flags & BS_IO_LINE_BUF) || cfg_mode == BS_MODE_LINE ? _IOLBF : _IOFBF;
+	if (BS_REAL(fstat)(fd, &st) == 0) {
+		if (S_ISCHR(st.st_mode) && isatty(fd))
+			*mode = _IOLBF;
+		if (st.st_blksize > 0 && st.st_blksize < BUFSIZ)
+			*size = (size_t)st.st_blksize;
 	}
 }
 
@@ -169,15 +196,17 @@ static void bridge_one(struct bridge *b, FILE **var, int fd)
 	FILE *orig = *var, *cookie;
 	size_t size;
 	char *buf = NULL;
-	int mode;
+	int mode, cfg_mode;
 
 	if (!orig || orig->_fileno != fd || bs_sys_fcntl(fd, F_GETFD, 0) < 0)
 		return;		/* replaced already, or not open: leave it */
-	original_buffering(orig, fd, &mode, &size);
+	cfg_mode = bs_cfg.stdio ? bs_config_fd_mode(&bs_cfg, fd) : -1;
+	original_buffering(orig, fd, cfg_mode, &mode, &size);
 	if (mode != _IONBF && !(buf = malloc(size)))
 		return;
 	bs_libc_fflush(orig);	/* what a constructor before ours printed */
 	b->fd = fd;
+	b->line = cfg_mode == BS_MODE_LINE;
 	cookie = fopencookie(b, "w", io);
 	if (!cookie) {
 		free(buf);
@@ -414,7 +443,6 @@ static inline void before_stream_write(FILE *fp)
 
 #define BS_STREAM_HOOK(ret, name, params, fp, args)			\
 	BS_HOOK(ret, name, params, args, before_stream_write(fp))
-BS_STREAM_HOOK(int, fflush_unlocked, (FILE *fp), fp, (fp))
 BS_STREAM_HOOK(size_t, fwrite, (const void *p, size_t s, size_t n, FILE *fp), fp, (p, s, n, fp))
 BS_STREAM_HOOK(size_t, fwrite_unlocked, (const void *p, size_t s, size_t n, FILE *fp), fp,
 	       (p, s, n, fp))
@@ -478,6 +506,20 @@ static void before_flush_all(void)
 	_IO_list_unlock();
 }
 
+/* An explicit fflush of one of our streams (fp NULL: of every stream) in
+ * line mode delivers at once: the pieces an unbuffered stream handed over
+ * wait in our buffer, where stdio's fflush does not reach them. */
+static int after_flush(FILE *fp, int rc)
+{
+	int err = errno;
+
+	for (int i = 0; i < 2; i++)
+		if (bridges[i].on && bridges[i].line && (!fp || bridges[i].cookie == fp))
+			bs_fd_deliver(bridges[i].fd, 0);
+	errno = err;
+	return rc;
+}
+
 BS_EXPORT int fflush(FILE *fp)
 {
 	if (!fp) {
@@ -486,7 +528,13 @@ BS_EXPORT int fflush(FILE *fp)
 	} else {
 		before_stream_write(fp);
 	}
-	return BS_REAL(fflush)(fp);
+	return after_flush(fp, BS_REAL(fflush)(fp));
+}
+
+BS_EXPORT int fflush_unlocked(FILE *fp)
+{
+	before_stream_write(fp);
+	return after_flush(fp, BS_REAL(fflush_unlocked)(fp));
 }
 
 BS_EXPORT int fprintf(FILE *fp, const char *f, ...)

@@ -168,10 +168,36 @@ int bs_libc_fclose(FILE *fp)
 
 /* ---- diagnostics ------------------------------------------------------------------- */
 
+void bs_hurry_start(uint64_t ns)
+{
+	if (!bs_self.hurry_until)
+		bs_self.hurry_until = bs_now_ns() + ns;
+}
+
+int bs_writable_by(int fd, uint64_t until)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	uint64_t now;
+	int r;
+
+	do {	/* past the time, only what takes bytes at once */
+		now = bs_now_ns();
+		r = bs_sys_poll(&p, 1, now >= until ? 0 : (int)((until - now + 999999) / 1000000));
+	} while (r < 0 && errno == EINTR);
+	return r > 0;
+}
+
 void bs_write_all(int fd, const char *buf, size_t n)
 {
 	for (int tries = 0; n && tries < 100; tries++) {
-		ssize_t r = bs_sys_write(fd, buf, n);
+		uint64_t until = bs_self.hurry_until;
+		ssize_t r;
+
+		/* a dying process's last words wait for a stalled reader of
+		 * its stderr no longer than its bytes do */
+		if (until && !bs_writable_by(fd, until))
+			return;
+		r = bs_sys_write(fd, buf, n);
 
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct pollfd p = { .fd = fd, .events = POLLOUT };

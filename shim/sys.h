@@ -199,6 +199,18 @@ int bs_libc_fclose(FILE *fp);
 
 /* ---- diagnostics --------------------------------------------------------------- */
 
+/* While a signal stops or ends the process, the thread that delivers
+ * waits for a reader until bs_self.hurry_until and no longer (guard.h).
+ * bs_hurry_start sets it ns from now, unless it is set. Only that thread:
+ * the writes of the others keep their meaning. */
+#define BS_HURRY_DEATH_NS 1000000000u	/* a second */
+#define BS_HURRY_STOP_NS 100000000u	/* 100 ms: a person pressed ^Z */
+void bs_hurry_start(uint64_t ns);
+
+/* Whether fd takes bytes before until (past it: now): a reader that
+ * stopped reading must not keep a dying process alive. */
+int bs_writable_by(int fd, uint64_t until);
+
 /* All of buf to fd through the real write: EINTR, EAGAIN (another process
  * may have made our stderr non-blocking) and partial writes waited out. */
 void bs_write_all(int fd, const char *buf, size_t n);

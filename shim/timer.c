@@ -46,6 +46,16 @@ static void deliver_if_due(struct bs_file *f, void *arg)
 	if (!first || f->closed)
 		return;
 	if (due <= d->now) {
+		/* a background job's terminal with TOSTOP: the program's own
+		 * write would have stopped it there (SIGTTOU); this thread,
+		 * blocking every signal, would write. Left to the program's
+		 * own delivery, where the kernel stops it as without us. */
+		if (f->kind == BS_KIND_TTY && bs_tty_stops_us(f->fd)) {
+			due = d->now + (uint64_t)f->bound_ms * 1000000u;	/* look again */
+			if (!d->next || due < d->next)
+				d->next = due;
+			return;
+		}
 		__atomic_store_n(&f->first_ns, 0, __ATOMIC_SEQ_CST);
 		if (bs_buffer_lock_unless_delivering(&f->buf)) {
 			bs_buffer_deliver_held(&f->buf, BS_DELIVER_TIMER, 0);

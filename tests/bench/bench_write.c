@@ -5,12 +5,27 @@
  *   bench_write fwrite SIZE COUNT THREADS [BUF]
  *                                           COUNT fwrite()s to stdout, with a
  *                                           stdio buffer of BUF bytes if given
+ *   bench_write spawn N [-i IN] [-o OUT] [NAME=VALUE]... [PROGRAM [ARG]...]
+ *                                           posix_spawn PROGRAM (/bin/true)
+ *                                           N times, one at a time, its stdin
+ *                                           on IN, its stdout on OUT (both
+ *                                           /dev/null unless given); the
+ *                                           NAME=VALUE pairs go into the
+ *                                           children's environment only (this
+ *                                           process loads nothing)
+ *   bench_write open N [held]               open a regular file N times (and
+ *                                           close it, untimed); with held, a
+ *                                           byte written to stdout first (so
+ *                                           that the library holds one)
+ *   bench_write pty [NAME=VALUE]... PROGRAM [ARG]...
+ *                                           run PROGRAM with stdin, stdout and
+ *                                           stderr on a new pseudo-terminal,
+ *                                           reading everything it prints
+ *   bench_write mem N                       open N files, write a byte to each
  *
  * THREADS is the number of writers, or W+I: W writers in a process that
  * also has I idle threads (blocked in a wait the whole time), so that the
  * C library and bufshim both take their locks.
- *   bench_write spawn N                     posix_spawn /bin/true N times
- *   bench_write mem N                       open N files, write a byte to each
  *
  * write/fwrite print "ns WRITES SYSCALLS" on stderr: the time from the first
  * write to the delivery of the last byte, the writes made, and the write
@@ -18,9 +33,13 @@
  * With BENCH_CPU=1 in the environment a fourth field follows: the CPU time
  * (user and system, all threads) of the same span in ns, which a loaded
  * machine inflates less than the wall time.
- * spawn prints the ns per spawn; mem prints the resident bytes per file.
+ * spawn prints, per spawn, the wall-clock ns, the children's CPU ns (user
+ * and system) and their minor page faults; open the ns per open (on
+ * stderr); pty the wall-clock ns from the start to the program's end and
+ * the bytes it printed; mem the resident bytes per file.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -28,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,19 +162,171 @@ static int bench(int argc, char **argv)
 	return 0;
 }
 
-static int spawn(long n)
+/* environ with the leading NAME=VALUE arguments added (they win over a
+ * variable of the same name); *argi moves past them */
+static char **child_env(int argc, char **argv, int *argi)
 {
-	char *argv[] = { "true", NULL };
-	uint64_t t0 = now_ns();
+	int first = *argi, n = 0, k = 0;
+	char **env;
 
+	while (*argi < argc && strchr(argv[*argi], '=') && argv[*argi][0] != '=' &&
+	       argv[*argi][0] != '/')
+		(*argi)++;
+	while (environ[n])
+		n++;
+	env = calloc((size_t)(n + *argi - first + 1), sizeof *env);
+	for (int i = first; i < *argi; i++)
+		env[k++] = argv[i];
+	for (int i = 0; i < n; i++) {
+		int dup = 0;
+		size_t len = strcspn(environ[i], "=") + 1;
+
+		for (int j = first; j < *argi; j++)
+			dup |= !strncmp(environ[i], argv[j], len);
+		if (!dup)
+			env[k++] = environ[i];
+	}
+	return env;
+}
+
+static uint64_t tv_ns(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
+/* the CPU time (user and system) and the minor page faults of the
+ * children waited for so far */
+static uint64_t children_cpu_ns(long *minflt)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	*minflt = ru.ru_minflt;
+	return tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
+}
+
+static int spawn(int argc, char **argv)
+{
+	static char *dflt[] = { "true", NULL };
+	long n = atol(argv[2]);
+	int argi = 3;
+	const char *in = "/dev/null", *out = "/dev/null";
+	char **env, **cargv;
+	const char *prog;
+	posix_spawn_file_actions_t fa;
+	uint64_t t0, c0, c1;
+	long f0, f1;
+
+	for (; argi + 1 < argc && argv[argi][0] == '-'; argi += 2) {
+		if (!strcmp(argv[argi], "-i"))
+			in = argv[argi + 1];
+		else if (!strcmp(argv[argi], "-o"))
+			out = argv[argi + 1];
+		else
+			return 2;
+	}
+	env = child_env(argc, argv, &argi);
+	cargv = argi < argc ? argv + argi : dflt;
+	prog = argi < argc ? argv[argi] : "/bin/true";
+	if (n < 1)
+		return 2;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	c0 = children_cpu_ns(&f0);
+	t0 = now_ns();
 	for (long i = 0; i < n; i++) {
 		pid_t pid;
+		int st;
 
-		if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) != 0)
+		if (posix_spawnp(&pid, prog, &fa, NULL, cargv, env) != 0 ||
+		    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			return 1;
-		waitpid(pid, NULL, 0);
 	}
-	printf("%llu\n", (unsigned long long)((now_ns() - t0) / (uint64_t)n));
+	t0 = now_ns() - t0;
+	c1 = children_cpu_ns(&f1);
+	printf("%llu %llu %.1f\n", (unsigned long long)(t0 / (uint64_t)n),
+	       (unsigned long long)((c1 - c0) / (uint64_t)n), (double)(f1 - f0) / (double)n);
+	return 0;
+}
+
+/* Only the opens are timed, in batches: the close hook is another cost. */
+static int open_bench(long n, int held)
+{
+	char path[] = "/tmp/bench_openXXXXXX";
+	int fds[64], tmp = mkstemp(path);
+	uint64_t total = 0;
+
+	if (tmp < 0)
+		return 1;
+	close(tmp);
+	if (held && write(1, "x", 1) != 1)
+		return 1;
+	for (long done = 0; done < n;) {
+		int batch = n - done < 64 ? (int)(n - done) : 64;
+		uint64_t t0 = now_ns();
+
+		for (int i = 0; i < batch; i++)
+			fds[i] = open(path, O_RDONLY);
+		total += now_ns() - t0;
+		for (int i = 0; i < batch; i++) {
+			if (fds[i] < 0)
+				return 1;
+			close(fds[i]);
+		}
+		done += batch;
+	}
+	unlink(path);
+	fprintf(stderr, "%.1f\n", (double)total / (double)n);
+	return 0;
+}
+
+static int pty(int argc, char **argv)
+{
+	int argi = 2;
+	char **env = child_env(argc, argv, &argi);
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	char buf[65536], *name;
+	long long bytes = 0;
+	uint64_t t0;
+	pid_t pid;
+	int st;
+
+	if (argi >= argc || master < 0 || grantpt(master) || unlockpt(master) ||
+	    !(name = ptsname(master)))
+		return 2;
+	t0 = now_ns();
+	pid = fork();
+	if (pid == 0) {
+		int s;
+
+		setsid();
+		s = open(name, O_RDWR);
+		if (s < 0)
+			_exit(127);
+		close(master);
+		dup2(s, 0);
+		dup2(s, 1);
+		dup2(s, 2);
+		if (s > 2)
+			close(s);
+		execvpe(argv[argi], argv + argi, env);
+		_exit(127);
+	}
+	/* read until every slave fd is closed: EIO then */
+	for (;;) {
+		ssize_t r = read(master, buf, sizeof buf);
+
+		if (r > 0)
+			bytes += r;
+		else if (r < 0 && errno == EINTR)
+			continue;
+		else
+			break;
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return 1;
+	printf("%llu %lld\n", (unsigned long long)(now_ns() - t0), bytes);
 	return 0;
 }
 
@@ -212,7 +384,11 @@ int main(int argc, char **argv)
 	if (argc >= 5 && (!strcmp(argv[1], "write") || !strcmp(argv[1], "fwrite")))
 		return bench(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "spawn"))
-		return spawn(atol(argv[2]));
+		return spawn(argc, argv);
+	if (argc >= 3 && !strcmp(argv[1], "open"))
+		return open_bench(atol(argv[2]), argc > 3 && !strcmp(argv[3], "held"));
+	if (argc >= 3 && !strcmp(argv[1], "pty"))
+		return pty(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "mem"))
 		return mem(atol(argv[2]));
 	fputs("usage: see the comment at the top of bench_write.c\n", stderr);

@@ -20,7 +20,11 @@ LIB=${PRELOAD_FIRST:-}$LIBFILE
 for _v in $(compgen -v BUFSHIM_); do unset "$_v"; done
 unset _v LD_PRELOAD PYTHONUNBUFFERED PYTHONSTARTUP PYTHONINSPECT PERLIO PERL5OPT \
 	PERL_UNICODE NODE_OPTIONS _STDBUF_I _STDBUF_O _STDBUF_E GZIP POSIXLY_CORRECT
-export LC_ALL=C BUFSHIM_LIB=$LIB ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+# the sanitizers' runtimes leave faults to the program and to us, as without them
+_san_sigs=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0
+export LC_ALL=C BUFSHIM_LIB=$LIB ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$_san_sigs \
+	UBSAN_OPTIONS=$_san_sigs
+unset _san_sigs
 
 # TEST_PREFIX="valgrind -q --trace-children=yes --error-exitcode=99": every
 # program run through shim (or preload) runs under that wrapper, which runs

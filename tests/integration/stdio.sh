@@ -4,12 +4,20 @@
 
 # stdio_mix_everywhere CASE: stdio_mix CASE in every mode and choice of
 # fds, to files, 2>&1 to a file and to a pipe: what it writes without us
+# in full mode; in line and none mode, what it writes under stdbuf -oL and
+# -o0, whose stdio buffering those modes give stdout (which moves printf's
+# bytes among the raw writes: stdout is fully buffered into files and pipes)
 stdio_mix_everywhere() {
-	local c=$1 m fds
-	"$P/stdio_mix" $c >"$T/p1" 2>"$T/p2"
-	"$P/stdio_mix" $c >"$T/p12" 2>&1
-	"$P/stdio_mix" $c 2>&1 | cat >"$T/pp"
+	local c=$1 m fds plain=()
 	for m in full line none; do
+		case $m in
+		full) plain=() ;;
+		line) plain=(stdbuf -oL) ;;
+		none) plain=(stdbuf -o0) ;;
+		esac
+		"${plain[@]}" "$P/stdio_mix" $c >"$T/p1" 2>"$T/p2"
+		"${plain[@]}" "$P/stdio_mix" $c >"$T/p12" 2>&1
+		"${plain[@]}" "$P/stdio_mix" $c 2>&1 | cat >"$T/pp"
 		for fds in 1 1,2 all; do
 			shim BUFSHIM_MODE=$m BUFSHIM_FDS=$fds "$P/stdio_mix" $c >"$T/o1" 2>"$T/o2"
 			cmp -s "$T/p1" "$T/o1" && cmp -s "$T/p2" "$T/o2" || fail "$c $m $fds: files"
@@ -141,4 +149,109 @@ test_stdio_fflush_null_costs_nothing() {
 	(( n <= 12 )) || fail "$n write syscalls for 858 writes and 429 fflush(NULL)"
 	shim BUFSHIM_FDS=all "$P/fflush_all" >"$T/out"
 	same_files "$T/plain" "$T/out" && echo "$n syscalls"
+}
+
+# ---- stdbuf beside the library ------------------------------------------------------
+
+# The library stdbuf preloads (it reads _STDBUF_O and calls setvbuf on stdout
+# in its constructor), wherever coreutils installed it.
+stdbuf_lib() { env -i PATH="$PATH" stdbuf -oL printenv LD_PRELOAD; }
+
+# grep without --line-buffered keeps its lines in stdio when it writes to a
+# pipe. A producer writes a line, then waits 2 s: under -m line and -m none
+# (stdbuf -oL's and -o0's equivalents), and under stdbuf -oL beside the
+# library (stdbuf's constructor before ours, as both commands order them,
+# and after it), the line must reach the reader at once, as under stdbuf
+# -oL alone; plain grep holds it the 2 s.
+test_line_mode_and_stdbuf_deliver_each_line_of_grep() {
+	skip_under_prefix "measures arrival times"
+	local sl i=0 s
+	sl=$(stdbuf_lib)
+	[[ -f $sl ]] || skip "no stdbuf library"
+	local producer="python3 -c 'import time; print(\"x\", time.monotonic(), flush=True); time.sleep(2); print(\"x end\")'"
+	local cases=(
+		"grep x"
+		"$CMD -m line grep x"
+		"$CMD -m none grep x"
+		"$CMD -m line stdbuf -oL grep x"
+		"stdbuf -oL $CMD grep x"
+		"$CMD stdbuf -oL grep x"
+		"env LD_PRELOAD=$LIB:$sl _STDBUF_O=L grep x"
+		"env LD_PRELOAD=$sl:$LIB _STDBUF_O=L grep x"
+	)
+	for c in "${cases[@]}"; do
+		i=$((i + 1))
+		python3 "$HERE/arrival.py" -- sh -c "$producer | $c" >"$T/late.$i" 2>&1 &
+	done
+	wait
+	i=0
+	for c in "${cases[@]}"; do
+		i=$((i + 1))
+		s=$(cat "$T/late.$i")
+		if (( i == 1 )); then	# the control: held without stdbuf or us
+			awk -v s="$s" 'BEGIN { exit !(s + 0 == s && s > 1.5) }' ||
+				fail "plain grep did not hold its line: $s" || return 1
+			continue
+		fi
+		awk -v s="$s" 'BEGIN { exit !(s + 0 == s && s < 1) }' ||
+			fail "$c: the line arrived late: $s" || return 1
+	done
+}
+
+# Under each stdbuf option, with the library's stdio hand-overs going out
+# as they come (--no-stdio), grep makes exactly the write syscalls it makes
+# under stdbuf alone: its stdio buffering is the one stdbuf chose, whichever
+# constructor runs first. -m line and -m none make the syscalls of stdbuf
+# -oL and -o0; -s 16K makes blocks of 16 KiB or more, as stdbuf -o16K does.
+SLOW+=(test_stdbuf_options_keep_their_syscalls_and_have_equivalents)
+test_stdbuf_options_keep_their_syscalls_and_have_equivalents() {
+	skip_under_prefix "counts syscalls under strace"
+	local sl opt plain n report="" bytes
+	sl=$(stdbuf_lib)
+	[[ -f $sl ]] || skip "no stdbuf library"
+	seq 1 10000 >"$T/nums"
+	grep 1 "$T/nums" >"$T/want"
+	for opt in L 0 1000 16384; do
+		plain=$(writes -- stdbuf -o$opt grep 1 "$T/nums")
+		same_files "$T/want" "$T/out" || return 1
+		n=$(writes -- stdbuf -o$opt "$CMD" --no-stdio grep 1 "$T/nums")
+		same_files "$T/want" "$T/out" && (( n == plain )) ||
+			fail "stdbuf -o$opt bufshim: $n writes, $plain under stdbuf alone" || return 1
+		n=$(writes -- "$CMD" --no-stdio stdbuf -o$opt grep 1 "$T/nums")
+		same_files "$T/want" "$T/out" && (( n == plain )) ||
+			fail "bufshim stdbuf -o$opt: $n writes, $plain under stdbuf alone" || return 1
+		n=$(writes LD_PRELOAD="$sl:$LIB" _STDBUF_O=$opt BUFSHIM_STDIO=0 -- grep 1 "$T/nums")
+		same_files "$T/want" "$T/out" && (( n == plain )) ||
+			fail "stdbuf's library after ours, -o$opt: $n writes, $plain under stdbuf alone" || return 1
+		report+="-o$opt: $plain; "
+	done
+	plain=$(writes -- stdbuf -oL grep 1 "$T/nums")
+	n=$(writes -- "$CMD" -m line grep 1 "$T/nums")
+	same_files "$T/want" "$T/out" && (( n == plain )) || fail "-m line: $n writes, stdbuf -oL $plain" || return 1
+	plain=$(writes -- stdbuf -o0 grep 1 "$T/nums")
+	n=$(writes -- "$CMD" -m none grep 1 "$T/nums")
+	same_files "$T/want" "$T/out" && (( n == plain )) || fail "-m none: $n writes, stdbuf -o0 $plain" || return 1
+	bytes=$(stat -c %s "$T/want")
+	n=$(writes -- "$CMD" -s 16K grep 1 "$T/nums")
+	same_files "$T/want" "$T/out" && (( n <= (bytes + 16383) / 16384 + 1 )) ||
+		fail "-s 16K: $n writes for $bytes B" || return 1
+	echo "${report}-s 16K: $n"
+}
+
+# stderr is unbuffered: each fprintf is a write(2) of its own. In line mode
+# its pieces wait in the buffer for the end of their line, so a line written
+# in three calls costs one syscall, as under stdbuf -eL; a prompt that the
+# program flushes (fflush(stderr)) still shows at once, not 2 s later when
+# its line ends, while the program computes.
+test_line_mode_joins_stderr_pieces_into_lines() {
+	skip_under_prefix "counts syscalls under strace"
+	local plain eL n s
+	plain=$(writes -- sh -c "\"$P/stderr_pieces\" 1000 0 2>\"$T/plain\"")
+	eL=$(writes -- sh -c "stdbuf -eL \"$P/stderr_pieces\" 1000 0 2>\"$T/eL\"")
+	n=$(writes -- sh -c "\"$CMD\" -f 2:line \"$P/stderr_pieces\" 1000 0 2>\"$T/ours\"")
+	cmp -s <(head -1000 "$T/plain") <(head -1000 "$T/ours") || fail "output differs"
+	(( n <= eL && n * 2 < plain )) || fail "-f 2:line: $n writes; stdbuf -eL $eL, plain $plain" || return 1
+	s=$(python3 "$HERE/arrival.py" --partial -- sh -c "\"$CMD\" -f 2:line \"$P/stderr_pieces\" 0 2 2>&1")
+	awk -v s="$s" 'BEGIN { exit !(s + 0 == s && s < 1) }' || fail "the flushed prompt arrived late: $s" || return 1
+	echo "plain $plain, stdbuf -eL $eL, -f 2:line $n"
 }

@@ -53,18 +53,24 @@ os.write(1, b"\n")')
 }
 
 # An interactive shell and a Python prompt, typed at: the same screen.
+# Each line is typed only once the prompt is back (typeahead is echoed
+# whenever it arrives, so the screen would depend on timing), and what is
+# awaited is spelt so that the echo of the typed line cannot match it.
 test_terminal_interactive_session_looks_the_same() {
 	skip_under_prefix "drives a terminal with deadlines"
 	cat >"$T/script" <<'SCRIPT'
 expect $ 
-send read -p 'name? ' n; echo "hi $n"\n
+send read -p 'nam''e? ' n; echo "hi $n"\n
 expect name? 
 send bob\n
 expect hi bob
-send printf 'step 1\\rstep 2\\rdone\\n'\n
+expect $ 
+send printf 'step 1\\rstep 2\\rdo''ne\\n'\n
 expect done
+expect $ 
 send for i in 1 2 3; do echo line $i; done\n
 expect line 3
+expect $ 
 send python3 -q\n
 expect >>> 
 send print(6 * 7)\n
@@ -117,4 +123,39 @@ assert all(b"\nline %d\n" % i in screen[:end] for i in range(1, 300)), "a line i
 assert b"\ncomputing\n" in screen[:end], "computing is missing"
 PY
 	done
+}
+
+# A background job and a terminal with `stty tostop`: what it writes shows
+# only once it is brought to the foreground, as without the library (the
+# 50 ms bound is for a person watching the foreground)
+test_terminal_tostop_background_job_stops_first() {
+	skip_under_prefix "drives a terminal with deadlines"
+	cat >"$T/script" <<'SCRIPT'
+expect $ 
+send stty tostop\n
+expect $ 
+send perl -e '$|=1; print "part" . "ial"; $t = time; 1 while time - $t < 2; print " line1\\n"' &\n
+expect $ 
+sleep 3
+send jobs\n
+expect Stopped
+expect $ 
+send fg\n
+expect partial line1
+expect $ 
+send exit\n
+SCRIPT
+	local mode
+	for mode in plain shim; do	# both at once, each on a terminal of its own
+		local inner=""
+		[[ $mode == shim ]] && inner="export LD_PRELOAD=$LIB;"
+		{ python3 "$HERE/pty_session.py" "$T/script" -- env PS1='$ ' bash --norc --noprofile -i \
+			-c "$inner exec bash --norc --noprofile -i" >"$T/$mode"; echo $? >"$T/$mode.st"; } &
+	done
+	wait
+	for mode in plain shim; do
+		[[ $(cat "$T/$mode.st") == 0 ]] || fail "$mode: $(cat "$T/$mode")" || return 1
+		sed -i 's/\[1\] [0-9]*/[1] PID/g' "$T/$mode"
+	done
+	same_files "$T/plain" "$T/shim"
 }

@@ -11,10 +11,11 @@
  *                                SIGALRM handler writes its own line and
  *                                _exits; the handler says how many writes
  *                                had returned
- *   signals short SIZE           a SIGALRM handler without SA_RESTART, then
+ *   signals short SIZE [MARK]    a SIGALRM handler without SA_RESTART, then
  *                                one write of SIZE bytes to stdout (a pipe
- *                                nobody reads yet); its result on stderr
- *   signals restart SIZE         the same with SA_RESTART: the write ends
+ *                                nobody reads yet); its result on stderr;
+ *                                the file MARK made just before the alarm
+ *   signals restart SIZE [MARK]  the same with SA_RESTART: the write ends
  *                                when the reader reads
  *   signals reraise SIG N        N lines; a handler for SIG writes one, puts
  *                                SIG_DFL back and raises it again
@@ -23,11 +24,25 @@
  *                                then the process raises SIG
  *   signals handlers             handlers with SA_SIGINFO, SA_RESETHAND,
  *                                SA_NODEFER and a mask run as the flags say
+ *   signals boundary sleep|close 64 KiB to stdout (a pipe read later), a
+ *                                SIGALRM in a second, one line more, then a
+ *                                sleep or a close: the handler says when it
+ *                                ran (s), and the program when it ended
+ *   signals double_free N        N lines; a SIGABRT handler that returns,
+ *                                then a double free (the C library aborts)
+ *   signals overflow             one line per level of a recursion until
+ *                                the stack overflows; the SIGSEGV handler,
+ *                                on an alternate stack, jumps back; then
+ *                                four lines more
+ *   signals badptr               the same jump after a write from a pointer
+ *                                that faults (the kernel would say EFAULT;
+ *                                the library's copy faults, inside it)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +205,7 @@ static void alarm_handler(int sig)
 	alarmed = 1;
 }
 
-static int interrupted_write(long size, int restart)
+static int interrupted_write(long size, int restart, const char *mark)
 {
 	struct sigaction a;
 	char *buf = malloc((size_t)size);
@@ -202,6 +217,8 @@ static int interrupted_write(long size, int restart)
 	sigaction(SIGALRM, &a, NULL);
 	memset(buf, 'x', (size_t)size);
 	say(1, "first\n");	/* held, then delivered with the big write */
+	if (mark)		/* for a reader that starts after us */
+		close(open(mark, O_WRONLY | O_CREAT, 0644));
 	alarm(1);
 	r = write(1, buf, (size_t)size);
 	dprintf(2, "write returned %zd%s, handler %s\n", r,
@@ -352,6 +369,112 @@ static int handlers(void)
 	return 0;
 }
 
+/* ---- a handler during a delivery, after an abort, after an overflow ----------------- */
+
+static struct timespec t0;
+
+static double since(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+static void when_handler(int sig)
+{
+	char b[64];
+	int n = snprintf(b, sizeof b, "handler at %.1f\n", since());
+
+	(void)sig;
+	(void)!write(2, b, (size_t)n);
+}
+
+static int boundary(const char *what)
+{
+	char *big = malloc(65536);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	signal(SIGALRM, when_handler);
+	memset(big, 'x', 65536);
+	(void)!write(1, big, 65536);
+	alarm(1);
+	say(1, "tail\n");
+	if (strcmp(what, "sleep") == 0)
+		sleep(2);
+	else
+		close(1);
+	dprintf(2, "ended at %.1f\n", since());
+	return 0;
+}
+
+static void abort_handler(int sig)
+{
+	(void)sig;
+	say(2, "abort handler ran\n");
+}
+
+static int double_free(long n)
+{
+	char *volatile p = malloc(16);
+
+	signal(SIGABRT, abort_handler);
+	for (long i = 0; i < n; i++)
+		line(1, "line", i);
+	free(p);
+	free(p);
+	return 0;
+}
+
+static sigjmp_buf overflowed;
+
+static void overflow_handler(int sig)
+{
+	(void)sig;
+	say(1, "handler\n");
+	siglongjmp(overflowed, 1);
+}
+
+/* A frame the compiler cannot fold into a loop: stack used at each level. */
+static int recurse(int depth)
+{
+	volatile char frame[256];
+
+	frame[depth % 256] = (char)depth;
+	line(1, "depth", depth);
+	if (depth >= 0)
+		recurse(depth + 1);
+	return frame[depth % 256];
+}
+
+static int overflow(int badptr)
+{
+	static char alt[65536];
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
+	struct sigaction a;
+
+	sigaltstack(&ss, NULL);
+	memset(&a, 0, sizeof a);
+	a.sa_handler = overflow_handler;
+	a.sa_flags = SA_ONSTACK;
+	sigaction(SIGSEGV, &a, NULL);
+	if (!sigsetjmp(overflowed, 1)) {
+		if (badptr) {
+			for (int i = 0; i < 1000; i++)
+				line(1, "depth", i);
+			static const char *volatile faulting = (const char *)16;
+
+			(void)!write(1, faulting, 10);
+			say(1, "handler\n");	/* the kernel said EFAULT */
+		} else {
+			recurse(0);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		line(1, "after", i);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -363,15 +486,23 @@ int main(int argc, char **argv)
 	if (strcmp(what, "race") == 0 && argc > 2)
 		return race(atol(argv[2]));
 	if (strcmp(what, "short") == 0 && argc > 2)
-		return interrupted_write(atol(argv[2]), 0);
+		return interrupted_write(atol(argv[2]), 0, argc > 3 ? argv[3] : NULL);
 	if (strcmp(what, "restart") == 0 && argc > 2)
-		return interrupted_write(atol(argv[2]), 1);
+		return interrupted_write(atol(argv[2]), 1, argc > 3 ? argv[3] : NULL);
 	if (strcmp(what, "reraise") == 0 && argc > 3)
 		return reraise(atoi(argv[2]), atol(argv[3]));
 	if (strcmp(what, "threads") == 0 && argc > 3)
 		return threads(argv[2], atoi(argv[3]));
 	if (strcmp(what, "handlers") == 0)
 		return handlers();
+	if (strcmp(what, "boundary") == 0 && argc > 2)
+		return boundary(argv[2]);
+	if (strcmp(what, "double_free") == 0 && argc > 2)
+		return double_free(atol(argv[2]));
+	if (strcmp(what, "overflow") == 0)
+		return overflow(0);
+	if (strcmp(what, "badptr") == 0)
+		return overflow(1);
 	fprintf(stderr, "usage: see the comment at the top of signals.c\n");
 	return 2;
 }

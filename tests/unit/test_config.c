@@ -191,6 +191,36 @@ START_TEST(flush_ms_stats_stdio)
 }
 END_TEST
 
+/* The path is copied: a program that rewrites its environment (to show a
+ * title, as PostgreSQL and nginx do) keeps its stats file. */
+START_TEST(stats_path_is_a_copy)
+{
+	char value[] = " logs/stats.log ";
+	char long_path[BS_PATH_MAX + 1];
+
+	ck_assert_int_eq(parse1("STATS", value), 0);
+	memset(value, 'x', sizeof value - 1);
+	ck_assert_int_eq(cfg.stats, BS_STATS_FILE);
+	ck_assert_str_eq(cfg.stats_path, "logs/stats.log");
+	ck_assert_int_eq(parse1("STATS", "summary:/tmp/d/totals"), 0);
+	ck_assert_int_eq(cfg.stats, BS_STATS_SUMMARY);
+	ck_assert_str_eq(cfg.stats_path, "/tmp/d/totals");
+	ck_assert_int_eq(parse1("STATS", "summary"), 0);	/* a file named so */
+	ck_assert_int_eq(cfg.stats, BS_STATS_FILE);
+	ck_assert_str_eq(cfg.stats_path, "summary");
+	ck_assert_int_eq(parse1("STATS", "summary: "), -1);
+	ck_assert_str_eq(line, "bufshim: BUFSHIM_STATS='summary: ' names no file "
+			       "(summary:PATH); buffering off");
+	memset(long_path, 'a', sizeof long_path - 1);
+	long_path[sizeof long_path - 1] = '\0';
+	ck_assert_int_eq(parse1("STATS", long_path), -1);
+	ck_assert_ptr_nonnull(strstr(line, "is too long a path (4095 bytes at most); buffering off"));
+	long_path[BS_PATH_MAX - 1] = '\0';
+	ck_assert_int_eq(parse1("STATS", long_path), 0);
+	ck_assert_uint_eq(strlen(cfg.stats_path), BS_PATH_MAX - 1);
+}
+END_TEST
+
 START_TEST(message_is_one_safe_line)
 {
 	char long_value[300];
@@ -210,15 +240,16 @@ END_TEST
 START_TEST(stats_line_format)
 {
 	struct bs_stats st = { .writes = 100000, .bytes = 588895, .syscalls = 144 };
+	struct bs_stats_who who = { 1234, "python3" };
 	struct bs_str s;
 
 	st.flushes[BS_DELIVER_FULL] = 143;
 	st.flushes[BS_DELIVER_EXIT] = 1;
 	bs_str_init(&s, line, sizeof line);
-	bs_stats_line(&s, 1, "pipe", BS_MODE_FULL, 4096, &st);
-	ck_assert_str_eq(line, "bufshim: fd 1 (pipe, full, 4096 B): 100000 writes, "
-			       "588895 B in 144 syscalls (694x fewer); flushes: "
-			       "143 full, 1 exit; 0 errors, 0 B dropped");
+	bs_stats_line(&s, &who, 1, "pipe", BS_MODE_FULL, 4096, &st);
+	ck_assert_str_eq(line, "bufshim: pid 1234 (python3): fd 1 (pipe, full, 4096 B): "
+			       "100000 writes, 588895 B in 144 syscalls (694x fewer); "
+			       "flushes: 143 full, 1 exit; 0 errors, 0 B dropped");
 	memset(&st, 0, sizeof st);
 	st.writes = 5;
 	st.bytes = 5;
@@ -226,10 +257,52 @@ START_TEST(stats_line_format)
 	st.errors = 1;
 	st.dropped = 3;
 	st.flushes[BS_DELIVER_SYNC] = 2;
+	who.pid = 7;
+	who.name = "a\nb";	/* a name is shown on one line */
 	bs_str_init(&s, line, sizeof line);
-	bs_stats_line(&s, 2, "tty", BS_MODE_LINE, 1, &st);
-	ck_assert_str_eq(line, "bufshim: fd 2 (tty, line, 1 B): 5 writes, 5 B in 2 "
-			       "syscalls (2.5x fewer); flushes: 2 sync; 1 error, 3 B dropped");
+	bs_stats_line(&s, &who, 2, "tty", BS_MODE_LINE, 1, &st);
+	ck_assert_str_eq(line, "bufshim: pid 7 (a?b): fd 2 (tty, line, 1 B): 5 writes, 5 B "
+			       "in 2 syscalls (2.5x fewer); flushes: 2 sync; 1 error, 3 B dropped");
+}
+END_TEST
+
+/* A process's record for the summary goes out and comes back whole; the
+ * summary line adds them up. */
+START_TEST(summary_records_and_line)
+{
+	struct bs_stats st = { .writes = 1000, .bytes = 10000, .syscalls = 3,
+			       .errors = 1, .dropped = 7 }, back, sum = { 0 };
+	struct bs_str s;
+	long pid = 0;
+
+	st.flushes[BS_DELIVER_FULL] = 2;
+	st.flushes[BS_DELIVER_SIGNAL] = 1;
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_record(&s, 4242, &st);
+	ck_assert_str_eq(line, "bufshim-summary-1 4242 1000 10000 3 1 7 2 0 0 0 0 0 0 1\n");
+	memset(&back, 0xff, sizeof back);
+	ck_assert_int_eq(bs_stats_record_parse(line, &pid, &back), 0);
+	ck_assert_int_eq(pid, 4242);
+	ck_assert_mem_eq(&back, &st, sizeof st);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 4242 1000 10000 3 1 7 2 0 0 0 0 0 0 1", &pid, &back), 0);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 4242 1000 10000 3 1 7 2 0 0 0 0 0 0", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 4242 1000 10000 3 1 7 2 0 0 0 0 0 0 1 9", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 0 1 1 1 1 1 1 1 1 1 1 1 1 1", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 1 x 1 1 1 1 1 1 1 1 1 1 1 1", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-2 1 1 1 1 1 1 1 1 1 1 1 1 1 1", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summ", &pid, &back), -1);
+	ck_assert_int_eq(bs_stats_record_parse("bufshim-summary-1 1 99999999999999999999 1 1 1 1 1 1 1 1 1 1 1 1", &pid, &back), -1);
+	bs_stats_add(&sum, &st);
+	bs_stats_add(&sum, &st);
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_summary_line(&s, 2, &sum);
+	ck_assert_str_eq(line, "bufshim: summary: 2 processes, 2000 writes, 20000 B in 6 syscalls "
+			       "(333x fewer); flushes: 4 full, 2 signal; 2 errors, 14 B dropped");
+	memset(&sum, 0, sizeof sum);
+	bs_str_init(&s, line, sizeof line);
+	bs_stats_summary_line(&s, 1, &sum);
+	ck_assert_str_eq(line, "bufshim: summary: 1 process, 0 writes, 0 B in 0 syscalls "
+			       "(no fewer); flushes: none; 0 errors, 0 B dropped");
 }
 END_TEST
 
@@ -264,8 +337,10 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, sizes_bad);
 	tcase_add_test(tc, modes);
 	tcase_add_test(tc, flush_ms_stats_stdio);
+	tcase_add_test(tc, stats_path_is_a_copy);
 	tcase_add_test(tc, message_is_one_safe_line);
 	tcase_add_test(tc, stats_line_format);
+	tcase_add_test(tc, summary_records_and_line);
 	tcase_add_test(tc, str_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
