@@ -387,11 +387,70 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 	}
 	memset(b, 0, sizeof *b);
 	b->data = data;
-	b->cap = cap;
+	b->room = b->cap = cap;
 	b->mode = mode;
 	b->sink = sink;
 	b->ctx = ctx;
 	return 0;
+}
+
+static bs_resize_fn resize_fn;
+
+void bs_buffer_set_resize(bs_resize_fn resize)
+{
+	resize_fn = resize;
+}
+
+void bs_buffer_set_room(struct bs_buffer *b, size_t room)
+{
+	if (room && room < b->cap)
+		b->room = room;
+}
+
+/*
+ * Room for total more bytes, which fit in the capacity: the memory grown,
+ * doubling, to the first size that holds them. When it is refused the
+ * capacity comes down to what is there: 0, and the caller delivers sooner.
+ */
+__attribute__((noinline)) static int grow(struct bs_buffer *b, size_t total)
+{
+	size_t need = b->len + total, size = b->room;
+	char *p;
+
+	while (size < need)
+		size = size > b->cap / 2 ? b->cap : size * 2;
+	p = resize_fn ? resize_fn(b->ctx, b->data, b->room, size) : NULL;
+	if (!p) {
+		b->cap = b->room;
+		return 0;
+	}
+	b->data = p;
+	b->room = size;
+	return 1;
+}
+
+/* Whether a write of total bytes (less than the capacity) is copied into
+ * b: it fits what is there, or what is there grows to take it. */
+static int takes(struct bs_buffer *b, size_t total)
+{
+	if (total <= b->room - b->len)
+		return 1;
+	return b->room < b->cap && total <= b->cap - b->len && grow(b, total);
+}
+
+/* An empty buffer that grew large given back what it grew by. */
+static void shrink_idle(struct bs_buffer *b)
+{
+	size_t size = b->cap < BS_ROOM_START ? b->cap : BS_ROOM_START;
+	char *p;
+
+	if (b->len || b->room <= BS_ROOM_IDLE || !resize_fn)
+		return;
+	p = resize_fn(b->ctx, b->data, b->room, size);
+	if (p) {
+		b->data = p;
+		b->room = size;
+	}
 }
 
 /* A line ends at a newline, or at a carriage return: a progress line
@@ -439,8 +498,8 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		r = sink_once(b, iov, n, INTR);
 		if (r < 0 && !was_interrupted(INTR))
 			b->stats.errors++;
-	} else if (mode != BS_MODE_NONE && total < b->cap && total <= b->cap - b->len &&
-		   !(mode == BS_MODE_LINE && has_eol(iov, n))) {
+	} else if (mode != BS_MODE_NONE && total < b->cap &&
+		   !(mode == BS_MODE_LINE && has_eol(iov, n)) && takes(b, total)) {
 		/* a write as large as the buffer would only be copied to fill
 		 * it: it goes out at once, with what was buffered */
 		char *p = b->data + b->len;
@@ -545,7 +604,7 @@ ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
 	 * that the direct case does not apply (the two never both do). */
 	if (mode == BS_MODE_FULL && data && len - 1 < b->cap - 1) {
 		locked = lock_maybe(b);
-		if (b->mode == BS_MODE_FULL && !b->error && len <= b->cap - b->len) {
+		if (b->mode == BS_MODE_FULL && !b->error && len <= b->room - b->len) {
 			memcpy(b->data + b->len, data, len);
 			b->len += len;
 			b->stats.writes++;
@@ -579,6 +638,11 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
 		err = b->error;
 		b->error = 0;
 	}
+	/* the program stops writing for a while: a large buffer it filled
+	 * once need not stay resident */
+	if (why == BS_DELIVER_SYNC || why == BS_DELIVER_WAIT || why == BS_DELIVER_PROCESS ||
+	    why == BS_DELIVER_TIMER)
+		shrink_idle(b);
 	if (err) {
 		errno = err;
 		return -1;
@@ -611,8 +675,10 @@ void bs_buffer_set_passthrough_held(struct bs_buffer *b)
 
 void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic)
 {
-	b->atomic = atomic;
+	b->atomic = atomic > UINT_MAX ? UINT_MAX : (unsigned)atomic;
 	if (atomic && b->cap > atomic)
 		b->cap = atomic;
+	if (b->room > b->cap)
+		b->room = b->cap;
 }
 

@@ -58,16 +58,18 @@ struct bs_stats {
 
 typedef ssize_t (*bs_sink_fn)(void *ctx, const struct iovec *iov, int iovcnt);
 
+
 struct bs_buffer {
 	int lock;		/* a futex: 0 free, 1 held (see bs_buffer_lock) */
 	int waiters;		/* 1: a thread may sleep on the lock */
 	int delivering;		/* the lock's holder is in a sink call */
-	char *data;
-	size_t cap;
-	size_t len;
-	size_t atomic;		/* a delivery joins bytes only up to this (0: no limit) */
 	enum bs_mode mode;	/* the default; NONE once it only passes through */
 	int error;		/* errno waiting to be reported, 0 if none */
+	unsigned atomic;	/* a delivery joins bytes only up to this (0: no limit) */
+	char *data;
+	size_t room;		/* bytes of data there now: grows up to cap */
+	size_t cap;		/* lowered when memory to grow into is refused */
+	size_t len;
 	bs_sink_fn sink;
 	void *ctx;
 	struct bs_stats stats;
@@ -83,6 +85,25 @@ struct bs_buffer {
  */
 int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 		   enum bs_mode mode, bs_sink_fn sink, void *ctx);
+
+/*
+ * Memory as bytes arrive. bs_buffer_set_room: data (given to
+ * bs_buffer_init) holds only room bytes (at most the capacity; call before
+ * the first write). A write that fits the capacity but not what is there
+ * grows it, doubling, through the resize given (process-wide, like the
+ * futex calls): data, where old bytes are, moved or resized to at least
+ * size bytes with the bytes in it kept, or NULL when refused (data
+ * untouched); ctx is the sink's. When it is refused the capacity comes
+ * down to what is there: the buffer delivers sooner, nothing else changes
+ * (the caller sees cap lowered). A delivery at a boundary (sync, wait,
+ * process, timer) that leaves a buffer empty with more than BS_ROOM_IDLE
+ * bytes there shrinks it back to BS_ROOM_START (or its capacity).
+ */
+#define BS_ROOM_START ((size_t)64 << 10)
+#define BS_ROOM_IDLE ((size_t)1 << 20)
+typedef char *(*bs_resize_fn)(void *ctx, char *data, size_t old, size_t size);
+void bs_buffer_set_resize(bs_resize_fn resize);
+void bs_buffer_set_room(struct bs_buffer *b, size_t room);
 
 /*
  * Accept iov[0..iovcnt) as one write. Returns the byte count accepted (all

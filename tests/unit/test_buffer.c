@@ -769,6 +769,119 @@ START_TEST(direct_done_reports_a_failure_once)
 }
 END_TEST
 
+/* ---- memory as bytes arrive ------------------------------------------------------------ */
+
+#define BIG ((size_t)4 << 20)
+
+/* A resize over malloc'ed memory that records what it was asked: the sizes
+ * in order, and refuses from call refuse_from on (0: never). */
+static size_t resized[64];
+static int nresized, refuse_from;
+
+static char *fake_resize(void *ctx, char *data, size_t old, size_t size)
+{
+	char *p;
+
+	ck_assert_ptr_eq(ctx, sink);
+	ck_assert_ptr_eq(data, mem);
+	ck_assert_uint_eq(old, buf.room);
+	if (nresized < 64)
+		resized[nresized] = size;
+	if (refuse_from && ++nresized >= refuse_from)
+		return NULL;
+	if (!refuse_from)
+		nresized++;
+	p = realloc(mem, size);
+	if (p)
+		mem = p;
+	return p;
+}
+
+/* A buffer of capacity cap that holds room bytes to begin with. */
+static void make_growing(size_t cap, size_t room)
+{
+	sink = fake_new(64 << 20);
+	mem = malloc(room);
+	ck_assert_int_eq(bs_buffer_init(&buf, mem, cap, BS_MODE_FULL, fake_writev, sink), 0);
+	bs_buffer_set_room(&buf, room);
+	bs_buffer_set_resize(fake_resize);
+	nresized = refuse_from = 0;
+}
+
+/* Growing changes nothing the sink sees: the same bytes, each write whole,
+ * no more syscalls than a buffer of the full size makes; the memory
+ * doubles from what it had to the capacity, and no further. */
+START_TEST(memory_grows_as_bytes_arrive)
+{
+	size_t w = sizes[_i];
+
+	make_growing(BIG, CAP);
+	ck_assert_uint_eq(buf.room, CAP);
+	write_in_pieces(3 * BIG + 123, w);
+	ck_assert_int_le(sink->calls, (int)ceil_div(3 * BIG + 123, w <= BIG ? BIG : w) + 1);
+	if (w < CAP) {
+		ck_assert_int_eq(nresized, 10);		/* 8 KiB, 16 KiB ... 4 MiB */
+		for (int k = 0; k < nresized; k++)
+			ck_assert_uint_eq(resized[k], (size_t)CAP << (k + 1));
+	}
+	ck_assert_uint_le(buf.room, BIG);
+	ck_assert_uint_eq(buf.cap, BIG);
+	teardown();
+}
+END_TEST
+
+/* Refused memory: the capacity comes down to what is there, and the bytes
+ * and invariant 2 are as before. */
+START_TEST(memory_refused_lowers_the_capacity)
+{
+	make_growing(BIG, CAP);
+	refuse_from = 3;	/* 8 KiB and 16 KiB granted */
+	write_in_pieces(BIG, 100);
+	ck_assert_int_eq(nresized, 3);
+	ck_assert_uint_eq(buf.cap, 4 * CAP);
+	ck_assert_uint_eq(buf.room, 4 * CAP);
+	ck_assert_int_le(sink->calls, (int)ceil_div(BIG, 4 * CAP - 100) + 1);
+	teardown();
+}
+END_TEST
+
+/* A large buffer goes back to BS_ROOM_START when a delivery at a boundary
+ * leaves it empty; one that fills while the program writes keeps its
+ * memory (it will fill again), and so does one of at most BS_ROOM_IDLE. */
+START_TEST(memory_given_back_when_idle)
+{
+	static char chunk[60000];
+	size_t n, room;
+
+	make_growing(BIG, CAP);
+	for (n = 0; n < 2 * BS_ROOM_IDLE; n += sizeof chunk)
+		ck_assert_int_eq(bs_buffer_write(&buf, chunk, sizeof chunk), (ssize_t)sizeof chunk);
+	ck_assert_uint_gt(buf.room, BS_ROOM_IDLE);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 0), 0);
+	ck_assert_uint_gt(buf.room, BS_ROOM_IDLE);	/* the process ends: no use */
+	ck_assert_int_eq(bs_buffer_deliver(&buf, _i ? BS_DELIVER_SYNC : BS_DELIVER_WAIT, 0), 0);
+	ck_assert_uint_eq(buf.room, BS_ROOM_START);
+	ck_assert_uint_eq(resized[nresized - 1], BS_ROOM_START);
+
+	/* full deliveries while the program writes keep it */
+	for (size_t k = 0; k < 3 * BIG; k += sizeof chunk, n += sizeof chunk)
+		ck_assert_int_eq(bs_buffer_write(&buf, chunk, sizeof chunk), (ssize_t)sizeof chunk);
+	ck_assert_uint_eq(buf.room, BIG);
+	ck_assert_uint_eq(sink->len + buf.len, n);
+
+	/* a small one stays as it is */
+	teardown();
+	make_growing(BS_ROOM_IDLE, CAP);
+	for (n = 0; n < BS_ROOM_IDLE / 2; n += sizeof chunk)
+		bs_buffer_write(&buf, chunk, sizeof chunk);
+	room = buf.room;
+	ck_assert_uint_gt(room, BS_ROOM_START);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_WAIT, 0), 0);
+	ck_assert_uint_eq(buf.room, room);
+	teardown();
+}
+END_TEST
+
 /* ---- threads -------------------------------------------------------------------------- */
 
 #define THREADS 4
@@ -798,7 +911,10 @@ START_TEST(threads_tear_no_record)
 	int next[THREADS] = { 0 };
 	char *p, *end;
 
-	make(CAP, _i ? BS_MODE_LINE : BS_MODE_FULL);
+	if (_i == 2)
+		make_growing(BIG, CAP);	/* grows while they write */
+	else
+		make(CAP, _i ? BS_MODE_LINE : BS_MODE_FULL);
 	for (int t = 0; t < THREADS; t++)
 		pthread_create(&th[t], NULL, hammer, (void *)(intptr_t)t);
 	for (int t = 0; t < THREADS; t++) {
@@ -1115,7 +1231,10 @@ static Suite *buffer_suite(void)
 	tcase_add_test(tc, direct_done_finishes_a_partial_write);
 	tcase_add_loop_test(tc, direct_done_retries_a_transient_failure, 0, 2);
 	tcase_add_test(tc, direct_done_reports_a_failure_once);
-	tcase_add_loop_test(tc, threads_tear_no_record, 0, 2);
+	tcase_add_loop_test(tc, memory_grows_as_bytes_arrive, 0, sizeof sizes / sizeof sizes[0]);
+	tcase_add_test(tc, memory_refused_lowers_the_capacity);
+	tcase_add_loop_test(tc, memory_given_back_when_idle, 0, 2);
+	tcase_add_loop_test(tc, threads_tear_no_record, 0, 3);
 	tcase_add_loop_test(tc, lock_excludes_and_wakes_every_waiter, 0,
 			    sizeof fences / sizeof fences[0]);
 	tcase_add_test(tc, lock_handoff_loses_no_wake_up);
