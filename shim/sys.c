@@ -108,6 +108,13 @@ void *bs_sys_map(size_t len)
 	return r == -1 ? NULL : (void *)r;
 }
 
+void *bs_sys_remap(void *p, size_t old, size_t len)
+{
+	long r = bs_sys_call(SYS_mremap, (long)p, (long)old, (long)len, MREMAP_MAYMOVE, 0, 0);
+
+	return r == -1 ? NULL : (void *)r;
+}
+
 int bs_sys_futex_wait(int *addr, int val)
 {
 	return bs_sys_call(SYS_futex, (long)addr, FUTEX_WAIT_PRIVATE, val, 0, 0, 0) == 0 ? 0 : -1;
