@@ -63,9 +63,10 @@ struct bs_buffer {
 	int lock;		/* a futex: 0 free, 1 held (see bs_buffer_lock) */
 	int waiters;		/* 1: a thread may sleep on the lock */
 	int delivering;		/* the lock's holder is in a sink call */
+	unsigned atomic;	/* a delivery joins bytes only up to this (0: no limit) */
+	/* side by side, 8-aligned: the write path tests both in one compare */
 	enum bs_mode mode;	/* the default; NONE once it only passes through */
 	int error;		/* errno waiting to be reported, 0 if none */
-	unsigned atomic;	/* a delivery joins bytes only up to this (0: no limit) */
 	char *data;
 	size_t room;		/* bytes of data there now: grows up to cap */
 	size_t cap;		/* lowered when memory to grow into is refused */
