@@ -102,6 +102,7 @@ $(B)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)
 unit: $(UNIT_TESTS) $(LIB)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 	@tests/plt_check.sh $(LIB)
+	@tests/spdx_check.sh
 
 # A sanitized library runs inside unsanitized programs: their runtimes go
 # first in LD_PRELOAD.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bs_buffer — the buffer engine: append, deliver, report.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bs_config — parse the BUFSHIM_* settings.
  *

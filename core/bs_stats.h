@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bs_stats — the one-line report of a buffer's work (BUFSHIM_STATS).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arch.h — what differs between processors, one small header each, with a
  * portable fallback. Nothing else in the library names a processor.

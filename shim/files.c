@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * files.c — which fds are buffered, their buffers, and process-wide deliveries.
  *
@@ -157,8 +158,8 @@ static int judge(int fd, enum bs_kind *kind, struct stat *stp, int *flp)
 
 int bs_tty_stops_us(int fd)
 {
-	struct termios t;
-	pid_t fg;
+	struct termios t = { 0 };
+	pid_t fg = -1;	/* the analyzer cannot see the kernel fill it */
 
 	if (bs_sys_ioctl(fd, TIOCGPGRP, &fg) < 0 || fg == (pid_t)bs_sys1(SYS_getpgid, 0))
 		return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * guard.h — the re-entry guard: the one way into and out of library code.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hooks.c — the interposed functions of writes and fd boundaries, and the
  * calls that look at a file we may hold bytes for. (hooks_proc.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hooks_proc.c — process boundaries (invariant 5): pending output is
  * delivered before a process forks, spawns, execs or ends, so no child

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hooks_wait.c — never held while the program waits (invariant 4).
  *

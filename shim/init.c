@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * init.c — the configuration, read once, and where the stats go.
  */

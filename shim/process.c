@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * process.c — a process's life as the library sees it: the constructor,
  * fork, the stats, and the end (exit, _exit, exec, quick_exit).

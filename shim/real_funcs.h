@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * real_funcs.h — every function the library interposes, as X-macro lists of
  * (name, return type, parameter types). One list makes the table of real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * signals.c — signals and the bytes we hold (invariants 8 and 11).
  *
@@ -280,7 +281,7 @@ static void die_of(int sig, siginfo_t *info, ucontext_t *uc, int fault, int was_
 static void stop_for(int sig, siginfo_t *info)
 {
 	struct sigaction dfl, k;
-	uint64_t bit = BIT(sig), old;
+	uint64_t bit = BIT(sig), old = 0;	/* the kernel fills it */
 
 	bs_self.stops++;
 	bs_enter();

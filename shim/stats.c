@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats.c — the stats lines (BUFSHIM_STATS): one per buffer that did work;
  * or, for the command's --stats=summary (BUFSHIM_STATS=summary:PATH), one

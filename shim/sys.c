@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sys.c — the real functions, the raw syscalls that need more than one
  * line, and diagnostics. The only file of the library that calls a name

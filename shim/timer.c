@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * timer.c — the latency bound (BUFSHIM_FLUSH_MS, and 50 ms on a terminal).
  *

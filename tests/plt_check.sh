@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The library never calls a name it exports (invariant of its layering:
 # such a call would bind to its own hook). Every call through the PLT of
 # the built library must target a name the library does not define.

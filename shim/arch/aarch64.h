@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arch/aarch64.h — the raw syscall instruction on AArch64.
  */

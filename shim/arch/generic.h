@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arch/generic.h — no syscall instruction of our own: the C library's
  * syscall() function, looked up at start (sys.c), does the work.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arch/x86_64.h — the raw syscall instruction on x86-64.
  */

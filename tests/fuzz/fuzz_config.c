@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the configuration parser, fed six NUL-separated values
  * (BUFSHIM_FDS, _SIZE, _MODE, _FLUSH_MS, _STATS, _STDIO; a missing one is

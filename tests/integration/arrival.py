@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """arrival.py [--pty] [--partial] [--chunks] [VAR=VAL...] -- CMD...
 
 Run CMD with stdout on a pipe (or a pseudo-terminal), and say how late its

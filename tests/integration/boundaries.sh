@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Process and fd boundaries: sync points (fsync, close...), fork, exec,
 # system, the exits, cancellation, a write before our constructor, fds past
 # the table's first chunk, seeks, vmsplice, fds never buffered, fclose.

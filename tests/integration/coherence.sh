@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # One open file, one buffer: stdout and stderr on one file (2>&1), dup in
 # the program, several processes appending to one file or pipe, threads.
 

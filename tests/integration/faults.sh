@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Failures: faults injected by strace (EINTR, EAGAIN, ENOSPC), the
 # kernel's own (RLIMIT_FSIZE, EPIPE, a fd closed behind our back), bad
 # settings, and the secure mode of set-user-ID programs.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What users run besides the library: the exported symbols, the bufshim
 # command, the stats line, the compare script and the demo.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What the integration tests share; sourced by run.sh and by the
 # bash each test runs in. The tests themselves live in the other *.sh files
 # of this directory, one file per capability (see TESTING.md).

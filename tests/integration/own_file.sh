@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A program looking at the file it writes: it sees what it sees without
 # the library, and the bytes were held before each look.
 

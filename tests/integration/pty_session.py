@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """pty_session.py SCRIPT -- CMD...
 
 Run CMD on a pseudo-terminal (80x24) and play SCRIPT, one step a line:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Integration tests: real processes with the library preloaded, their bytes
 # compared with a plain run and their syscalls counted under strace.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The stats (BUFSHIM_STATS): where they go, whatever the program does to
 # its environment, its working directory or the file's path, and the
 # summary the command prints for a whole process tree.

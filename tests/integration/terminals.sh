@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Terminals (invariant 4): a person watches. What a program writes to a
 # terminal shows within 50 ms even while it computes, a carriage return
 # ends a line in line mode, and an interactive session looks the same.

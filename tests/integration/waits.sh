@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Waits (SPEC invariant 4): before a program waits (a read, a coprocess's
 # answer, a prompt on a terminal, a sleep, select, a child) the bytes it
 # wrote are delivered; and the latency bound (BUFSHIM_FLUSH_MS).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Bytes and syscall counts on real programs: each run plainly and with the
 # library preloaded, the outputs compared byte for byte, the write-family
 # syscalls counted under strace.

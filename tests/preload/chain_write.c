@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libchain_write.so — another preload library, placed after ours in
  * LD_PRELOAD: it counts the write(2) calls that reach it and, at exit,

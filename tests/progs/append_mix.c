@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * append_mix PATH — run with stdout appending to PATH (>>PATH): lines go
  * to PATH in turn through stdout's write(2), a stream fopen'd "a" on PATH,

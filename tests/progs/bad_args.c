@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bad_args — calls the kernel refuses: each result printed, to compare a
  * run with the library and one without (the same answers, no crash).

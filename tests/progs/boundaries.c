@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boundaries CASE — one program per SPEC invariant 6-8 case; exits 0 when
  * the library kept the semantics, else prints why and exits 1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * coproc.h — for the test programs: `cat` as a coprocess. Our stdout
  * becomes the pipe to its stdin; *rsp is the pipe from its stdout. Returns

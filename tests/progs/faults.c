@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * faults CASE [N] — endings the library cannot see coming.
  *   kill N      write N 40-byte records, then SIGKILL itself

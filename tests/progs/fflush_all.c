@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fflush_all — printf, write(2) and fflush(NULL) in turn (429 times), and
  * a stream of the C library's own on a dup of stdout now and then: the

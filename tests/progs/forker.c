@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * forker exit|_exit|vfork|vfork_write — output around a fork must be
  * neither doubled nor reordered: "before\n" "child\n" "parent\n", then

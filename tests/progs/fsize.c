@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fsize LIMIT COUNT — with RLIMIT_FSIZE at LIMIT bytes and SIGXFSZ ignored,
  * write COUNT single bytes to fd 1, then close it. Prints on stderr what the

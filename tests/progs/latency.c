@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * latency write BUSY_MS [fork]  — write one line holding the monotonic
  *                                 time, then spin BUSY_MS without a call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * own_file DIR — a program that looks at a file it is writing other ways
  * than through the fd it writes: another fd reads it, stat and mmap look at

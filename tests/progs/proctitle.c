@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * proctitle TITLE COUNT [DIR]
  * Sets its process title as PostgreSQL, nginx and sendmail do: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * signals — programs that meet signals while they write, for comparing a
  * run with the library and one without.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Linked statically by the tests: bufshim must warn that it cannot reach it. */
 #include <unistd.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stderr_pieces LINES SECONDS
  * LINES lines on stderr (unbuffered, as glibc makes it), each written in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stdio_mix CASE — stdio and write(2) together on fds 1 and 2; the output
  * (and what the program reports on stderr) must be the same with and without

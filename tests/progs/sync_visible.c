@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync_visible PATH OP — with fd 1 open on PATH: write, then OP (fsync,
  * fdatasync, close, exit-check), then read PATH as another process would.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * threads write T N  — T threads write N records each on fd 1.
  * threads check T N  — read the records on stdin: every one whole, each

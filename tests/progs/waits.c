@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * waits — a line, then about two seconds of one kind of wait, then a line:
  * the first line must reach a reader while the program waits.

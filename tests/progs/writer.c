@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer COUNT SIZE [write|writev|split]
  * COUNT records of SIZE bytes each on fd 1, the last byte a newline, each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fake_sink.h — a writev-shaped sink for the engine's tests.
  *
