@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Memory as it is used: buffers take address space and memory as bytes
 # arrive, give back what a large idle one held, and an fd the library finds
 # no memory for writes straight through, counted in the stats.

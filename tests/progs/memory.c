@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memory — what buffers cost in address space and resident memory.
  *
