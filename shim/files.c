@@ -221,14 +221,13 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 /* ---- buffer memory ------------------------------------------------------------- */
 
 /*
- * A buffer maps what its first bytes need, BS_ROOM_START at most, and the
- * engine grows it (mremap: the pages move, nothing is copied) up to the
- * configured size as bytes arrive, and shrinks it again when a large one
- * goes idle. So -s 1G with many fds costs address space and memory only
- * where bytes wait, and a process under ulimit -v or strict overcommit
- * still buffers. Sizes are whole pages.
+ * A buffer maps what its first bytes need, BS_ROOM_START (bs_buffer.h) at
+ * most, and the engine grows it (mremap: the pages move, nothing is
+ * copied) up to the configured size as bytes arrive, and shrinks it again
+ * when a large one goes idle. So -s 1G with many fds costs address space
+ * and memory only where bytes wait, and a process under ulimit -v or
+ * strict overcommit still buffers. Sizes are whole pages.
  */
-#define BS_ROOM_START ((size_t)64 << 10)
 
 static size_t page_round(size_t n)
 {
@@ -261,9 +260,13 @@ static size_t file_room(struct bs_file *f)
 {
 	size_t room = bs_cfg.size < BS_ROOM_START ? bs_cfg.size : BS_ROOM_START;
 	size_t len = page_round(room);
+	char *p;
 
-	if (f->mapped > len && !file_resize(f, f->buf.data, f->mapped, len))
-		len = f->mapped;	/* could not shrink: keep it all */
+	if (f->mapped > len) {	/* a retired buffer, reused: back to the start */
+		p = file_resize(f, f->buf.data, f->mapped, len);
+		if (p)
+			f->buf.data = p;
+	}
 	if (!f->mapped) {
 		f->buf.data = bs_sys_map(len);
 		if (!f->buf.data)
