@@ -3,23 +3,35 @@
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
+# make CROSS=aarch64-linux-gnu-: everything built for another processor with
+# Debian's cross compiler, into build-aarch64 (make check-aarch64 tests it
+# under qemu-aarch64). CC, STRIP and pkg-config's directory follow CROSS.
+CROSS    ?=
+ifneq ($(CROSS),)
+ifeq ($(origin CC),default)
+CC       := $(CROSS)gcc
+endif
+CROSS_TRIPLET := $(patsubst %-,%,$(CROSS))
+CROSS_DIR := -$(firstword $(subst -, ,$(CROSS)))
+PKG_CONFIG_ENV := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/share/pkgconfig
+endif
 # make check SAN=address,undefined: everything built with these sanitizers
 SAN      ?=
 ifneq ($(SAN),)
 CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
-B        := build-san
+B        := build$(CROSS_DIR)-san
 endif
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE     := -std=gnu11 $(WARN)
-PKG_CHECK = $(shell pkg-config --cflags --libs check 2>/dev/null)
+PKG_CHECK = $(shell $(PKG_CONFIG_ENV) pkg-config --cflags --libs check 2>/dev/null)
 
 # make GUARD_DEBUG=1: the re-entry guard checks every leave against an enter
 ifneq ($(GUARD_DEBUG),)
 CFLAGS   += -DBS_GUARD_DEBUG
-B        := build-guard
+B        := build$(CROSS_DIR)-guard
 endif
 
-B ?= build
+B ?= build$(CROSS_DIR)
 
 CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c
 SHIM_SRC := shim/sys.c shim/init.c shim/files.c shim/stats.c shim/signals.c shim/process.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c
@@ -38,11 +50,11 @@ VERSION := 0.1.0
 # make install strips the command and the library it installs. A packager
 # whose tools strip and keep the debug symbols (Debian's dh_strip) sets
 # STRIP_ON_INSTALL=0; DEB_BUILD_OPTIONS=nostrip makes 0 the default.
-STRIP   ?= strip
+STRIP   ?= $(CROSS)strip
 STRIP_ON_INSTALL ?= $(if $(filter nostrip,$(DEB_BUILD_OPTIONS)),0,1)
 
 .PHONY: all check deps demo-deps unit integration demo bench bench-smoke install uninstall clean \
-	tsan lint fuzz valgrind guard-check check-extra check-all FORCE
+	tsan lint fuzz valgrind guard-check check-extra check-all check-build check-aarch64 FORCE
 all: $(LIB) $(CMD)
 
 # Bound lazily: binding our ~50 imports at load cost every process 27000
@@ -174,6 +186,21 @@ check: deps
 
 deps:
 	@scripts/install-deps.sh --if-missing
+
+# What the tests run: the library, the command, the unit tests, the test
+# programs and preload libraries, the benchmark's writer.
+check-build: all $(UNIT_TESTS) $(TEST_PROGS) $(B)/bench_write
+
+# The aarch64 build, warnings as errors, tested under qemu-aarch64: the unit
+# tests and the integration tests whose programs are ours
+# (tests/aarch64/run.sh). Installs the cross compiler, qemu-user and Check
+# for arm64 when they are missing.
+AARCH64_CROSS := aarch64-linux-gnu-
+check-aarch64:
+	@scripts/install-deps.sh --aarch64 --if-missing
+	@$(MAKE) --no-print-directory CROSS=$(AARCH64_CROSS) CFLAGS='$(CFLAGS) -Werror' \
+		$(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC)) check-build
+	CROSS=$(AARCH64_CROSS) BUFSHIM_BUILD=build-aarch64 tests/aarch64/run.sh
 
 # make demo needs no test-only packages (Check): a compiler, make, strace,
 # dash and perl. The build starts after they are installed.

@@ -15,6 +15,10 @@
 #                                        package needs (scripts/check-package.sh):
 #                                        build-essential, debhelper, dpkg-dev,
 #                                        lintian, Check and pkg-config (its unit tests)
+#   scripts/install-deps.sh --aarch64    what make check-aarch64 needs besides make
+#                                        check's: the cross compiler, qemu-user and
+#                                        Check for arm64 (dpkg's arm64 architecture
+#                                        is added for it: libc6:arm64 comes along)
 # --if-missing goes with any of them. On other systems, install: a C compiler,
 # make, pkg-config, Check (libcheck), strace, and the programs the tests drive
 # (dash, perl, python3; optional).
@@ -25,7 +29,7 @@ mode="tests"
 for arg; do
 	case $arg in
 	--if-missing) quiet=1 ;;
-	--all | --bench | --demo | --package) mode=${arg#--} ;;
+	--all | --bench | --demo | --package | --aarch64) mode=${arg#--} ;;
 	*)
 		echo "install-deps: $arg: unknown option" >&2
 		exit 2
@@ -59,7 +63,20 @@ if [ "$mode" = bench ]; then
 fi
 need cc gcc
 need make make
+add_arch=""
 case $mode in
+aarch64)
+	need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+	[ -e /usr/aarch64-linux-gnu/include/stdio.h ] || missing="$missing libc6-dev-arm64-cross"
+	need qemu-aarch64 qemu-user
+	# a static C library for the host: tests/aarch64/guest.c is built static
+	[ -e "$(cc -print-file-name=libc.a 2>/dev/null)" ] || missing="$missing libc6-dev"
+	need pkg-config pkg-config
+	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig pkg-config --exists check 2>/dev/null ||
+		{ missing="$missing check:arm64"; add_arch=arm64; }
+	need strace strace
+	need objdump binutils
+	;;
 demo)
 	need strace strace
 	need dash dash
@@ -105,6 +122,9 @@ else
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+if [ -n "$add_arch" ] && ! dpkg --print-foreign-architectures | grep -qx "$add_arch"; then
+	$sudo dpkg --add-architecture "$add_arch"
+fi
 $sudo apt-get update -qq
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

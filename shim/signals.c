@@ -166,16 +166,25 @@ static int install(int sig, const struct sigaction *prog)
 {
 	int ours = needs_dispatcher(sig, prog);
 	struct sigaction k = ours ? dispatcher_for(sig, prog) : *prog, back;
+	/* Flags the kernel may not know (SA_INTERRUPT from sysv_signal, a
+	 * program's probe with SA_UNSUPPORTED) go to it with our action: it
+	 * drops them since Linux 5.11, older kernels and qemu-user keep them,
+	 * and the program reads back what it would have without us. */
+	unsigned unknown = (unsigned)prog->sa_flags & ~(unsigned)KERNEL_FLAGS, kept = 0;
 
+	k.sa_flags = (int)((unsigned)k.sa_flags | unknown);
 	if (bs_sys_sigaction(sig, &k, NULL) < 0)
 		return -1;
-	if (!added_known && bs_sys_sigaction(sig, NULL, &back) == 0) {
-		added_flags = back.sa_flags & ~k.sa_flags;
-		added_restorer = back.sa_restorer;
-		added_known = 1;
+	if ((!added_known || unknown) && bs_sys_sigaction(sig, NULL, &back) == 0) {
+		if (!added_known) {
+			added_flags = (int)((unsigned)back.sa_flags & ~(unsigned)k.sa_flags);
+			added_restorer = back.sa_restorer;
+			added_known = 1;
+		}
+		kept = (unsigned)back.sa_flags & unknown;
 	}
 	slots[sig].act = *prog;
-	slots[sig].act.sa_flags = (int)(((unsigned)prog->sa_flags & KERNEL_FLAGS) | (unsigned)added_flags);
+	slots[sig].act.sa_flags = (int)(((unsigned)prog->sa_flags & KERNEL_FLAGS) | (unsigned)added_flags | kept);
 	slots[sig].act.sa_restorer = added_restorer;
 	sigdelset(&slots[sig].act.sa_mask, SIGKILL);
 	sigdelset(&slots[sig].act.sa_mask, SIGSTOP);

@@ -6,9 +6,16 @@
 #define BS_ARCH_X86_64_H
 
 #include <errno.h>
+#include <stddef.h>
+#include <sys/stat.h>
 #include <ucontext.h>
 
 #define BS_ARCH_RAW_SYSCALL 1
+
+/* sys.c hands struct stat to the kernel's fstat and newfstatat as it is:
+ * the C library's is the kernel's (asm/stat.h). */
+_Static_assert(sizeof(struct stat) == 144 && offsetof(struct stat, st_size) == 48 &&
+	       offsetof(struct stat, st_blocks) == 64, "struct stat is not the kernel's");
 
 /* The kernel's answer: a result, or -errno. No errno, no cancellation
  * point, no call into the C library: safe anywhere, signal handlers too. */

@@ -16,9 +16,22 @@ P=$BUILD/progs
 # a sanitized library needs its runtimes loaded first (make check SAN=...)
 LIB=${PRELOAD_FIRST:-}$LIBFILE
 
+# TEST_EMULATOR=qemu-aarch64 (tests/aarch64/run.sh): the build is another
+# processor's. $P then holds, for each test program, a static host program
+# that runs it under the emulator and hands it the LD_PRELOAD it was given
+# (tests/aarch64/guest.c). shim and preload pass the library as
+# GUEST_LD_PRELOAD, which host programs in between (sh, timeout) leave
+# alone, and refuse a command that runs none of the test programs: the
+# library cannot load into a host program, and the test would prove nothing.
+[[ -z ${TEST_EMULATOR:-} ]] || P=$BUILD/emulated
+
 # ---- the environment: only what a test sets reaches its programs ---------------------
 
-for _v in $(compgen -v BUFSHIM_); do unset "$_v"; done
+# (under an emulator BUFSHIM_BUILD stays: each test's own bash reads it
+# again, and the emulated build is the only one there is)
+for _v in $(compgen -v BUFSHIM_); do
+	[[ $_v == BUFSHIM_BUILD && -n ${TEST_EMULATOR:-} ]] || unset "$_v"
+done
 unset _v LD_PRELOAD PYTHONUNBUFFERED PYTHONSTARTUP PYTHONINSPECT PERLIO PERL5OPT \
 	PERL_UNICODE NODE_OPTIONS _STDBUF_I _STDBUF_O _STDBUF_E GZIP POSIXLY_CORRECT
 # the sanitizers' runtimes leave faults to the program and to us, as without them
@@ -49,6 +62,25 @@ SAN_BREAKS_DD=0
 # trace (-e trace=...): dd bs=1 of 100000 bytes under the library took 3.0 s
 # without that filter, 0.16 s with it (a loaded 2-core machine)
 TRACE=(strace --seccomp-bpf -f -qq)
+
+# Under an emulator strace sees the emulator's syscalls: counts come from
+# the emulator's own log of the program's (tests/aarch64/emulated-strace)
+[[ -z ${TEST_EMULATOR:-} ]] || TRACE=(env EMULATED_PROGS="$P" "$ROOT/tests/aarch64/emulated-strace")
+
+# stdbuf -oL/-o0/-oSIZE... CMD under an emulator: the host's libstdbuf
+# cannot load into the emulated programs; tests/preload/stdbuf_like.c,
+# built for them, does what it does
+if [[ -n ${TEST_EMULATOR:-} ]]; then
+	stdbuf() {
+		local envs=() o
+		while [[ $1 == -[ioe]?* ]]; do
+			o=${1:1:1}
+			envs+=("_STDBUF_${o^^}=${1:2}")
+			shift
+		done
+		env GUEST_LD_PRELOAD="$BUILD/progs/libstdbuf_like.so" "${envs[@]}" "$@"
+	}
+fi
 
 # ---- outcomes ---------------------------------------------------------------------------
 
@@ -91,11 +123,16 @@ shim_within() {
 }
 
 run_preloaded() {
-	local limit=() libs=$2 envs=() st=0
+	local limit=() libs=$2 envs=() st=0 var=LD_PRELOAD
 	(( $1 == 0 )) || limit=(timeout "$1")
 	shift 2
 	while [[ $1 == [A-Za-z_]*=* ]]; do envs+=("$1"); shift; done
-	"${limit[@]}" "${PREFIX[@]}" env LD_PRELOAD="$libs" "${envs[@]}" "$@" || st=$?
+	if [[ -n ${TEST_EMULATOR:-} ]]; then
+		var=GUEST_LD_PRELOAD
+		[[ " $* " == *" $P/"* ]] ||
+			{ echo "under $TEST_EMULATOR only the test programs load the library: $*" >&2; return 1; }
+	fi
+	"${limit[@]}" "${PREFIX[@]}" env "$var=$libs" "${envs[@]}" "$@" || st=$?
 	if [[ -n ${TEST_PREFIX:-} ]] && (( st == TEST_PREFIX_ERROR )); then
 		echo "$*" >>"$T/prefix-errors"
 	fi

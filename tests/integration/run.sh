@@ -22,10 +22,10 @@ SERIAL=() SLOW=()
 # shellcheck source=tests/integration/lib.sh
 source "$HERE/lib.sh"
 
-# run.sh --one FILE NAME: test_NAME of FILE.sh, in this bash
+# run.sh --one FILE NAME: test_NAME of FILE (a path), in this bash
 if [[ ${1:-} == --one ]]; then
 	export -n SKIP_FILE
-	source "$HERE/$2.sh"
+	source "$2"
 	T=$(mktemp -d)
 	# errors the wrapper found fail the test, whatever else happened
 	finish() {
@@ -55,15 +55,17 @@ command -v strace >/dev/null || { echo "strace is missing: scripts/install-deps.
 
 # ---- the tests: test_* functions, file by file --------------------------------------
 
+# TEST_MORE_DIR: a directory of more such files (tests/aarch64/run.sh)
 declare -A FILE_OF=()
 TESTS=()
-for f in "$HERE"/*.sh; do
+for f in "$HERE"/*.sh ${TEST_MORE_DIR:+"$TEST_MORE_DIR"/*.sh}; do
 	base=$(basename "$f" .sh)
 	[[ $base == lib || $base == run ]] && continue
 	source "$f"	# defines the tests, adds to SERIAL and SLOW
 	for t in $(sed -n 's/^test_\([A-Za-z0-9_]*\)() {.*/\1/p' "$f"); do
-		[[ -z ${FILE_OF[$t]:-} ]] || { echo "test_$t is in both ${FILE_OF[$t]}.sh and $base.sh"; exit 1; }
-		FILE_OF[$t]=$base
+		[[ -z ${FILE_OF[$t]:-} ]] ||
+			{ echo "test_$t is in both $(basename "${FILE_OF[$t]}") and $base.sh"; exit 1; }
+		FILE_OF[$t]=$f
 		wanted=$(( $# == 0 ))
 		for pat in "$@"; do
 			[[ $t == *"$pat"* || $base == "${pat%.sh}" ]] && wanted=1
@@ -71,6 +73,22 @@ for f in "$HERE"/*.sh; do
 		(( wanted )) && TESTS+=("$t")
 	done
 done
+# TEST_LEFT_OUT: a file of lines "NAME REASON" (tests/aarch64/left-out):
+# those tests do not run, and each says skip with its reason
+LEFT=()
+if [[ -n ${TEST_LEFT_OUT:-} ]]; then
+	declare -A REASON=()
+	while read -r t reason; do
+		[[ -z $t || $t == \#* ]] && continue
+		[[ -n ${FILE_OF[$t]:-} ]] || { echo "$TEST_LEFT_OUT: no test named $t"; exit 1; }
+		REASON[$t]=$reason
+	done <"$TEST_LEFT_OUT"
+	kept=()
+	for t in "${TESTS[@]}"; do
+		if [[ -n ${REASON[$t]:-} ]]; then LEFT+=("$t"); else kept+=("$t"); fi
+	done
+	TESTS=("${kept[@]}")
+fi
 (( ${#TESTS[@]} )) || { echo "no test matches: $*"; exit 1; }
 declare -A IS_SERIAL=() IS_SLOW=()
 for t in "${SERIAL[@]}"; do IS_SERIAL[${t#test_}]=1; done
@@ -98,6 +116,9 @@ fi
 JOBS=${TEST_JOBS:-$(( 2 * $(nproc 2>/dev/null || echo 1) ))}
 LIMIT=${TEST_TIMEOUT:-600}
 passed=0 failed=0 skipped=0
+for t in "${LEFT[@]}"; do
+	skipped=$((skipped + 1)); echo "skip $t: ${REASON[$t]}"
+done
 declare -A NAME_OF=() START=()
 
 # start NAME: run test_NAME in the background, its output to $R/NAME.out

@@ -25,6 +25,11 @@ static void raw_close(int fd)
 	__asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_close), "D"((long)fd)
 			 : "rcx", "r11", "memory");
 	(void)r;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = SYS_close;
+	register long x0 __asm__("x0") = fd;
+
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8) : "memory");
 #else
 	syscall(SYS_close, fd);
 #endif

@@ -9,6 +9,9 @@
  * latency busy MS               — write 40-byte records for MS ms; print the
  *                                 count on stderr.
  * latency idle MS               — write a line, then sleep MS ms.
+ * latency partial BUSY_MS       — write "working since T" (T the monotonic
+ *                                 time in s, no newline), spin BUSY_MS,
+ *                                 then end the line.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -88,6 +91,17 @@ int main(int argc, char **argv)
 		usleep((useconds_t)strtoul(argv[2], NULL, 10) * 1000);
 		return 0;
 	}
-	fputs("usage: latency write MS [fork] | read | busy MS | idle MS\n", stderr);
+	if (argc >= 3 && !strcmp(argv[1], "partial")) {
+		char line[64];
+		uint64_t t = now_ns();
+		int n = snprintf(line, sizeof line, "working since %llu.%09llu",
+				 (unsigned long long)(t / 1000000000u), (unsigned long long)(t % 1000000000u));
+
+		if (write(1, line, (size_t)n) != n)
+			return 1;
+		spin(strtoull(argv[2], NULL, 10));
+		return write(1, "\n", 1) != 1;
+	}
+	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS\n", stderr);
 	return 2;
 }

@@ -8,6 +8,8 @@
  *   signals die SIG N [self|wait]
  *                                N lines, then raise SIG (self) or wait for
  *                                it (wait: "ready" on stderr first)
+ *   signals compute N S          N lines, "ready" on stderr, S seconds of
+ *                                computing, then "done"
  *   signals race N               lines until a timer's (2-30 ms)
  *                                SIGALRM handler writes its own line and
  *                                _exits; the handler says how many writes
@@ -163,6 +165,23 @@ static int die(int sig, long n, const char *how)
 	}
 	raise(sig);
 	say(1, "not reached\n");
+	return 0;
+}
+
+/* N lines, then S seconds of computing (a stop and continue in between
+ * only make it later), then one line more */
+static int compute(long n, double s)
+{
+	struct timespec t0, t;
+
+	for (long i = 0; i < n; i++)
+		line(1, "line", i);
+	dprintf(2, "ready\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < s);
+	say(1, "done\n");
 	return 0;
 }
 
@@ -484,6 +503,8 @@ int main(int argc, char **argv)
 		return dump();
 	if (strcmp(what, "die") == 0 && argc > 3)
 		return die(atoi(argv[2]), atol(argv[3]), argc > 4 ? argv[4] : "self");
+	if (strcmp(what, "compute") == 0 && argc > 3)
+		return compute(atol(argv[2]), atof(argv[3]));
 	if (strcmp(what, "race") == 0 && argc > 2)
 		return race(atol(argv[2]));
 	if (strcmp(what, "short") == 0 && argc > 2)

@@ -934,6 +934,7 @@ START_TEST(threads_tear_no_record)
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 
 		EXPECT(nl != NULL);
+		*nl = '\0';	/* sscanf reads only the record (it scans to the end of its string) */
 		EXPECT(sscanf(p, "%d:%d:%n", &t, &i, &n) == 2);
 		EXPECT(t >= 0 && t < THREADS);
 		EXPECT(i == next[t]);		/* each thread's order kept */
