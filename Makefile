@@ -220,13 +220,14 @@ $(B)/bench_write: tests/bench/bench_write.c | $(B)
 	$(CC) $(BASE) -O2 -o $@ $< -lpthread
 
 # The full benchmark (several minutes): the per-write matrix, whole programs,
-# process start, a terminal, the hooks; BENCHMARKS.md and its chart are
-# rewritten. --bench adds gnuplot, mawk and valgrind (instruction counts).
-bench: deps all $(B)/bench_write
+# process start, a terminal, the hooks, threads and memory; BENCHMARKS.md and
+# its chart are rewritten. --bench adds gnuplot, mawk and valgrind
+# (instruction counts).
+bench: deps all $(B)/bench_write $(B)/progs/memory
 	@scripts/install-deps.sh --bench --if-missing
 	@scripts/bench.sh --out BENCHMARKS.md
 
-bench-smoke: all $(B)/bench_write
+bench-smoke: all $(B)/bench_write $(B)/progs/memory
 	@scripts/bench.sh --smoke >/dev/null && echo "bench smoke: ran"
 
 

@@ -26,6 +26,8 @@
 #             under the library (line mode there).
 #   hooks     the cost of the hooks where nothing is buffered (a write on an
 #             fd that is not chosen, an open) and memory per buffered fd.
+#   engine    threads on one fd against fwrite's, and what buffers cost in
+#             memory (scripts/bench_engine.sh).
 # Then the targets, each measured side by side in this run, and the chart.
 # --smoke: tiny counts and a small matrix, for CI (no timing is judged).
 # The report is written in full even when a run fails; the exit status is
@@ -36,7 +38,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build/bench_write
 LIB=$ROOT/build/libbufshim.so
 CMD=$ROOT/build/bufshim
-SMOKE=0 OUT="" ONLY=matrix,programs,start,terminal,hooks
+SMOKE=0 OUT="" ONLY=matrix,programs,start,terminal,hooks,engine
 while (($#)); do
 	case $1 in
 	--smoke) SMOKE=1 ;;
@@ -479,9 +481,10 @@ on hooks && {
 	} >>"$T/hooks"
 }
 
-# engine cells: scripts/bench_engine.sh (thread and async cells) is called
-# here, one line, writing its section to "$T/engine" and its rows of the
-# targets table to "$T/engine-targets" (both empty until then).
+# engine cells: scripts/bench_engine.sh (threads on one fd, memory) writes
+# its section to "$T/engine" and its rows of the targets table to
+# "$T/engine-targets" (both empty until then); it is sourced once the
+# helpers below are defined.
 : >"$T/engine" && : >"$T/engine-targets"
 
 # ---- the targets, from the cells above -------------------------------------------
@@ -519,11 +522,6 @@ for t in null file; do
 		big+=("$v") big_txt+="$t ${sb%:*} B / ${sb#*:} B buffer $(x "$v"); "
 	done
 done
-thr=() thr_txt=
-for t in null file pipe; do
-	v=$(ratio "$(cellv $t 1 32 4096 shim)" "$(cellv $t 2 32 4096 shim)")
-	thr+=("$v") thr_txt+="$t $(x "$v"); "
-done
 # write syscalls per 1000 writes against ceil(bytes / size) (a pipe's buffer
 # is at most PIPE_BUF): cells of one thread in full mode that are not above it
 sc_ok=$(awk -F, 'NR > 1 && $2 == 1 && $5 == "full" {
@@ -536,6 +534,9 @@ loop_x=$(awk -v a="${PW[$LOOP_IDX.bufshim]:-}" -v b="${PW[$LOOP_IDX.stdbuf]:-}" 
 loop_cx=$(awk -v a="${PC[$LOOP_IDX.bufshim]:-}" -v b="${PC[$LOOP_IDX.stdbuf]:-}" 'BEGIN {
 	if (a == "" || b == "") print "n/a"; else printf "%.3f", a / b }')
 
+# shellcheck source=scripts/bench_engine.sh
+on engine && source "$ROOT/scripts/bench_engine.sh"
+
 {
 echo "## targets"
 echo
@@ -545,7 +546,6 @@ echo "| 32-byte writes, 1 thread, 4 KiB buffer: faster than \`write(2)\` | at le
 echo "| the same: time against \`fwrite\`'s | at most 1.25x | /dev/null $(x "$f_null"), file $(x "$f_file") | $(all_at most 1.25 "$f_null" "$f_file") |"
 echo "| writes of at least the buffer size: throughput against plain | at least 0.98x | ${big_txt%; } | $(all_at least 0.98 "${big[@]}") |"
 echo "| write syscalls per 1000 writes, 1 thread, full mode | at most ceil(bytes / size) + sync points | $sc_ok cells | $([[ ${sc_ok% of*} == "${sc_ok#*of }" && $sc_ok != "0 of 0" ]] && echo yes || echo no) |"
-echo "| 2 threads on one fd, 32-byte writes: throughput against 1 thread | at least 0.7x | ${thr_txt%; } | $(all_at least 0.7 "${thr[@]}") |"
 echo "| pass-through cost on fds not chosen | at most 3% | ${PASS_PCT}% | $(all_at most 3 "$PASS_PCT") |"
 echo "| memory per buffered fd, 4 KiB buffer | at most 4352 B | $MEM_BUF B ($MEM_OTHER B per fd not buffered) | $(all_at most 4352 "$MEM_BUF") |"
 echo "| start-up cost of preloading (\`/bin/true\`, best of $START_REPS rounds) | at most 100 us | ${START_PLAIN_DIFF:-n/a} us | $(all_at most 100 "${START_PLAIN_DIFF:-n/a}") |"

@@ -127,9 +127,12 @@ struct bs_file {
 	uint8_t closed;		/* no members left; kept only for its stats */
 	uint8_t fork_skip;	/* not held across a fork: another thread was
 				 * delivering it */
+	uint8_t no_memory;	/* none for a buffer: writes go straight out */
 	dev_t dev;		/* the file, to find other fds on it */
 	ino_t ino;
 	uint32_t bound_ms;	/* the longest a byte may wait; 0: no bound */
+	uint32_t mapped;	/* bytes mapped at buf.data (at most 1 GiB and a
+				 * page); 0: none */
 	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
 	struct bs_file *next;	/* every file, for process-wide deliveries */
 	struct bs_file *free_next;
