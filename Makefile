@@ -107,6 +107,11 @@ $(B)/progs/lib%.so: tests/preload/%.c | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
+# signals faults on purpose (a division by zero, a null store): a
+# sanitizer in the program itself would report the fault and exit by a raw
+# syscall no library sees, where the program is meant to die of the signal
+$(B)/progs/signals: CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS))
+
 $(B)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) $(CFLAGS) -o $@ $< -lpthread
@@ -219,13 +224,14 @@ $(B)/bench_write: tests/bench/bench_write.c | $(B)
 	$(CC) $(BASE) -O2 -o $@ $< -lpthread
 
 # The full benchmark (several minutes): the per-write matrix, whole programs,
-# process start, a terminal, the hooks; BENCHMARKS.md and its chart are
-# rewritten. --bench adds gnuplot, mawk and valgrind (instruction counts).
-bench: deps all $(B)/bench_write
+# process start, a terminal, the hooks, threads and memory; BENCHMARKS.md and
+# its chart are rewritten. --bench adds gnuplot, mawk and valgrind
+# (instruction counts).
+bench: deps all $(B)/bench_write $(B)/progs/memory
 	@scripts/install-deps.sh --bench --if-missing
 	@scripts/bench.sh --out BENCHMARKS.md
 
-bench-smoke: all $(B)/bench_write
+bench-smoke: all $(B)/bench_write $(B)/progs/memory
 	@scripts/bench.sh --smoke >/dev/null && echo "bench smoke: ran"
 
 

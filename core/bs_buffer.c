@@ -14,19 +14,41 @@
 /* ---- locking: free while the process has one thread ---------------------- */
 
 /*
- * A futex lock of one int (0 free, 1 held, 2 held and someone may sleep on
- * it): a pthread mutex would cost 36 bytes more per buffered fd. A thread
- * that finds it held sleeps at once; spinning made two writers on one fd
- * slower (measured), as they then take turns at every write.
+ * A futex lock of one int (0 free, 1 held), and a second int that a
+ * thread about to sleep sets to 1 and sleeps on: a pthread mutex would
+ * cost 36 bytes more per buffered fd. A thread that finds the lock held
+ * sleeps at once; spinning made two writers on one fd slower (measured),
+ * as they then take turns at every write.
  *
- * The engine makes no syscall of its own: the futex wait and wake are given
- * to it, as the sink is. Until then a waiter yields the processor.
+ * The unlock is a plain store of 0 and a load of the second int: a wake
+ * (one exchange, one syscall) only when someone may sleep. The store and
+ * the load can pass each other (a store waits in the processor's store
+ * buffer), so a waiter that marks itself and then finds the lock still
+ * held could sleep while the holder, having read the mark before it was
+ * made, wakes nobody. So a waiter, after its mark, makes every running
+ * thread of the process pass a memory barrier (Linux's membarrier, given
+ * as a fence): each holder's unlock then either stored before that
+ * barrier, and the waiter sees the lock free, or loads the mark after it,
+ * and wakes. The unlock pays nothing for it; a waiter, about to sleep
+ * anyway, pays a syscall. Until the fence is ready (registered by the
+ * first unlock made while the process has threads), or when the kernel
+ * refuses it, both sides make a full fence instead (an exchange each),
+ * which is what every unlock cost before.
+ *
+ * The mark is glibc's "2" in a word of its own: an unlock that finds it
+ * clears it and wakes one sleeper; a thread that was woken marks again
+ * before it tries the lock, so the sleepers behind it are not forgotten.
+ *
+ * The engine makes no syscall of its own: the futex wait and wake and the
+ * fence are given to it, as the sink is. Until then a waiter yields the
+ * processor.
  */
-static void yield_wait(int *addr, int val)
+static int yield_wait(int *addr, int val)
 {
 	(void)addr;
 	(void)val;
 	sched_yield();
+	return -1;
 }
 
 static void no_wake(int *addr)
@@ -36,6 +58,11 @@ static void no_wake(int *addr)
 
 static bs_futex_wait_fn futex_wait = yield_wait;
 static bs_futex_wake_fn futex_wake = no_wake;
+static bs_fence_fn fence_enable, fence_others;
+
+/* The fence, step by step (see enable_fence): tried once; ready, so that
+ * waiters make it; relied on by unlocks. */
+static int fence_tried, fence_ready, fence_ok;
 
 void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake)
 {
@@ -43,19 +70,75 @@ void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake)
 	futex_wake = wake;
 }
 
-static void lock_wait(int *lock)
+void bs_buffer_set_fence(bs_fence_fn enable, bs_fence_fn fence)
 {
-	while (__atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE) != 0)
-		futex_wait(lock, 2);
+	fence_enable = enable;
+	fence_others = fence;
+	fence_tried = fence_ready = fence_ok = 0;
+}
+
+/*
+ * From full fences to the given one, while other threads lock and unlock.
+ * Waiters make it once it is ready; unlocks rely on it once it is ok. A
+ * waiter that found it not ready marked itself before (a full fence
+ * between), so its mark was visible before ready was, and so before the
+ * barrier made here, and before ok: an unlock that reads ok (acquire)
+ * reads that mark too.
+ */
+__attribute__((noinline)) static void enable_fence(void)
+{
+	if (!fence_enable || __atomic_load_n(&fence_tried, __ATOMIC_RELAXED) ||
+	    __atomic_exchange_n(&fence_tried, 1, __ATOMIC_RELAXED))
+		return;
+	if (fence_enable() < 0)
+		return;		/* refused: full fences for good */
+	__atomic_store_n(&fence_ready, 1, __ATOMIC_SEQ_CST);
+	if (fence_others() == 0)
+		__atomic_store_n(&fence_ok, 1, __ATOMIC_RELEASE);
+}
+
+/* After its mark (an exchange: a full fence): whether this waiter may
+ * sleep (every holder's unlock is bound to see the mark), or must keep
+ * trying. A fence refused once it is ready (a seccomp filter installed
+ * since) leaves it trying: unlocks may rely on the fence. */
+static int fence_before_sleep(void)
+{
+	if (!__atomic_load_n(&fence_ready, __ATOMIC_SEQ_CST))
+		return 1;	/* unlocks make a full fence */
+	return fence_others() == 0;
+}
+
+/* The waiter's try: sequentially consistent, the other half of the full
+ * fence an unlock makes before the fence is relied on. */
+static int trylock_sc(struct bs_buffer *b)
+{
+	int expected = 0;
+
+	return __atomic_compare_exchange_n(&b->lock, &expected, 1, 0, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST);
+}
+
+__attribute__((noinline)) static void lock_wait(struct bs_buffer *b)
+{
+	for (;;) {
+		int may_sleep;
+
+		/* marked first, then the lock looked at again: see above */
+		__atomic_exchange_n(&b->waiters, 1, __ATOMIC_SEQ_CST);
+		may_sleep = fence_before_sleep();
+		if (trylock_sc(b))
+			return;
+		if (!may_sleep)
+			sched_yield();
+		else if (futex_wait(&b->waiters, 1) < 0 && trylock_sc(b))
+			return;	/* not woken: nobody left it to us to mark */
+	}
 }
 
 void bs_buffer_lock(struct bs_buffer *b)
 {
-	int expected = 0;
-
-	if (!__atomic_compare_exchange_n(&b->lock, &expected, 1, 0, __ATOMIC_ACQUIRE,
-					 __ATOMIC_RELAXED))
-		lock_wait(&b->lock);
+	if (!bs_buffer_trylock(b))
+		lock_wait(b);
 }
 
 int bs_buffer_trylock(struct bs_buffer *b)
@@ -76,18 +159,53 @@ int bs_buffer_lock_unless_delivering(struct bs_buffer *b)
 	return 1;
 }
 
+__attribute__((noinline)) static void wake_one(struct bs_buffer *b)
+{
+	if (__atomic_exchange_n(&b->waiters, 0, __ATOMIC_RELAXED))
+		futex_wake(&b->waiters);
+}
+
+/* An unlock before the fence is relied on: an exchange (a full fence
+ * between the store and the load), and the first one made while the
+ * process has threads makes the fence ready. */
+__attribute__((noinline)) static void unlock_fenced(struct bs_buffer *b)
+{
+	__atomic_exchange_n(&b->lock, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&b->waiters, __ATOMIC_SEQ_CST))
+		wake_one(b);
+	if (!__libc_single_threaded)
+		enable_fence();
+}
+
+static inline __attribute__((always_inline)) void unlock(struct bs_buffer *b)
+{
+	if (__builtin_expect(!__atomic_load_n(&fence_ok, __ATOMIC_ACQUIRE), 0)) {
+		unlock_fenced(b);
+		return;
+	}
+	__atomic_store_n(&b->lock, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* the load stays after the store */
+	if (__atomic_load_n(&b->waiters, __ATOMIC_RELAXED))
+		wake_one(b);
+}
+
 void bs_buffer_unlock(struct bs_buffer *b)
 {
-	if (__atomic_exchange_n(&b->lock, 0, __ATOMIC_RELEASE) == 2)
-		futex_wake(&b->lock);
+	unlock(b);
 }
 
 void bs_buffer_reinit_lock(struct bs_buffer *b)
 {
 	b->lock = 0;
+	b->waiters = 0;
 }
 
-static int lock_maybe(struct bs_buffer *b)
+void bs_buffer_forget_waiters(struct bs_buffer *b)
+{
+	b->waiters = 0;
+}
+
+static inline __attribute__((always_inline)) int lock_maybe(struct bs_buffer *b)
 {
 	if (__libc_single_threaded)
 		return 0;
@@ -95,10 +213,10 @@ static int lock_maybe(struct bs_buffer *b)
 	return 1;
 }
 
-static void unlock_maybe(struct bs_buffer *b, int locked)
+static inline __attribute__((always_inline)) void unlock_maybe(struct bs_buffer *b, int locked)
 {
 	if (locked)
-		bs_buffer_unlock(b);
+		unlock(b);
 }
 
 /* ---- delivery ------------------------------------------------------------- */
@@ -270,11 +388,70 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 	}
 	memset(b, 0, sizeof *b);
 	b->data = data;
-	b->cap = cap;
+	b->room = b->cap = cap;
 	b->mode = mode;
 	b->sink = sink;
 	b->ctx = ctx;
 	return 0;
+}
+
+static bs_resize_fn resize_fn;
+
+void bs_buffer_set_resize(bs_resize_fn resize)
+{
+	resize_fn = resize;
+}
+
+void bs_buffer_set_room(struct bs_buffer *b, size_t room)
+{
+	if (room && room < b->cap)
+		b->room = room;
+}
+
+/*
+ * Room for total more bytes, which fit in the capacity: the memory grown,
+ * doubling, to the first size that holds them. When it is refused the
+ * capacity comes down to what is there: 0, and the caller delivers sooner.
+ */
+__attribute__((noinline)) static int grow(struct bs_buffer *b, size_t total)
+{
+	size_t need = b->len + total, size = b->room;
+	char *p;
+
+	while (size < need)
+		size = size > b->cap / 2 ? b->cap : size * 2;
+	p = resize_fn ? resize_fn(b->ctx, b->data, b->room, size) : NULL;
+	if (!p) {
+		b->cap = b->room;
+		return 0;
+	}
+	b->data = p;
+	b->room = size;
+	return 1;
+}
+
+/* Whether a write of total bytes (less than the capacity) is copied into
+ * b: it fits what is there, or what is there grows to take it. */
+static int takes(struct bs_buffer *b, size_t total)
+{
+	if (total <= b->room - b->len)
+		return 1;
+	return b->room < b->cap && total <= b->cap - b->len && grow(b, total);
+}
+
+/* An empty buffer that grew large given back what it grew by. */
+static void shrink_idle(struct bs_buffer *b)
+{
+	size_t size = b->cap < BS_ROOM_START ? b->cap : BS_ROOM_START;
+	char *p;
+
+	if (b->len || b->room <= BS_ROOM_IDLE || !resize_fn)
+		return;
+	p = resize_fn(b->ctx, b->data, b->room, size);
+	if (p) {
+		b->data = p;
+		b->room = size;
+	}
 }
 
 /* A line ends at a newline, or at a carriage return: a progress line
@@ -322,8 +499,8 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		r = sink_once(b, iov, n, INTR);
 		if (r < 0 && !was_interrupted(INTR))
 			b->stats.errors++;
-	} else if (mode != BS_MODE_NONE && total < b->cap && total <= b->cap - b->len &&
-		   !(mode == BS_MODE_LINE && has_eol(iov, n))) {
+	} else if (mode != BS_MODE_NONE && total < b->cap &&
+		   !(mode == BS_MODE_LINE && has_eol(iov, n)) && takes(b, total)) {
 		/* a write as large as the buffer would only be copied to fill
 		 * it: it goes out at once, with what was buffered */
 		char *p = b->data + b->len;
@@ -428,7 +605,7 @@ ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
 	 * that the direct case does not apply (the two never both do). */
 	if (mode == BS_MODE_FULL && data && len - 1 < b->cap - 1) {
 		locked = lock_maybe(b);
-		if (b->mode == BS_MODE_FULL && !b->error && len <= b->cap - b->len) {
+		if (b->mode == BS_MODE_FULL && !b->error && len <= b->room - b->len) {
 			memcpy(b->data + b->len, data, len);
 			b->len += len;
 			b->stats.writes++;
@@ -462,6 +639,11 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
 		err = b->error;
 		b->error = 0;
 	}
+	/* the program stops writing for a while: a large buffer it filled
+	 * once need not stay resident */
+	if (why == BS_DELIVER_SYNC || why == BS_DELIVER_WAIT || why == BS_DELIVER_PROCESS ||
+	    why == BS_DELIVER_TIMER)
+		shrink_idle(b);
 	if (err) {
 		errno = err;
 		return -1;
@@ -494,8 +676,10 @@ void bs_buffer_set_passthrough_held(struct bs_buffer *b)
 
 void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic)
 {
-	b->atomic = atomic;
+	b->atomic = atomic > UINT_MAX ? UINT_MAX : (unsigned)atomic;
 	if (atomic && b->cap > atomic)
 		b->cap = atomic;
+	if (b->room > b->cap)
+		b->room = b->cap;
 }
 

@@ -59,15 +59,19 @@ struct bs_stats {
 
 typedef ssize_t (*bs_sink_fn)(void *ctx, const struct iovec *iov, int iovcnt);
 
+
 struct bs_buffer {
-	int lock;		/* a futex: see bs_buffer_lock */
+	int lock;		/* a futex: 0 free, 1 held (see bs_buffer_lock) */
+	int waiters;		/* 1: a thread may sleep on the lock */
 	int delivering;		/* the lock's holder is in a sink call */
-	char *data;
-	size_t cap;
-	size_t len;
-	size_t atomic;		/* a delivery joins bytes only up to this (0: no limit) */
+	unsigned atomic;	/* a delivery joins bytes only up to this (0: no limit) */
+	/* side by side, 8-aligned: the write path tests both in one compare */
 	enum bs_mode mode;	/* the default; NONE once it only passes through */
 	int error;		/* errno waiting to be reported, 0 if none */
+	char *data;
+	size_t room;		/* bytes of data there now: grows up to cap */
+	size_t cap;		/* lowered when memory to grow into is refused */
+	size_t len;
 	bs_sink_fn sink;
 	void *ctx;
 	struct bs_stats stats;
@@ -83,6 +87,25 @@ struct bs_buffer {
  */
 int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 		   enum bs_mode mode, bs_sink_fn sink, void *ctx);
+
+/*
+ * Memory as bytes arrive. bs_buffer_set_room: data (given to
+ * bs_buffer_init) holds only room bytes (at most the capacity; call before
+ * the first write). A write that fits the capacity but not what is there
+ * grows it, doubling, through the resize given (process-wide, like the
+ * futex calls): data, where old bytes are, moved or resized to at least
+ * size bytes with the bytes in it kept, or NULL when refused (data
+ * untouched); ctx is the sink's. When it is refused the capacity comes
+ * down to what is there: the buffer delivers sooner, nothing else changes
+ * (the caller sees cap lowered). A delivery at a boundary (sync, wait,
+ * process, timer) that leaves a buffer empty with more than BS_ROOM_IDLE
+ * bytes there shrinks it back to BS_ROOM_START (or its capacity).
+ */
+#define BS_ROOM_START ((size_t)64 << 10)
+#define BS_ROOM_IDLE ((size_t)1 << 20)
+typedef char *(*bs_resize_fn)(void *ctx, char *data, size_t old, size_t size);
+void bs_buffer_set_resize(bs_resize_fn resize);
+void bs_buffer_set_room(struct bs_buffer *b, size_t room);
 
 /*
  * Accept iov[0..iovcnt) as one write. Returns the byte count accepted (all
@@ -172,12 +195,24 @@ static inline size_t bs_buffer_pending(const struct bs_buffer *b)
 	return __atomic_load_n(&b->len, __ATOMIC_RELAXED);
 }
 
-/* How a thread sleeps while *addr == val, and wakes one sleeper on addr:
- * the futex calls, given by the caller (the engine makes no syscall of its
- * own). Until they are given, a thread that waits for a lock yields. */
-typedef void (*bs_futex_wait_fn)(int *addr, int val);
+/* How a thread sleeps while *addr == val (0 when a wake ended the sleep,
+ * -1 when it did not sleep or something else ended it), and wakes one
+ * sleeper on addr: the futex calls, given by the caller (the engine makes
+ * no syscall of its own). Until they are given, a thread that waits for a
+ * lock yields. */
+typedef int (*bs_futex_wait_fn)(int *addr, int val);
 typedef void (*bs_futex_wake_fn)(int *addr);
 void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake);
+
+/* A memory barrier on every running thread of the process (Linux's
+ * membarrier), made ready by enable (registered): each 0, or -1 when the
+ * kernel refuses. Given, an unlock is a plain store and a load, and only
+ * a thread about to sleep on a lock pays for a barrier; enable is called
+ * once, by the first unlock made while the process has threads. Until it
+ * is ready, or when it is refused, an unlock pays a full fence. Given
+ * before any lock is shared between threads. */
+typedef int (*bs_fence_fn)(void);
+void bs_buffer_set_fence(bs_fence_fn enable, bs_fence_fn fence);
 
 /* Hold or release b's lock around work that must not interleave with
  * writes, such as fork. bs_buffer_reinit_lock is for a fork child. */
@@ -191,6 +226,9 @@ int bs_buffer_trylock(struct bs_buffer *b);
  * began; a caller that only needs those bytes out need not wait for it. */
 int bs_buffer_lock_unless_delivering(struct bs_buffer *b);
 void bs_buffer_unlock(struct bs_buffer *b);
+/* In a fork child, b's lock free (reinit) or kept by this thread (forget
+ * the waiters: they were threads of the parent). */
 void bs_buffer_reinit_lock(struct bs_buffer *b);
+void bs_buffer_forget_waiters(struct bs_buffer *b);
 
 #endif

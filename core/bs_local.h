@@ -105,7 +105,7 @@ static inline ssize_t bs_local_write(struct bs_local *l, const void *data, size_
 	struct bs_buffer *b = &l->buf;
 
 	if (mode == BS_MODE_FULL && data && len - 1 < b->cap - 1 && bs_local_owner_begin(l)) {
-		if (b->mode == BS_MODE_FULL && !b->error && len <= b->cap - b->len) {
+		if (b->mode == BS_MODE_FULL && !b->error && len <= b->room - b->len) {
 			__builtin_memcpy(b->data + b->len, data, len);
 			b->len += len;
 			b->stats.writes++;

@@ -26,9 +26,11 @@
 #             under the library (line mode there).
 #   hooks     the cost of the hooks where nothing is buffered (a write on an
 #             fd that is not chosen, an open) and memory per buffered fd.
+#   engine    threads on one fd against fwrite's, and what buffers cost in
+#             memory (scripts/bench_engine.sh).
 #   threads   32-byte records from 1, 2 and 4 threads to one fd: the shared
 #             buffer, per-thread buffers (BUFSHIM_THREADS=local) and fwrite
-#             (scripts/bench_engine.sh).
+#             (scripts/bench_threads.sh).
 # Then the targets, each measured side by side in this run, and the chart.
 # --smoke: tiny counts and a small matrix, for CI (no timing is judged).
 # The report is written in full even when a run fails; the exit status is
@@ -39,7 +41,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build/bench_write
 LIB=$ROOT/build/libbufshim.so
 CMD=$ROOT/build/bufshim
-SMOKE=0 OUT="" ONLY=matrix,programs,start,terminal,hooks,threads
+SMOKE=0 OUT="" ONLY=matrix,programs,start,terminal,hooks,engine,threads
 while (($#)); do
 	case $1 in
 	--smoke) SMOKE=1 ;;
@@ -482,11 +484,13 @@ on hooks && {
 	} >>"$T/hooks"
 }
 
-# engine cells: scripts/bench_engine.sh (thread and async cells) is called
-# here, one line, writing its section to "$T/engine" and its rows of the
-# targets table to "$T/engine-targets" (both empty until then).
+# engine cells: scripts/bench_engine.sh (threads on one fd, memory) writes
+# its section to "$T/engine" and its rows of the targets table to
+# "$T/engine-targets" (both empty until then); it is sourced once the
+# helpers below are defined.
 : >"$T/engine" && : >"$T/engine-targets"
-on threads && { "$ROOT/scripts/bench_engine.sh" "$SMOKE" "$REPS" "$T/engine" "$T/engine-targets" || FAILED=1; }
+: >"$T/threads" && : >"$T/threads-targets"
+on threads && { "$ROOT/scripts/bench_threads.sh" "$SMOKE" "$REPS" "$T/threads" "$T/threads-targets" || FAILED=1; }
 
 # ---- the targets, from the cells above -------------------------------------------
 
@@ -523,11 +527,6 @@ for t in null file; do
 		big+=("$v") big_txt+="$t ${sb%:*} B / ${sb#*:} B buffer $(x "$v"); "
 	done
 done
-thr=() thr_txt=
-for t in null file pipe; do
-	v=$(ratio "$(cellv $t 1 32 4096 shim)" "$(cellv $t 2 32 4096 shim)")
-	thr+=("$v") thr_txt+="$t $(x "$v"); "
-done
 # write syscalls per 1000 writes against ceil(bytes / size) (a pipe's buffer
 # is at most PIPE_BUF): cells of one thread in full mode that are not above it
 sc_ok=$(awk -F, 'NR > 1 && $2 == 1 && $5 == "full" {
@@ -540,6 +539,9 @@ loop_x=$(awk -v a="${PW[$LOOP_IDX.bufshim]:-}" -v b="${PW[$LOOP_IDX.stdbuf]:-}" 
 loop_cx=$(awk -v a="${PC[$LOOP_IDX.bufshim]:-}" -v b="${PC[$LOOP_IDX.stdbuf]:-}" 'BEGIN {
 	if (a == "" || b == "") print "n/a"; else printf "%.3f", a / b }')
 
+# shellcheck source=scripts/bench_engine.sh
+on engine && source "$ROOT/scripts/bench_engine.sh"
+
 {
 echo "## targets"
 echo
@@ -549,13 +551,13 @@ echo "| 32-byte writes, 1 thread, 4 KiB buffer: faster than \`write(2)\` | at le
 echo "| the same: time against \`fwrite\`'s | at most 1.25x | /dev/null $(x "$f_null"), file $(x "$f_file") | $(all_at most 1.25 "$f_null" "$f_file") |"
 echo "| writes of at least the buffer size: throughput against plain | at least 0.98x | ${big_txt%; } | $(all_at least 0.98 "${big[@]}") |"
 echo "| write syscalls per 1000 writes, 1 thread, full mode | at most ceil(bytes / size) + sync points | $sc_ok cells | $([[ ${sc_ok% of*} == "${sc_ok#*of }" && $sc_ok != "0 of 0" ]] && echo yes || echo no) |"
-echo "| 2 threads on one fd, 32-byte writes: throughput against 1 thread | at least 0.7x | ${thr_txt%; } | $(all_at least 0.7 "${thr[@]}") |"
 echo "| pass-through cost on fds not chosen | at most 3% | ${PASS_PCT}% | $(all_at most 3 "$PASS_PCT") |"
 echo "| memory per buffered fd, 4 KiB buffer | at most 4352 B | $MEM_BUF B ($MEM_OTHER B per fd not buffered) | $(all_at most 4352 "$MEM_BUF") |"
 echo "| start-up cost of preloading (\`/bin/true\`, best of $START_REPS rounds) | at most 100 us | ${START_PLAIN_DIFF:-n/a} us | $(all_at most 100 "${START_PLAIN_DIFF:-n/a}") |"
 echo "| start-up against libstdbuf (\`/bin/true\`, best of $START_REPS rounds of $SPAWNS) | at most +10 us | ${START_DIFF:-n/a} us (medians: ${START_MED_DIFF:-n/a} us) | $(all_at most 10 "${START_DIFF:-n/a}") |"
 echo "| dash starting $LOOP programs (vfork): wall time against \`stdbuf -oL\` | at most 1.03x | $(x "$loop_x") (median of $LOOP_REPS; CPU $(x "$loop_cx")) | $(all_at most 1.03 "$loop_x") |"
 cat "$T/engine-targets"
+cat "$T/threads-targets"
 echo
 } >"$T/targets"
 
@@ -610,7 +612,7 @@ echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(ldd
 echo "Load average (1, 5, 15 minutes) at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Every ratio below compares variants run side by side, alternating, in this run."
 echo
-cat "$T/matrix" "$T/programs" "$T/start" "$T/terminal" "$T/hooks" "$T/engine" "$T/targets"
+cat "$T/matrix" "$T/programs" "$T/start" "$T/terminal" "$T/hooks" "$T/engine" "$T/threads" "$T/targets"
 if [[ -n $CHART ]]; then
 	echo "![left: ns per write against write size; right: whole programs' wall time against plain]($(basename "$CHART"))"
 	echo

@@ -218,14 +218,76 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 	return r;
 }
 
+/* ---- buffer memory ------------------------------------------------------------- */
+
+/*
+ * A buffer maps what its first bytes need, BS_ROOM_START (bs_buffer.h) at
+ * most, and the engine grows it (mremap: the pages move, nothing is
+ * copied) up to the configured size as bytes arrive, and shrinks it again
+ * when a large one goes idle. So -s 1G with many fds costs address space
+ * and memory only where bytes wait, and a process under ulimit -v or
+ * strict overcommit still buffers. Sizes are whole pages.
+ */
+
+static size_t page_round(size_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (n + page - 1) / page * page;
+}
+
+/* The engine's resize (see bs_buffer.h): f->mapped follows the mapping.
+ * A thread buffer of f (locals.c) shares its sink's context, f: its
+ * mapping is what its room rounds up to. */
+static char *file_resize(void *ctx, char *data, size_t old, size_t size)
+{
+	struct bs_file *f = ctx;
+	size_t len = page_round(size);
+	int err = errno;
+	char *p;
+
+	if (data != f->buf.data) {
+		p = page_round(old) == len ? data : bs_sys_remap(data, page_round(old), len);
+		errno = err;
+		return p;
+	}
+	if (len == f->mapped)
+		return data;
+	p = bs_sys_remap(data, f->mapped, len);
+	errno = err;	/* a refusal is the engine's business, not the program's */
+	if (p)
+		f->mapped = (uint32_t)len;
+	return p;
+}
+
+/* The first bytes of f's buffer, mapped if need be: the room there, or 0
+ * when there is no memory for it (its fd then writes straight through). */
+static size_t file_room(struct bs_file *f)
+{
+	size_t room = bs_cfg.size < BS_ROOM_START ? bs_cfg.size : BS_ROOM_START;
+	size_t len = page_round(room);
+	char *p;
+
+	if (f->mapped > len) {	/* a retired buffer, reused: back to the start */
+		p = file_resize(f, f->buf.data, f->mapped, len);
+		if (p)
+			f->buf.data = p;
+	}
+	if (!f->mapped) {
+		f->buf.data = bs_sys_map(len);
+		if (!f->buf.data)
+			return 0;
+		f->mapped = (uint32_t)len;
+	}
+	return room < f->mapped ? room : f->mapped;
+}
+
 static struct bs_file *file_alloc(void)
 {
 	static char *slab;
 	static size_t slab_left;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t data_len = (bs_cfg.size + page - 1) / page * page;
 	struct bs_file *f = free_files;
-	char *data;
 
 	if (f) {
 		free_files = f->free_next;
@@ -237,13 +299,10 @@ static struct bs_file *file_alloc(void)
 			return NULL;
 		slab_left = 16 * page;
 	}
-	data = bs_sys_map(data_len);
-	if (!data)
-		return NULL;
 	f = (struct bs_file *)slab;
 	slab += sizeof *f;
 	slab_left -= sizeof *f;
-	f->buf.data = data;
+	f->mapped = 0;
 	return f;
 }
 
@@ -289,15 +348,31 @@ static void rejudge_reads(void)
 static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 				const struct stat *st, int fl)
 {
+	static int fenced;
+	static char no_memory[1];
 	struct bs_file *f;
+	size_t room;
 
 	bs_sys_resolve();	/* the first buffer: see sys.c */
+	if (!fenced) {		/* before any lock exists: see bs_buffer.c */
+		bs_buffer_set_fence(bs_sys_fence_register, bs_sys_fence_others);
+		bs_buffer_set_resize(file_resize);
+		fenced = 1;
+	}
 	f = file_alloc();
-
 	if (!f)
 		return NULL;
+	room = file_room(f);
 	/* The buffer itself is FULL: each fd's entry carries its own mode. */
-	bs_buffer_init(&f->buf, f->buf.data, bs_cfg.size, BS_MODE_FULL, file_sink, f);
+	f->no_memory = !room;
+	if (room) {
+		bs_buffer_init(&f->buf, f->buf.data, bs_cfg.size, BS_MODE_FULL, file_sink, f);
+		bs_buffer_set_room(&f->buf, room);
+	} else {
+		/* its writes go straight out, counted; the stats say why */
+		bs_buffer_init(&f->buf, no_memory, 1, BS_MODE_FULL, file_sink, f);
+		bs_buffer_set_passthrough_held(&f->buf);
+	}
 	if (kind == BS_KIND_PIPE)
 		bs_buffer_set_atomic(&f->buf, PIPE_BUF);
 	bs_local_file_new(f);
@@ -1056,6 +1131,7 @@ void bs_files_fork_release(int child)
 					bs_local_unhold(l);
 		if (child) {	/* the child reports only its own work */
 			memset(&f->buf.stats, 0, sizeof f->buf.stats);
+			bs_buffer_forget_waiters(&f->buf);	/* the parent's threads */
 			f->first_ns = 0;
 			if (f->fork_skip && !f->closed) {
 				f->buf.len = 0;

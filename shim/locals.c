@@ -39,13 +39,20 @@ static inline unsigned slot_of(const struct bs_file *f)
 
 /* ---- making one ----------------------------------------------------------------- */
 
+/* What a thread buffer maps to begin with: as a file's buffer, the engine
+ * grows it as bytes arrive (files.c's resize maps it). */
+static size_t local_room(void)
+{
+	return bs_cfg.size < BS_ROOM_START ? bs_cfg.size : BS_ROOM_START;
+}
+
 /* A thread buffer and its bytes, from memory never given back. locals_lock held. */
 static struct bs_local *local_alloc(void)
 {
 	static char *slab;
 	static size_t slab_left;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t data_len = (bs_cfg.size + page - 1) / page * page;
+	size_t data_len = (local_room() + page - 1) / page * page;
 	struct bs_local *l;
 	char *data;
 
@@ -69,6 +76,7 @@ static struct bs_local *local_alloc(void)
 static void local_init(struct bs_local *l, struct bs_file *f)
 {
 	bs_buffer_init(&l->buf, l->buf.data, bs_cfg.size, BS_MODE_FULL, f->buf.sink, f->buf.ctx);
+	bs_buffer_set_room(&l->buf, local_room());
 	bs_buffer_set_atomic(&l->buf, f->buf.atomic);
 }
 
@@ -255,6 +263,7 @@ void bs_local_fork_child(struct bs_file *f)
 		if (l->owner != &bs_self)
 			l->owner = NULL;	/* its thread is not here */
 		if (l->held) {
+			bs_buffer_forget_waiters(&l->buf);	/* the parent's threads */
 			bs_local_unhold(l);
 			continue;
 		}

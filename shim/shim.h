@@ -128,11 +128,14 @@ struct bs_file {
 	uint8_t closed;		/* no members left; kept only for its stats */
 	uint8_t fork_skip;	/* not held across a fork: another thread was
 				 * delivering it */
+	uint8_t no_memory;	/* none for a buffer: writes go straight out */
+	uint8_t local_error;	/* a thread buffer may keep a failure that the
+				 * next write of any thread reports */
 	dev_t dev;		/* the file, to find other fds on it */
 	ino_t ino;
 	uint32_t bound_ms;	/* the longest a byte may wait; 0: no bound */
-	uint32_t local_error;	/* a thread buffer may keep a failure that the
-				 * next write of any thread reports */
+	uint32_t mapped;	/* bytes mapped at buf.data (at most 1 GiB and a
+				 * page); 0: none */
 	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
 	struct bs_local *locals;	/* BUFSHIM_THREADS=local: the threads'
 					 * buffers (buf then only passes through) */

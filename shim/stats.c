@@ -106,6 +106,27 @@ static int report_to(struct report *r)
 	return 0;
 }
 
+/* The capacity f was given: the configured size, PIPE_BUF at most for a
+ * pipe (see files.c). */
+static size_t configured_cap(const struct bs_file *f)
+{
+	return f->kind == BS_KIND_PIPE && bs_cfg.size > PIPE_BUF ? PIPE_BUF : bs_cfg.size;
+}
+
+/* Memory refused: "; no memory: written straight through" for an fd that
+ * never had a buffer, "; no memory past 65536 B" for one that could not
+ * grow to its size. */
+static void memory_note(struct bs_str *s, const struct bs_file *f)
+{
+	if (f->no_memory) {
+		bs_str_add(s, "; no memory: written straight through");
+	} else if (f->buf.cap < configured_cap(f)) {
+		bs_str_add(s, "; no memory past ");
+		bs_str_u64(s, f->buf.cap);
+		bs_str_add(s, " B");
+	}
+}
+
 static void report_one(struct bs_file *f, void *arg)
 {
 	struct report *r = arg;
@@ -124,8 +145,9 @@ static void report_one(struct bs_file *f, void *arg)
 	if (report_to(r) < 0)
 		return;
 	bs_str_init(&s, line, sizeof line);
-	bs_stats_line(&s, &r->who, f->fd, bs_kind_name(f->kind), f->mode, f->buf.cap,
+	bs_stats_line(&s, &r->who, f->fd, bs_kind_name(f->kind), f->mode, configured_cap(f),
 		      &f->buf.stats);
+	memory_note(&s, f);
 	bs_str_add(&s, "\n");
 	bs_write_all(r->fd, line, s.len);
 	memset(&f->buf.stats, 0, sizeof f->buf.stats);

@@ -109,14 +109,33 @@ void *bs_sys_map(size_t len)
 	return r == -1 ? NULL : (void *)r;
 }
 
-void bs_sys_futex_wait(int *addr, int val)
+void *bs_sys_remap(void *p, size_t old, size_t len)
 {
-	bs_sys_call(SYS_futex, (long)addr, FUTEX_WAIT_PRIVATE, val, 0, 0, 0);
+	long r = bs_sys_call(SYS_mremap, (long)p, (long)old, (long)len, MREMAP_MAYMOVE, 0, 0);
+
+	return r == -1 ? NULL : (void *)r;
+}
+
+int bs_sys_futex_wait(int *addr, int val)
+{
+	return bs_sys_call(SYS_futex, (long)addr, FUTEX_WAIT_PRIVATE, val, 0, 0, 0) == 0 ? 0 : -1;
 }
 
 void bs_sys_futex_wake(int *addr)
 {
 	bs_sys_call(SYS_futex, (long)addr, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
+/* A fork child inherits the registration; an exec starts anew (and so
+ * does the library). */
+int bs_sys_fence_register(void)
+{
+	return bs_sys2(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) < 0 ? -1 : 0;
+}
+
+int bs_sys_fence_others(void)
+{
+	return bs_sys2(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) < 0 ? -1 : 0;
 }
 
 int bs_sys_barrier_register(void)

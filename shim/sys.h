@@ -137,9 +137,16 @@ int bs_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int bs_sys_poll(struct pollfd *p, nfds_t n, int timeout_ms);
 /* Anonymous private memory, or NULL. */
 void *bs_sys_map(size_t len);
-/* A futex wait while *addr == val, and a wake of one waiter. */
-void bs_sys_futex_wait(int *addr, int val);
+/* A mapping of old bytes resized to len, moved if need be, or NULL. */
+void *bs_sys_remap(void *p, size_t old, size_t len);
+/* A futex wait while *addr == val (0 when a wake ended it, else -1), and
+ * a wake of one waiter. */
+int bs_sys_futex_wait(int *addr, int val);
 void bs_sys_futex_wake(int *addr);
+/* A memory barrier on every running thread of the process (membarrier),
+ * once registered: 0, or -1 when the kernel refuses it. */
+int bs_sys_fence_register(void);
+int bs_sys_fence_others(void);
 /* Make every thread of the process pass a full memory barrier
  * (membarrier(2)); bs_sys_barrier_register first: 0, or -1 when the
  * kernel has no such barrier. errno kept. */

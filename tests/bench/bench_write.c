@@ -24,9 +24,16 @@
  *                                           reading everything it prints
  *   bench_write mem N                       open N files, write a byte to each
  *
+ * THREADS is the number of writers, or W+I: W writers in a process that
+ * also has I idle threads (blocked in a wait the whole time), so that the
+ * C library and bufshim both take their locks.
+ *
  * write/fwrite print "ns WRITES SYSCALLS" on stderr: the time from the first
  * write to the delivery of the last byte, the writes made, and the write
  * syscalls the process made (from /proc/self/io). Each record ends in '\n'.
+ * With BENCH_CPU=1 in the environment a fourth field follows: the CPU time
+ * (user and system, all threads) of the same span in ns, which a loaded
+ * machine inflates less than the wall time.
  * spawn prints, per spawn, the wall-clock ns, the children's CPU ns (user
  * and system) and their minor page faults; open the ns per open (on
  * stderr); pty the wall-clock ns from the start to the program's end and
@@ -61,6 +68,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static long syscw(void)
 {
 	char buf[512];
@@ -75,6 +90,14 @@ static long syscw(void)
 	buf[n] = '\0';
 	p = strstr(buf, "syscw:");
 	return p ? atol(p + 6) : -1;
+}
+
+static void *idle(void *arg)
+{
+	pthread_mutex_t *m = arg;
+
+	pthread_mutex_lock(m);	/* held by main: blocks until the process ends */
+	return NULL;
 }
 
 static void *run(void *arg)
@@ -93,15 +116,19 @@ static void *run(void *arg)
 
 static int bench(int argc, char **argv)
 {
-	int threads = atoi(argv[4]);
+	static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+	int threads = atoi(argv[4]), idlers = strchr(argv[4], '+') ? atoi(strchr(argv[4], '+') + 1) : 0;
 	long count = atol(argv[3]), before, after;
 	pthread_t th[16];
-	uint64_t t0, t1;
+	uint64_t t0, t1, c0, c1;
 
 	size = (size_t)atol(argv[2]);
 	use_stdio = !strcmp(argv[1], "fwrite");
-	if (threads < 1 || threads > 16 || size < 1)
+	if (threads < 1 || threads > 16 || idlers < 0 || idlers > 16 || size < 1)
 		return 2;
+	pthread_mutex_lock(&hold);
+	for (int t = 0; t < idlers; t++)
+		pthread_create(&th[t], NULL, idle, &hold);
 	per_thread = count / threads;
 	record = malloc(size);
 	memset(record, 'x', size);
@@ -109,6 +136,7 @@ static int bench(int argc, char **argv)
 	if (use_stdio && argc > 5)
 		setvbuf(stdout, malloc((size_t)atol(argv[5])), _IOFBF, (size_t)atol(argv[5]));
 	before = syscw();
+	c0 = cpu_ns();
 	t0 = now_ns();
 	if (threads == 1) {
 		run(NULL);
@@ -124,9 +152,14 @@ static int bench(int argc, char **argv)
 	else
 		lseek(1, 0, SEEK_CUR);
 	t1 = now_ns();
+	c1 = cpu_ns();
 	after = syscw();
-	fprintf(stderr, "%llu %ld %ld\n", (unsigned long long)(t1 - t0),
-		per_thread * threads, after - before);
+	if (getenv("BENCH_CPU"))
+		fprintf(stderr, "%llu %ld %ld %llu\n", (unsigned long long)(t1 - t0),
+			per_thread * threads, after - before, (unsigned long long)(c1 - c0));
+	else
+		fprintf(stderr, "%llu %ld %ld\n", (unsigned long long)(t1 - t0),
+			per_thread * threads, after - before);
 	return 0;
 }
 

@@ -27,10 +27,11 @@ LIB=${PRELOAD_FIRST:-}$LIBFILE
 
 # ---- the environment: only what a test sets reaches its programs ---------------------
 
-# (under an emulator BUFSHIM_BUILD stays: each test's own bash reads it
-# again, and the emulated build is the only one there is)
+# (BUFSHIM_BUILD, the harness's own, stays: each test's own bash reads it
+# again, and without it a sanitized, guarded or emulated run would test
+# the plain build)
 for _v in $(compgen -v BUFSHIM_); do
-	[[ $_v == BUFSHIM_BUILD && -n ${TEST_EMULATOR:-} ]] || unset "$_v"
+	[[ $_v == BUFSHIM_BUILD ]] || unset "$_v"
 done
 unset _v LD_PRELOAD PYTHONUNBUFFERED PYTHONSTARTUP PYTHONINSPECT PERLIO PERL5OPT \
 	PERL_UNICODE NODE_OPTIONS _STDBUF_I _STDBUF_O _STDBUF_E GZIP POSIXLY_CORRECT

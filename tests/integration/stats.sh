@@ -143,6 +143,7 @@ test_summary_ends_as_the_command_ends() {
 gone() { [[ ! -e /proc/$1/stat || $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
 stopped() { [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == T ]]; }
 running() { ! gone "$1" && ! stopped "$1"; }
+has_child() { [[ -n $(pgrep -P "$1") ]]; }
 
 # Signals sent to the command reach COMMAND: a TERM it traps (it exits 7,
 # and so does the command), a TERM it dies of, a stop and a continue (the
@@ -163,7 +164,7 @@ test_summary_passes_signals_on() {
 
 	"$CMD" --stats=summary -- sleep 30 2>/dev/null &
 	pid=$!
-	wait_until 10 test -n "$(pgrep -P "$pid")" || fail "sleep never started" || return 1
+	wait_until 10 has_child "$pid" || fail "sleep never started" || return 1
 	kill -TERM "$pid"
 	wait_until 10 gone "$pid" || { kill -KILL "$pid"; fail "TERM not passed on to sleep"; return 1; }
 	st=0; wait "$pid" || st=$?

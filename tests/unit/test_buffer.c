@@ -2,8 +2,12 @@
 /*
  * Unit tests of the buffer engine with fake sinks.
  */
+#define _GNU_SOURCE
 #include <check.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <time.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -766,6 +770,121 @@ START_TEST(direct_done_reports_a_failure_once)
 }
 END_TEST
 
+/* ---- memory as bytes arrive ------------------------------------------------------------ */
+
+#define BIG ((size_t)4 << 20)
+
+/* A resize over malloc'ed memory that records what it was asked: the sizes
+ * in order, and refuses from call refuse_from on (0: never). */
+static size_t resized[64];
+static int nresized, refuse_from;
+
+static char *fake_resize(void *ctx, char *data, size_t old, size_t size)
+{
+	char *p;
+
+	ck_assert_ptr_eq(ctx, sink);
+	ck_assert_ptr_eq(data, mem);
+	ck_assert_uint_eq(old, buf.room);
+	if (nresized < 64)
+		resized[nresized] = size;
+	if (refuse_from && ++nresized >= refuse_from)
+		return NULL;
+	if (!refuse_from)
+		nresized++;
+	p = realloc(mem, size);
+	if (p)
+		mem = p;
+	return p;
+}
+
+/* A buffer of capacity cap that holds room bytes to begin with. */
+static void make_growing(size_t cap, size_t room)
+{
+	sink = fake_new(64 << 20);
+	mem = malloc(room);
+	ck_assert_int_eq(bs_buffer_init(&buf, mem, cap, BS_MODE_FULL, fake_writev, sink), 0);
+	bs_buffer_set_room(&buf, room);
+	bs_buffer_set_resize(fake_resize);
+	nresized = refuse_from = 0;
+}
+
+/* Growing changes nothing the sink sees: the same bytes, each write whole,
+ * no more syscalls than a buffer of the full size makes; the memory
+ * doubles from what it had to the capacity, and no further. */
+START_TEST(memory_grows_as_bytes_arrive)
+{
+	size_t w = sizes[_i];
+
+	size_t cap = 64 * CAP;
+
+	make_growing(cap, CAP);
+	ck_assert_uint_eq(buf.room, CAP);
+	write_in_pieces(3 * cap + 123, w);
+	ck_assert_int_le(sink->calls, (int)ceil_div(3 * cap + 123, w <= cap ? cap : w) + 1);
+	if (w < CAP) {
+		ck_assert_int_eq(nresized, 6);		/* 8 KiB, 16 KiB ... 256 KiB */
+		for (int k = 0; k < nresized; k++)
+			ck_assert_uint_eq(resized[k], (size_t)CAP << (k + 1));
+	}
+	ck_assert_uint_le(buf.room, cap);
+	ck_assert_uint_eq(buf.cap, cap);
+	teardown();
+}
+END_TEST
+
+/* Refused memory: the capacity comes down to what is there, and the bytes
+ * and invariant 2 are as before. */
+START_TEST(memory_refused_lowers_the_capacity)
+{
+	make_growing(BIG, CAP);
+	refuse_from = 3;	/* 8 KiB and 16 KiB granted */
+	write_in_pieces(BIG, 100);
+	ck_assert_int_eq(nresized, 3);
+	ck_assert_uint_eq(buf.cap, 4 * CAP);
+	ck_assert_uint_eq(buf.room, 4 * CAP);
+	ck_assert_int_le(sink->calls, (int)ceil_div(BIG, 4 * CAP - 100) + 1);
+	teardown();
+}
+END_TEST
+
+/* A large buffer goes back to BS_ROOM_START when a delivery at a boundary
+ * leaves it empty; one that fills while the program writes keeps its
+ * memory (it will fill again), and so does one of at most BS_ROOM_IDLE. */
+START_TEST(memory_given_back_when_idle)
+{
+	static char chunk[60000];
+	size_t n, room;
+
+	make_growing(BIG, CAP);
+	for (n = 0; n < 2 * BS_ROOM_IDLE; n += sizeof chunk)
+		ck_assert_int_eq(bs_buffer_write(&buf, chunk, sizeof chunk), (ssize_t)sizeof chunk);
+	ck_assert_uint_gt(buf.room, BS_ROOM_IDLE);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 0), 0);
+	ck_assert_uint_gt(buf.room, BS_ROOM_IDLE);	/* the process ends: no use */
+	ck_assert_int_eq(bs_buffer_deliver(&buf, _i ? BS_DELIVER_SYNC : BS_DELIVER_WAIT, 0), 0);
+	ck_assert_uint_eq(buf.room, BS_ROOM_START);
+	ck_assert_uint_eq(resized[nresized - 1], BS_ROOM_START);
+
+	/* full deliveries while the program writes keep it */
+	for (size_t k = 0; k < 3 * BIG; k += sizeof chunk, n += sizeof chunk)
+		ck_assert_int_eq(bs_buffer_write(&buf, chunk, sizeof chunk), (ssize_t)sizeof chunk);
+	ck_assert_uint_eq(buf.room, BIG);
+	ck_assert_uint_eq(sink->len + buf.len, n);
+
+	/* a small one stays as it is */
+	teardown();
+	make_growing(BS_ROOM_IDLE, CAP);
+	for (n = 0; n < BS_ROOM_IDLE / 2; n += sizeof chunk)
+		bs_buffer_write(&buf, chunk, sizeof chunk);
+	room = buf.room;
+	ck_assert_uint_gt(room, BS_ROOM_START);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_WAIT, 0), 0);
+	ck_assert_uint_eq(buf.room, room);
+	teardown();
+}
+END_TEST
+
 /* ---- threads -------------------------------------------------------------------------- */
 
 #define THREADS 4
@@ -795,7 +914,10 @@ START_TEST(threads_tear_no_record)
 	int next[THREADS] = { 0 };
 	char *p, *end;
 
-	make(CAP, _i ? BS_MODE_LINE : BS_MODE_FULL);
+	if (_i == 2)
+		make_growing(BIG, CAP);	/* grows while they write */
+	else
+		make(CAP, _i ? BS_MODE_LINE : BS_MODE_FULL);
 	for (int t = 0; t < THREADS; t++)
 		pthread_create(&th[t], NULL, hammer, (void *)(intptr_t)t);
 	for (int t = 0; t < THREADS; t++) {
@@ -826,6 +948,246 @@ START_TEST(threads_tear_no_record)
 		EXPECT((next[t]) == (RECORDS));
 	ck_assert_uint_eq(buf.stats.writes, THREADS * RECORDS);
 	teardown();
+}
+END_TEST
+
+/* ---- the lock ------------------------------------------------------------------------- */
+
+/* The fences the lock may be given (see bs_buffer.c): Linux's membarrier,
+ * as the library gives it; none (a full fence on both sides); and one that
+ * works when given and is refused ever after (a seccomp filter installed
+ * later), where a waiter must not sleep. */
+static int test_register(void)
+{
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+}
+
+static int test_membarrier(void)
+{
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+}
+
+static int fence_calls;
+
+static int refused_after_first(void)
+{
+	return __atomic_fetch_add(&fence_calls, 1, __ATOMIC_RELAXED) == 0 ? 0 : -1;
+}
+
+static const struct { bs_fence_fn enable, fence; } fences[] = {
+	{ test_register, test_membarrier },
+	{ NULL, NULL },
+	{ test_register, refused_after_first },
+};
+
+static void set_fence(int i)
+{
+	fence_calls = 0;
+	bs_buffer_set_fence(fences[i].enable, fences[i].fence);
+}
+
+#define LOCK_THREADS 6
+#define LOCK_PATIENCE 60	/* s */
+#define LOCK_ROUNDS 30000
+
+static struct bs_buffer lockbuf;
+static long lock_count;		/* not atomic: only the lock keeps it right */
+static int lock_done;
+
+/* Short holds, and now and then one across a yield, so that the others
+ * find the lock held and sleep: every one of them must be woken. */
+static void *lock_hammer(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+
+	for (int i = 0; i < LOCK_ROUNDS; i++) {
+		long c;
+
+		bs_buffer_lock(&lockbuf);
+		c = lock_count;
+		if ((i + t) % 128 == 0)
+			sched_yield();
+		lock_count = c + 1;
+		bs_buffer_unlock(&lockbuf);
+	}
+	__atomic_add_fetch(&lock_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+START_TEST(lock_excludes_and_wakes_every_waiter)
+{
+	pthread_t th[LOCK_THREADS];
+	struct timespec deadline;
+
+	set_fence(_i);
+	memset(&lockbuf, 0, sizeof lockbuf);
+	lock_count = 0;
+	lock_done = 0;
+	for (int t = 0; t < LOCK_THREADS; t++)
+		pthread_create(&th[t], NULL, lock_hammer, (void *)(intptr_t)t);
+	/* a waiter never woken leaves its thread asleep with the lock free */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += LOCK_PATIENCE;
+	for (int t = 0; t < LOCK_THREADS; t++)
+		ck_assert_msg(pthread_timedjoin_np(th[t], NULL, &deadline) == 0,
+			      "%d of %d threads done after %d s, the lock %s: a lost wake-up",
+			      __atomic_load_n(&lock_done, __ATOMIC_ACQUIRE), LOCK_THREADS, LOCK_PATIENCE,
+			      __atomic_load_n(&lockbuf.lock, __ATOMIC_RELAXED) ? "held" : "free");
+	ck_assert_int_eq(lock_count, (long)LOCK_THREADS * LOCK_ROUNDS);
+	ck_assert_int_eq(lockbuf.lock, 0);
+	set_fence(0);	/* as main gave it */
+}
+END_TEST
+
+/*
+ * The race the fence is for: a waiter marks itself just as the holder
+ * unlocks. The holder lets the other thread go, waits a few hundred
+ * cycles (a different number each round), and unlocks; the other thread
+ * tries the lock at once, so its marking and sleeping fall around the
+ * unlock. Then the holder waits for it to get the lock: one that sleeps
+ * on with the lock free is a lost wake-up (counted, then woken by the
+ * holder's next lock and unlock so that the test goes on).
+ */
+#define HANDOFFS 20000
+
+static int handoff_go, handoff_got;
+
+static void *handoff_taker(void *arg)
+{
+	(void)arg;
+	for (int i = 1; i <= HANDOFFS; i++) {
+		/* at once when the holder runs beside us; else let it run */
+		for (int spins = 0; __atomic_load_n(&handoff_go, __ATOMIC_ACQUIRE) != i; spins++)
+			if (spins > 100000)
+				sched_yield();
+		bs_buffer_lock(&lockbuf);
+		bs_buffer_unlock(&lockbuf);
+		__atomic_store_n(&handoff_got, i, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+START_TEST(lock_handoff_loses_no_wake_up)
+{
+	pthread_t th;
+	unsigned seed = 1;
+	int lost = 0;
+
+	set_fence(0);		/* the fence the library uses */
+	memset(&lockbuf, 0, sizeof lockbuf);
+	handoff_go = handoff_got = 0;
+	pthread_create(&th, NULL, handoff_taker, NULL);
+	for (int i = 1; i <= HANDOFFS; i++) {
+		uint64_t until;
+
+		bs_buffer_lock(&lockbuf);
+		__atomic_store_n(&handoff_go, i, __ATOMIC_RELEASE);
+		seed = seed * 1103515245 + 12345;
+		for (unsigned k = (seed >> 16) % 512; k > 0; k--)
+			__asm__ volatile("" ::: "memory");
+		bs_buffer_unlock(&lockbuf);
+		until = mono_ns() + 2000000000u;	/* 2 s: a loaded machine */
+		for (int spins = 0; __atomic_load_n(&handoff_got, __ATOMIC_ACQUIRE) != i; spins++) {
+			if (spins < 100000)
+				continue;
+			if (mono_ns() > until) {
+				lost++;
+				bs_buffer_lock(&lockbuf);
+				bs_buffer_unlock(&lockbuf);
+				until = mono_ns() + 2000000000u;
+			}
+			sched_yield();
+		}
+	}
+	pthread_join(th, NULL);
+	ck_assert_msg(lost == 0, "%d lost wake-ups in %d hand-overs", lost, HANDOFFS);
+}
+END_TEST
+
+/*
+ * The protocol, played in one thread with counting fakes: an unlock that
+ * nobody waits for makes no wake call (the point of the plain store); a
+ * waiter marks itself before its fence and before it sleeps; the holder's
+ * unlock (made here from inside the fake sleep) finds the mark and wakes;
+ * the woken waiter marks again before it takes the lock, so that a
+ * sleeper behind it would be woken by its unlock in turn.
+ */
+static struct bs_buffer *played;
+static int played_waits, played_wakes, played_fences, played_marked_at_fence;
+
+static int played_wait(int *addr, int val)
+{
+	ck_assert_ptr_eq(addr, &played->waiters);
+	ck_assert_int_eq(*addr, val);	/* asleep only while marked */
+	played_waits++;
+	bs_buffer_unlock(played);	/* the holder lets go: it must wake us */
+	return played_wakes ? 0 : -1;
+}
+
+static void played_wake(int *addr)
+{
+	ck_assert_ptr_eq(addr, &played->waiters);
+	played_wakes++;
+}
+
+static int played_register(void)
+{
+	return 0;
+}
+
+static int played_fence(void)
+{
+	played_fences++;
+	if (__atomic_load_n(&played->waiters, __ATOMIC_RELAXED))
+		played_marked_at_fence++;
+	return 0;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+START_TEST(lock_wakes_only_a_marked_waiter)
+{
+	pthread_t th;
+
+	/* a second thread once: the lock is taken from now on */
+	pthread_create(&th, NULL, nothing, NULL);
+	pthread_join(th, NULL);
+	memset(&lockbuf, 0, sizeof lockbuf);
+	played = &lockbuf;
+	bs_buffer_set_futex(played_wait, played_wake);
+	bs_buffer_set_fence(played_register, played_fence);
+	for (int i = 0; i < 100; i++) {
+		bs_buffer_lock(&lockbuf);
+		bs_buffer_unlock(&lockbuf);
+	}
+	ck_assert_int_eq(played_fences, 1);	/* made ready once, by an unlock */
+	ck_assert_int_eq(played_wakes, 0);
+	ck_assert_int_eq(played_waits, 0);
+
+	bs_buffer_lock(&lockbuf);	/* the holder */
+	played_fences = 0;
+	bs_buffer_lock(&lockbuf);	/* a waiter: sleeps, is woken, takes it */
+	ck_assert_int_eq(played_waits, 1);
+	ck_assert_int_eq(played_wakes, 1);
+	ck_assert_int_eq(played_fences, 2);	/* before the sleep, and after */
+	ck_assert_int_eq(played_marked_at_fence, 2);
+	ck_assert_int_eq(lockbuf.lock, 1);
+	ck_assert_int_eq(lockbuf.waiters, 1);	/* marked again */
+	bs_buffer_unlock(&lockbuf);
+	ck_assert_int_eq(played_wakes, 2);
+	ck_assert_int_eq(lockbuf.waiters, 0);
+	ck_assert_int_eq(lockbuf.lock, 0);
 }
 END_TEST
 
@@ -873,15 +1235,22 @@ static Suite *buffer_suite(void)
 	tcase_add_test(tc, direct_done_finishes_a_partial_write);
 	tcase_add_loop_test(tc, direct_done_retries_a_transient_failure, 0, 2);
 	tcase_add_test(tc, direct_done_reports_a_failure_once);
-	tcase_add_loop_test(tc, threads_tear_no_record, 0, 2);
+	tcase_add_loop_test(tc, memory_grows_as_bytes_arrive, 0, sizeof sizes / sizeof sizes[0]);
+	tcase_add_test(tc, memory_refused_lowers_the_capacity);
+	tcase_add_loop_test(tc, memory_given_back_when_idle, 0, 2);
+	tcase_add_loop_test(tc, threads_tear_no_record, 0, 3);
+	tcase_add_loop_test(tc, lock_excludes_and_wakes_every_waiter, 0,
+			    sizeof fences / sizeof fences[0]);
+	tcase_add_test(tc, lock_handoff_loses_no_wake_up);
+	tcase_add_test(tc, lock_wakes_only_a_marked_waiter);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 /* The futex calls the library gives the engine, made here the same way. */
-static void test_futex_wait(int *addr, int val)
+static int test_futex_wait(int *addr, int val)
 {
-	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	return syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) == 0 ? 0 : -1;
 }
 
 static void test_futex_wake(int *addr)
@@ -897,6 +1266,7 @@ int main(int argc, char **argv)
 	/* "yield": the engine's own fallback, before the library gives it futexes */
 	if (!(argc > 1 && strcmp(argv[1], "yield") == 0))
 		bs_buffer_set_futex(test_futex_wait, test_futex_wake);
+	set_fence(0);	/* as the library does */
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -321,9 +321,9 @@ static Suite *local_suite(void)
 	return s;
 }
 
-static void test_futex_wait(int *addr, int val)
+static int test_futex_wait(int *addr, int val)
 {
-	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	return syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) == 0 ? 0 : -1;
 }
 
 static void test_futex_wake(int *addr)

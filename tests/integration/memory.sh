@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: MIT
+# Memory as it is used: buffers take address space and memory as bytes
+# arrive, give back what a large idle one held, and an fd the library finds
+# no memory for writes straight through, counted in the stats.
+
+# ASan reserves terabytes of address space (ulimit -v refuses it) and its
+# shadow memory makes resident sizes meaningless.
+skip_under_asan() {
+	[[ ${PRELOAD_FIRST:-} != *asan* ]] || skip "AddressSanitizer: $1"
+}
+
+# -s 1G with 200 files under ulimit -v 1 GB: each file's buffer used to ask
+# for its gigabyte at once, was refused, and every write went straight out.
+test_memory_ulimit_v_still_buffers() {
+	skip_under_asan "its address space is not limited"
+	skip_under_prefix "counts syscalls under strace"
+	local n peak
+	mkdir "$T/plain" "$T/shim"
+	"$P/memory" files "$T/plain" 200 2>/dev/null
+	n=$(ulimit -v 1000000 && writes LD_PRELOAD="$LIB" BUFSHIM_SIZE=1G BUFSHIM_FDS=all -- \
+		"$P/memory" files "$T/shim" 200 2>"$T/err") || fail "$(cat "$T/err")" || return 1
+	for f in "$T"/plain/*; do
+		same_files "$f" "$T/shim/${f##*/}" || return 1
+	done
+	# one delivery per file at exit, and the line on stderr
+	(( n <= 205 )) || fail "$n write syscalls for 200 files of 100 records" || return 1
+	peak=$(awk '/^peak/ { print $2 }' "$T/err")
+	(( peak < 500000 )) || fail "VmPeak $peak kB" || return 1
+	echo "$n writes, VmPeak $peak kB"
+}
+
+# With no address space left but 1 MiB, the first files get buffers and
+# the others write straight through, each counted in the stats; not a
+# byte differs.
+test_memory_fds_without_memory_are_counted() {
+	skip_under_asan "its address space is not limited"
+	mkdir "$T/plain" "$T/shim"
+	"$P/memory" files "$T/plain" 40 2>/dev/null
+	(ulimit -v 400000 && shim BUFSHIM_SIZE=1G BUFSHIM_FDS=all BUFSHIM_STATS="$T/stats" \
+		"$P/memory" squeeze "$T/shim" 40 2>"$T/err") || fail "$(cat "$T/err")" || return 1
+	for f in "$T"/plain/*; do
+		same_files "$f" "$T/shim/${f##*/}" || return 1
+	done
+	local straight buffered
+	straight=$(grep -cE ': 100 writes, 1000 B in 100 syscalls .*; no memory: written straight through$' "$T/stats") || true
+	buffered=$(grep -E ': 100 writes, 1000 B in 1 syscall ' "$T/stats" | grep -vc 'no memory') || true
+	(( straight > 0 && buffered > 0 && straight + buffered == 40 )) ||
+		fail "$straight straight, $buffered buffered: $(cat "$T/stats")" || return 1
+	echo "$buffered buffered, $straight without memory"
+}
+
+# 128 MiB held in a 1 GiB buffer is resident until delivered; delivered
+# before the program sleeps, the memory goes back.
+test_memory_given_back_after_a_large_delivery() {
+	skip_under_asan "resident sizes count its shadow memory"
+	local held after
+	shim BUFSHIM_SIZE=1G "$P/memory" rss 128 >/dev/null 2>"$T/err" || fail "$(cat "$T/err")" || return 1
+	held=$(awk '/^held/ { print $2 }' "$T/err")
+	after=$(awk '/^after/ { print $2 }' "$T/err")
+	(( held > 100000 )) || fail "only $held kB resident: not buffered?" || return 1
+	(( after < 32000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
+	echo "VmRSS $held kB held, $after kB after"
+}
