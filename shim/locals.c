@@ -96,8 +96,10 @@ static struct bs_local *mine_slow(struct bs_file *f)
 			bs_local_push(&f->locals, l);
 		}
 		pthread_mutex_unlock(&locals_lock);
-		if (!l)
+		if (!l) {
+			f->no_memory = 1;	/* the stats say why it went straight out */
 			return NULL;
+		}
 		/* Published first, then the end looked at: a final delivery
 		 * either saw l, or is seen here (both seq_cst). */
 		if (__atomic_load_n(&bs_stopped, __ATOMIC_SEQ_CST) ||
