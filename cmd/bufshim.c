@@ -56,11 +56,15 @@ static const char usage_text[] =
 "      --stats=summary    when COMMAND ends, one line on stderr: the totals of\n"
 "                         COMMAND and every process it started\n"
 "      --no-stdio         leave stdio streams out of the buffer\n"
+"      --threads=HOW      shared (default): one buffer per file, in the order\n"
+"                         the threads wrote; local: a buffer per thread, faster\n"
+"                         with many writing threads, order between threads lost\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
 "\n"
 "Each option sets the environment variable the library reads (BUFSHIM_FDS,\n"
-"BUFSHIM_SIZE, BUFSHIM_MODE, BUFSHIM_FLUSH_MS, BUFSHIM_STATS, BUFSHIM_STDIO);\n"
+"BUFSHIM_SIZE, BUFSHIM_MODE, BUFSHIM_FLUSH_MS, BUFSHIM_STATS, BUFSHIM_STDIO,\n"
+"BUFSHIM_THREADS);\n"
 "BUFSHIM_LIB names the library to preload instead of the one installed with\n"
 "this command. Exit status: 125 if bufshim itself fails, 126 if COMMAND\n"
 "cannot run, 127 if it is not found, else the status of COMMAND.\n";
@@ -215,6 +219,7 @@ static const struct option longopts[] = {
 	{ "max-latency", required_argument, NULL, 't' },
 	{ "stats", optional_argument, NULL, 'S' },
 	{ "no-stdio", no_argument, NULL, 'N' },
+	{ "threads", required_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -229,6 +234,7 @@ static struct {
 } typed[] = {
 	{ "BUFSHIM_FDS", "" },	    { "BUFSHIM_SIZE", "" },  { "BUFSHIM_MODE", "" },
 	{ "BUFSHIM_FLUSH_MS", "" }, { "BUFSHIM_STATS", "" }, { "BUFSHIM_STDIO", "" },
+	{ "BUFSHIM_THREADS", "" },
 };
 
 static void set_option(const char *var, const char *value, int c, int longindex)
@@ -527,6 +533,7 @@ int main(int argc, char **argv)
 			set_option("BUFSHIM_STATS", summary ? "0" : optarg ? optarg : "1", c, longindex);
 			break;
 		case 'N': set_option("BUFSHIM_STDIO", "0", c, longindex); break;
+		case 'T': set_option("BUFSHIM_THREADS", optarg, c, longindex); break;
 		case 'h': print_and_exit(usage_text); break;
 		case 'V': print_and_exit("bufshim " BUFSHIM_VERSION "\n"); break;
 		default: bad_option(c, word);

@@ -251,6 +251,19 @@ static int parse_stdio(struct bs_config *c, const char *value,
 	return fail(msg, "BUFSHIM_STDIO", value, "is not 0 or 1");
 }
 
+static int parse_threads(struct bs_config *c, const char *value,
+			 struct bs_str *msg)
+{
+	const char *s = value, *e = value + strlen(value);
+
+	trim(&s, &e);
+	if (span_is(s, e, "shared") || span_is(s, e, "local")) {
+		c->threads_local = *s == 'l';
+		return 0;
+	}
+	return fail(msg, "BUFSHIM_THREADS", value, "is not shared or local");
+}
+
 int bs_config_parse(struct bs_config *c, const struct bs_env *env,
 		    struct bs_str *msg)
 {
@@ -285,6 +298,8 @@ int bs_config_parse(struct bs_config *c, const struct bs_env *env,
 		return -1;
 	if (env->stdio && parse_stdio(c, env->stdio, msg) < 0)
 		return -1;
+	if (env->threads && parse_threads(c, env->threads, msg) < 0)
+		return -1;
 	return 0;
 }
 
@@ -296,6 +311,7 @@ void bs_env_read(struct bs_env *env, char *(*lookup)(const char *name))
 	env->flush_ms = lookup("BUFSHIM_FLUSH_MS");
 	env->stats = lookup("BUFSHIM_STATS");
 	env->stdio = lookup("BUFSHIM_STDIO");
+	env->threads = lookup("BUFSHIM_THREADS");
 }
 
 int bs_config_fd_mode(const struct bs_config *c, int fd)

@@ -29,6 +29,7 @@ struct bs_env {
 	const char *flush_ms;	/* BUFSHIM_FLUSH_MS */
 	const char *stats;	/* BUFSHIM_STATS */
 	const char *stdio;	/* BUFSHIM_STDIO */
+	const char *threads;	/* BUFSHIM_THREADS */
 };
 
 /* Where the stats go: nowhere; a line per buffered fd on stderr or
@@ -54,6 +55,7 @@ struct bs_config {
 	 * environment (to show a title) and a path into it would change */
 	char stats_path[BS_PATH_MAX];
 	int stdio;
+	int threads_local;	/* BUFSHIM_THREADS=local: a buffer per thread */
 };
 
 /* Fill env through lookup (getenv, in the library and the command). */

@@ -28,6 +28,9 @@
 #             fd that is not chosen, an open) and memory per buffered fd.
 #   engine    threads on one fd against fwrite's, and what buffers cost in
 #             memory (scripts/bench_engine.sh).
+#   threads   32-byte records from 1, 2 and 4 threads to one fd: the shared
+#             buffer, per-thread buffers (BUFSHIM_THREADS=local) and fwrite
+#             (scripts/bench_threads.sh).
 # Then the targets, each measured side by side in this run, and the chart.
 # --smoke: tiny counts and a small matrix, for CI (no timing is judged).
 # The report is written in full even when a run fails; the exit status is
@@ -38,7 +41,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build/bench_write
 LIB=$ROOT/build/libbufshim.so
 CMD=$ROOT/build/bufshim
-SMOKE=0 OUT="" ONLY=matrix,programs,start,terminal,hooks,engine
+SMOKE=0 OUT="" ONLY=matrix,programs,start,terminal,hooks,engine,threads
 while (($#)); do
 	case $1 in
 	--smoke) SMOKE=1 ;;
@@ -486,6 +489,8 @@ on hooks && {
 # "$T/engine-targets" (both empty until then); it is sourced once the
 # helpers below are defined.
 : >"$T/engine" && : >"$T/engine-targets"
+: >"$T/threads" && : >"$T/threads-targets"
+on threads && { "$ROOT/scripts/bench_threads.sh" "$SMOKE" "$REPS" "$T/threads" "$T/threads-targets" || FAILED=1; }
 
 # ---- the targets, from the cells above -------------------------------------------
 
@@ -552,6 +557,7 @@ echo "| start-up cost of preloading (\`/bin/true\`, best of $START_REPS rounds) 
 echo "| start-up against libstdbuf (\`/bin/true\`, best of $START_REPS rounds of $SPAWNS) | at most +10 us | ${START_DIFF:-n/a} us (medians: ${START_MED_DIFF:-n/a} us) | $(all_at most 10 "${START_DIFF:-n/a}") |"
 echo "| dash starting $LOOP programs (vfork): wall time against \`stdbuf -oL\` | at most 1.03x | $(x "$loop_x") (median of $LOOP_REPS; CPU $(x "$loop_cx")) | $(all_at most 1.03 "$loop_x") |"
 cat "$T/engine-targets"
+cat "$T/threads-targets"
 echo
 } >"$T/targets"
 
@@ -606,7 +612,7 @@ echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(ldd
 echo "Load average (1, 5, 15 minutes) at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Every ratio below compares variants run side by side, alternating, in this run."
 echo
-cat "$T/matrix" "$T/programs" "$T/start" "$T/terminal" "$T/hooks" "$T/engine" "$T/targets"
+cat "$T/matrix" "$T/programs" "$T/start" "$T/terminal" "$T/hooks" "$T/engine" "$T/threads" "$T/targets"
 if [[ -n $CHART ]]; then
 	echo "![left: ns per write against write size; right: whole programs' wall time against plain]($(basename "$CHART"))"
 	echo

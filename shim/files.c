@@ -236,7 +236,9 @@ static size_t page_round(size_t n)
 	return (n + page - 1) / page * page;
 }
 
-/* The engine's resize (see bs_buffer.h): f->mapped follows the mapping. */
+/* The engine's resize (see bs_buffer.h): f->mapped follows the mapping.
+ * A thread buffer of f (locals.c) shares its sink's context, f: its
+ * mapping is what its room rounds up to. */
 static char *file_resize(void *ctx, char *data, size_t old, size_t size)
 {
 	struct bs_file *f = ctx;
@@ -244,7 +246,11 @@ static char *file_resize(void *ctx, char *data, size_t old, size_t size)
 	int err = errno;
 	char *p;
 
-	(void)old;
+	if (data != f->buf.data) {
+		p = page_round(old) == len ? data : bs_sys_remap(data, page_round(old), len);
+		errno = err;
+		return p;
+	}
 	if (len == f->mapped)
 		return data;
 	p = bs_sys_remap(data, f->mapped, len);
@@ -369,6 +375,7 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 	}
 	if (kind == BS_KIND_PIPE)
 		bs_buffer_set_atomic(&f->buf, PIPE_BUF);
+	bs_local_file_new(f);
 	f->fd = fd;
 	f->nfds = 1;
 	f->kind = kind;
@@ -388,6 +395,31 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 	f->next = files;
 	__atomic_store_n(&files, f, __ATOMIC_RELEASE);
 	return f;
+}
+
+/* Deliver f's threads' buffers (local mode), then its own; flags as
+ * bs_buffer_deliver's. The first failure is the one reported. */
+static int file_deliver(struct bs_file *f, enum bs_reason why, int flags)
+{
+	struct bs_local *locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
+	int rc, err = 0;
+
+	if (bs_unlikely(locals != NULL)) {
+		rc = bs_local_deliver(locals, why, flags, 0);
+		bs_local_note_kept(f, rc);
+		if (rc < 0 && (flags & BS_YIELD) && errno == EINTR)
+			return -1;	/* a signal waits: the rest is held */
+		if (rc < 0) {
+			err = errno;
+			flags &= ~BS_REPORT;
+		}
+	}
+	rc = bs_buffer_deliver(&f->buf, why, flags);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return rc;
 }
 
 /* An fd's mode from its configured one (-1: not chosen) and its file. */
@@ -500,7 +532,11 @@ static void forget_locked(int fd)
 	bs_buffer_lock(&f->buf);
 	bs_buffer_set_passthrough_held(&f->buf);
 	bs_buffer_unlock(&f->buf);
-	f->closed = 1;
+	__atomic_store_n(&f->closed, 1, __ATOMIC_SEQ_CST);
+	if (f->locals) {	/* a thread that takes one now sees closed */
+		bs_local_passthrough(f->locals);
+		bs_local_take_stats(f->locals, &f->buf.stats, 0);
+	}
 	if (bs_cfg.stats == BS_STATS_OFF || f->buf.stats.writes == 0) {
 		for (p = &files; *p != f; p = &(*p)->next)
 			;
@@ -538,8 +574,7 @@ int bs_fd_release(int fd, int report)
 
 		f = bs_ent_file(bs_fdtab_get(fd));
 		if (f && f->nfds == 1)
-			rc = bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC,
-					       (report ? BS_REPORT : 0) | BS_YIELD);
+			rc = file_deliver(f, BS_DELIVER_SYNC, (report ? BS_REPORT : 0) | BS_YIELD);
 		if (!bs_yielded(rc)) {
 			err = rc < 0 ? errno : 0;
 			break;
@@ -588,7 +623,7 @@ void bs_fd_regroup(int fd)
 	pthread_mutex_lock(&files_lock);
 	f = bs_ent_file(bs_fdtab_get(fd));
 	if (f) {
-		bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, 0);
+		file_deliver(f, BS_DELIVER_SYNC, 0);
 		for (int i = 0; i <= fdtab_max; i++)
 			if (bs_ent_file(bs_fdtab_get(i)) == f)
 				forget_locked(i);
@@ -630,8 +665,7 @@ int bs_fd_deliver(int fd, int report)
 		return 0;
 	bs_enter();
 	for (;;) {
-		int rc = bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC,
-					   (report ? BS_REPORT : 0) | BS_YIELD);
+		int rc = file_deliver(f, BS_DELIVER_SYNC, (report ? BS_REPORT : 0) | BS_YIELD);
 
 		if (!bs_yielded(rc)) {
 			err = rc < 0 ? errno : 0;
@@ -655,8 +689,13 @@ int bs_fd_fresh(int fd)
 
 static void say_lost(struct bs_file *f, int err)
 {
+	uint64_t dropped = f->buf.stats.dropped;
 	char line[256];
 	struct bs_str s;
+
+	/* at exit: the threads' buffers are not written any more */
+	for (struct bs_local *l = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE); l; l = l->next)
+		dropped += l->buf.stats.dropped;
 
 	bs_str_init(&s, line, sizeof line);
 	bs_str_add(&s, "bufshim: fd ");
@@ -664,7 +703,7 @@ static void say_lost(struct bs_file *f, int err)
 	bs_str_add(&s, ": output lost: ");
 	bs_str_add(&s, strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error");
 	bs_str_add(&s, " (");
-	bs_str_u64(&s, f->buf.stats.dropped);
+	bs_str_u64(&s, dropped);
 	bs_str_add(&s, " B dropped in all)");
 	bs_diag(line);
 }
@@ -676,10 +715,20 @@ static void say_lost(struct bs_file *f, int err)
  * interrupted it (BS_YIELD): the caller lets it run and starts again. */
 static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int final)
 {
+	struct bs_local *locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
 	int rc, err;
 
-	if (!final && !bs_buffer_pending(&f->buf))
+	if (!final && !bs_file_pending(f))
 		return 0;	/* nothing held: not even its lock is taken */
+	if (locals) {
+		rc = bs_local_deliver(locals, why, (at_exit ? BS_REPORT : 0) | BS_YIELD,
+				      BS_LOCAL_SKIP_DELIVERING | (final ? BS_LOCAL_FINAL : 0));
+		if (bs_yielded(rc))
+			return 1;
+		if (rc < 0 && at_exit)
+			say_lost(f, errno);
+		bs_local_note_kept(f, rc);
+	}
 	if (!bs_buffer_lock_unless_delivering(&f->buf))
 		return 0;
 	rc = bs_buffer_deliver_held(&f->buf, why, (at_exit ? BS_REPORT : 0) | BS_YIELD);
@@ -715,7 +764,7 @@ static int deliver_each(enum bs_reason why, int at_exit, int final)
 		more = 0;
 		pthread_mutex_lock(&files_lock);
 		for (struct bs_file *f = files; f; f = f->next, i++) {
-			if (i < skip || f->closed || (!final && !bs_buffer_pending(&f->buf)))
+			if (i < skip || f->closed || (!final && !bs_file_pending(f)))
 				continue;
 			if (n == (int)(sizeof batch / sizeof batch[0])) {
 				more = 1;
@@ -800,6 +849,28 @@ static int try_buffer_lock(void *b)
 	return bs_buffer_trylock(b);
 }
 
+static int try_local_hold(void *l)
+{
+	return bs_local_hold(l, BS_LOCAL_TRY);
+}
+
+/* One buffer b of f, held already, as bs_deliver_all_hurried delivers it. */
+static void hurry_one(struct bs_file *f, struct bs_buffer *b, enum bs_reason why, int final)
+{
+	int rc, err, before;
+
+	before = b->error;
+	rc = bs_buffer_deliver_held(b, why, final ? BS_REPORT : 0);
+	err = errno;
+	if (final)
+		bs_buffer_set_passthrough_held(b);	/* counts what is dropped */
+	if (rc < 0 && final)
+		say_lost(f, err);
+	else if (rc < 0 && err == EAGAIN)
+		b->error = before;	/* our own haste, not the program's error:
+					 * the bytes stay held for after the stop */
+}
+
 void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside, int but_ttys)
 {
 	int listed, n = 0;
@@ -811,22 +882,19 @@ void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside, int 
 	 * it; a bound on the walk stands for a file reused meanwhile. */
 	for (struct bs_file *f = __atomic_load_n(&files, __ATOMIC_ACQUIRE); f && n < 65536;
 	     f = f->next, n++) {
-		int rc, err, before;
-
 		if (f->closed || (but_ttys && f->kind == BS_KIND_TTY))
 			continue;
+		for (struct bs_local *l = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE); l;
+		     l = l->next) {
+			if (!lock_in_time(try_local_hold, l, self_inside))
+				continue;	/* its owner or a delivery did not let go in time */
+			hurry_one(f, &l->buf, why, final);
+			bs_local_note_kept(f, l->buf.error != 0);
+			bs_local_unhold(l);
+		}
 		if (!lock_in_time(try_buffer_lock, &f->buf, self_inside))
 			continue;	/* another thread's delivery did not end in time */
-		before = f->buf.error;
-		rc = bs_buffer_deliver_held(&f->buf, why, final ? BS_REPORT : 0);
-		err = errno;
-		if (final)
-			bs_buffer_set_passthrough_held(&f->buf);	/* counts what is dropped */
-		if (rc < 0 && final)
-			say_lost(f, err);
-		else if (rc < 0 && err == EAGAIN)
-			f->buf.error = before;	/* our own haste, not the program's error:
-						 * the bytes stay held for after the stop */
+		hurry_one(f, &f->buf, why, final);
 		bs_buffer_unlock(&f->buf);
 	}
 	if (final)
@@ -907,8 +975,8 @@ static void deliver_files(void)
 {
 	pthread_mutex_lock(&files_lock);
 	for (struct bs_file *f = files; f; f = f->next)
-		if (f->kind == BS_KIND_FILE && !f->closed && bs_buffer_pending(&f->buf))
-			bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, 0);
+		if (f->kind == BS_KIND_FILE && !f->closed && bs_file_pending(f))
+			file_deliver(f, BS_DELIVER_SYNC, 0);
 	pthread_mutex_unlock(&files_lock);
 }
 
@@ -942,8 +1010,8 @@ int bs_inode_deliver(dev_t dev, ino_t ino)
 	bs_enter_quiet(err);
 	pthread_mutex_lock(&files_lock);
 	f = buffered_inode(dev, ino);
-	if (f && bs_buffer_pending(&f->buf)) {
-		bs_buffer_deliver(&f->buf, BS_DELIVER_SYNC, 0);
+	if (f && bs_file_pending(f)) {
+		file_deliver(f, BS_DELIVER_SYNC, 0);
 		delivered = 1;
 	}
 	pthread_mutex_unlock(&files_lock);
@@ -1009,7 +1077,7 @@ void bs_fd_range_release(unsigned first, unsigned last, int closing)
 		bs_ent e = bs_fdtab_get((int)fd);
 
 		if (bs_ent_file(e))
-			bs_buffer_deliver(&bs_ent_file(e)->buf, BS_DELIVER_SYNC, 0);
+			file_deliver(bs_ent_file(e), BS_DELIVER_SYNC, 0);
 		if (e && closing)
 			file_forget((int)fd);	/* delivered above */
 	}
@@ -1034,6 +1102,12 @@ void bs_files_fork_hold(void)
 	fork_held = 1;
 	pthread_mutex_lock(&files_lock);
 	for (struct bs_file *f = files; f; f = f->next) {
+		for (struct bs_local *l = f->locals; l; l = l->next) {
+			l->held = !f->closed && bs_local_hold(l, BS_LOCAL_SKIP_DELIVERING);
+			if (l->held)
+				bs_buffer_deliver_held(&l->buf, BS_DELIVER_PROCESS, 0);
+			bs_local_note_kept(f, l->held && l->buf.error);
+		}
 		f->fork_skip = f->closed || !bs_buffer_lock_unless_delivering(&f->buf);
 		if (!f->fork_skip)
 			bs_buffer_deliver_held(&f->buf, BS_DELIVER_PROCESS, 0);
@@ -1049,6 +1123,12 @@ void bs_files_fork_release(int child)
 		return;
 	fork_held = 0;
 	for (struct bs_file *f = files; f; f = f->next) {
+		if (child)
+			bs_local_fork_child(f);
+		else
+			for (struct bs_local *l = f->locals; l; l = l->next)
+				if (l->held)
+					bs_local_unhold(l);
 		if (child) {	/* the child reports only its own work */
 			memset(&f->buf.stats, 0, sizeof f->buf.stats);
 			bs_buffer_forget_waiters(&f->buf);	/* the parent's threads */

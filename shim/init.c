@@ -74,6 +74,8 @@ static void configure(void)
 	stats_path_absolute();
 	if (bs_cfg.stats != BS_STATS_OFF)
 		bs_stats_name();
+	if (bs_cfg.threads_local)
+		bs_local_start();
 	bs_active = 1;
 }
 

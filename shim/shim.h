@@ -46,6 +46,7 @@
 
 #include "../core/bs_buffer.h"
 #include "../core/bs_config.h"
+#include "../core/bs_local.h"
 #include "../core/bs_str.h"
 
 /* glibc's fortified and internal entry points have no prototype of their own. */
@@ -128,12 +129,16 @@ struct bs_file {
 	uint8_t fork_skip;	/* not held across a fork: another thread was
 				 * delivering it */
 	uint8_t no_memory;	/* none for a buffer: writes go straight out */
+	uint8_t local_error;	/* a thread buffer may keep a failure that the
+				 * next write of any thread reports */
 	dev_t dev;		/* the file, to find other fds on it */
 	ino_t ino;
 	uint32_t bound_ms;	/* the longest a byte may wait; 0: no bound */
 	uint32_t mapped;	/* bytes mapped at buf.data (at most 1 GiB and a
 				 * page); 0: none */
 	uint64_t first_ns;	/* when a byte entered it empty; 0: not stamped */
+	struct bs_local *locals;	/* BUFSHIM_THREADS=local: the threads'
+					 * buffers (buf then only passes through) */
 	struct bs_file *next;	/* every file, for process-wide deliveries */
 	struct bs_file *free_next;
 } __attribute__((aligned(8)));
@@ -437,10 +442,50 @@ static inline int bs_write_again(ssize_t r)
 	return 1;
 }
 
+/* ---- per-thread buffers (locals.c) ------------------------------------------ */
+
+/* BUFSHIM_THREADS=local: every buffered write goes to its thread's own
+ * buffer for the file, and f->buf only passes through. */
+extern int bs_threads_local;
+
+/* bs_file_write and bs_file_write1 in local mode (the guard left). */
+ssize_t bs_file_local_writev(struct bs_file *f, const struct iovec *iov, int n,
+			enum bs_mode mode);
+ssize_t bs_file_local_write1(struct bs_file *f, const void *buf, size_t n,
+			enum bs_mode mode);
+
+/* BUFSHIM_THREADS=local from now on (at start, one thread). */
+void bs_local_start(void);
+
+/* A buffer f->buf made anew (its threads' buffers are given up, empty). */
+void bs_local_file_new(struct bs_file *f);
+
+/* In a fork child: the threads that did not come along give their
+ * buffers up; what another thread was delivering is the parent's. */
+void bs_local_fork_child(struct bs_file *f);
+
+/* r from a delivery of f's thread buffers: when some keep a failure, the
+ * next write of any thread on f reports it (invariant 3). */
+static inline void bs_local_note_kept(struct bs_file *f, int r)
+{
+	if (bs_unlikely(r > 0))
+		__atomic_store_n(&f->local_error, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Whether f, or one of its threads' buffers, holds bytes (a snapshot). */
+static inline int bs_file_pending(const struct bs_file *f)
+{
+	return bs_buffer_pending(&f->buf) ||
+	       (bs_unlikely(f->locals != NULL) &&
+		bs_local_pending(__atomic_load_n(&f->locals, __ATOMIC_ACQUIRE)));
+}
+
 /* A write begun with bs_write_begin, into f's buffer in mode. */
 static inline ssize_t bs_file_write(struct bs_file *f, const struct iovec *iov,
 				    int n, enum bs_mode mode)
 {
+	if (bs_unlikely(bs_threads_local))
+		return bs_file_local_writev(f, iov, n, mode);
 	return bs_write_end(f, bs_buffer_writev_as(&f->buf, iov, n, mode));
 }
 
@@ -448,6 +493,8 @@ static inline ssize_t bs_file_write(struct bs_file *f, const struct iovec *iov,
 static inline ssize_t bs_file_write1(struct bs_file *f, const void *buf,
 				     size_t n, enum bs_mode mode)
 {
+	if (bs_unlikely(bs_threads_local))
+		return bs_file_local_write1(f, buf, n, mode);
 	return bs_write_end(f, bs_buffer_write_as(&f->buf, buf, n, mode));
 }
 

@@ -39,6 +39,7 @@ struct report {
 	int opened;		/* fd is the stats file's: closed at the end */
 	int failed;		/* the file could not be opened: no lines */
 	struct bs_stats total;	/* summary: the process's totals */
+	int hurried;		/* the process dies of a signal: no lock waited for */
 };
 
 /* One line on stderr: the stats file cannot be written, and why. Once. */
@@ -132,6 +133,8 @@ static void report_one(struct bs_file *f, void *arg)
 	char line[512];
 	struct bs_str s;
 
+	if (f->locals)	/* per-thread buffers: their work is the file's */
+		bs_local_take_stats(f->locals, &f->buf.stats, r->hurried);
 	if (f->buf.stats.writes == 0)
 		return;
 	if (bs_cfg.stats == BS_STATS_SUMMARY) {
@@ -152,7 +155,7 @@ static void report_one(struct bs_file *f, void *arg)
 
 static void report(int hurried)
 {
-	struct report r = { .fd = -1, .who.name = name };
+	struct report r = { .fd = -1, .who.name = name, .hurried = hurried };
 
 	if (!bs_active || bs_cfg.stats == BS_STATS_OFF)
 		return;

@@ -432,7 +432,7 @@ static inline void before_fd_write(int fd)
 	if (bs_unlikely(e == BS_ENT_LOOK))
 		bs_before_look(fd);
 	f = bs_ent_file(e);
-	if (bs_unlikely(f != NULL) && bs_buffer_pending(&f->buf))
+	if (bs_unlikely(f != NULL) && bs_file_pending(f))
 		bs_fd_deliver(fd, 0);
 }
 

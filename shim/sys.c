@@ -138,6 +138,28 @@ int bs_sys_fence_others(void)
 	return bs_sys2(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) < 0 ? -1 : 0;
 }
 
+int bs_sys_barrier_register(void)
+{
+	int err = errno, rc;
+
+	rc = (int)bs_sys2(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0 ? 0 : -1;
+	errno = err;
+	return rc;
+}
+
+void bs_sys_barrier(void)
+{
+	int err = errno;
+
+	/* a fork child may have to register again; the global barrier is
+	 * slow (milliseconds) but needs no registration */
+	if (bs_sys2(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) < 0 &&
+	    (bs_sys_barrier_register() < 0 ||
+	     bs_sys2(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) < 0))
+		bs_sys2(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0);
+	errno = err;
+}
+
 int bs_sys_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	return BS_REAL(sigaction)(sig, act, old);

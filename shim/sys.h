@@ -147,6 +147,11 @@ void bs_sys_futex_wake(int *addr);
  * once registered: 0, or -1 when the kernel refuses it. */
 int bs_sys_fence_register(void);
 int bs_sys_fence_others(void);
+/* Make every thread of the process pass a full memory barrier
+ * (membarrier(2)); bs_sys_barrier_register first: 0, or -1 when the
+ * kernel has no such barrier. errno kept. */
+int bs_sys_barrier_register(void);
+void bs_sys_barrier(void);
 
 /* ---- the writes that deliver -------------------------------------------------- */
 

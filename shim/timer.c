@@ -58,6 +58,11 @@ static void deliver_if_due(struct bs_file *f, void *arg)
 			return;
 		}
 		__atomic_store_n(&f->first_ns, 0, __ATOMIC_SEQ_CST);
+		if (f->locals)	/* per-thread buffers: theirs first */
+			bs_local_note_kept(f, bs_local_deliver(__atomic_load_n(&f->locals,
+									       __ATOMIC_ACQUIRE),
+							       BS_DELIVER_TIMER, 0,
+							       BS_LOCAL_SKIP_DELIVERING));
 		if (bs_buffer_lock_unless_delivering(&f->buf)) {
 			bs_buffer_deliver_held(&f->buf, BS_DELIVER_TIMER, 0);
 			bs_buffer_unlock(&f->buf);

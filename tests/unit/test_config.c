@@ -26,6 +26,7 @@ static int parse1(const char *var, const char *value)
 	else if (!strcmp(var, "FLUSH_MS")) env.flush_ms = value;
 	else if (!strcmp(var, "STATS")) env.stats = value;
 	else if (!strcmp(var, "STDIO")) env.stdio = value;
+	else if (!strcmp(var, "THREADS")) env.threads = value;
 	else ck_abort_msg("unknown variable %s", var);
 	bs_str_init(&msg, line, sizeof line);
 	return bs_config_parse(&cfg, &env, &msg);
@@ -47,7 +48,22 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.flush_ms, 0);
 	ck_assert_int_eq(cfg.stats, BS_STATS_OFF);
 	ck_assert_int_eq(cfg.stdio, 1);
+	ck_assert_int_eq(cfg.threads_local, 0);
 	ck_assert_str_eq(line, "");
+}
+END_TEST
+
+START_TEST(threads)
+{
+	ck_assert_int_eq(parse1("THREADS", "local"), 0);
+	ck_assert_int_eq(cfg.threads_local, 1);
+	ck_assert_int_eq(parse1("THREADS", " shared "), 0);
+	ck_assert_int_eq(cfg.threads_local, 0);
+	ck_assert_int_eq(parse1("THREADS", "Local"), -1);
+	ck_assert_str_eq(line, "bufshim: BUFSHIM_THREADS='Local' is not shared or local; "
+			       "buffering off");
+	ck_assert_int_eq(parse1("THREADS", ""), -1);
+	ck_assert_int_eq(parse1("THREADS", "4"), -1);
 }
 END_TEST
 
@@ -343,6 +359,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, stats_line_format);
 	tcase_add_test(tc, summary_records_and_line);
 	tcase_add_test(tc, str_is_bounded);
+	tcase_add_test(tc, threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
