@@ -17,8 +17,9 @@ PKG_CONFIG_ENV := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/sha
 endif
 # make check SAN=address,undefined: everything built with these sanitizers
 SAN      ?=
+# (and with the re-entry guard checked at every leave, as GUARD_DEBUG=1)
 ifneq ($(SAN),)
-CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all -DBS_GUARD_DEBUG
 B        := build$(CROSS_DIR)-san
 endif
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -107,10 +108,10 @@ $(B)/progs/lib%.so: tests/preload/%.c | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
-# signals faults on purpose (a division by zero, a null store): a
+# signals and held fault on purpose (a division by zero, a null store): a
 # sanitizer in the program itself would report the fault and exit by a raw
 # syscall no library sees, where the program is meant to die of the signal
-$(B)/progs/signals: CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS))
+$(B)/progs/signals $(B)/progs/held: CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS))
 
 $(B)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)
 	@mkdir -p $(B)/progs
@@ -155,7 +156,9 @@ tsan: | $(B)
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -I core -I shim core shim cmd
-	clang-tidy --quiet $(CORE_SRC) $(SHIM_SRC) cmd/bufshim.c -- -std=gnu11 -I core -I shim
+	@# one file per clang-tidy, NPROC at a time
+	printf '%s\n' $(CORE_SRC) $(SHIM_SRC) cmd/bufshim.c | \
+		xargs -P$(NPROC) -I{} clang-tidy --quiet {} -- -std=gnu11 -I core -I shim
 
 FUZZ_SECONDS ?= 20
 fuzz: | $(B)
@@ -181,7 +184,7 @@ valgrind: all $(TEST_PROGS)
 check-extra:
 	@scripts/install-deps.sh --all
 	$(MAKE) --no-print-directory check SAN=address,undefined
-	$(MAKE) --no-print-directory tsan lint fuzz bench-smoke valgrind guard-check
+	$(MAKE) --no-print-directory tsan lint fuzz bench-smoke valgrind
 
 check-all: check check-extra
 
