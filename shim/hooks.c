@@ -187,6 +187,17 @@ BS_EXPORT long syscall(long n, ...)
 BS_SYNC_HOOK(fsync)
 BS_SYNC_HOOK(fdatasync)
 
+/* The end of a socket's writing (any how: a shut read side may make the
+ * peer shut its own): what we hold for it goes out first; after SHUT_WR it
+ * never could (EPIPE, and SIGPIPE), and the peer would read an end where
+ * the bytes should be. */
+BS_EXPORT int shutdown(int fd, int how)
+{
+	int err = bs_fd_deliver(fd, 1);
+
+	return with_error(BS_REAL(shutdown)(fd, how), err);
+}
+
 BS_EXPORT int fclose(FILE *fp)
 {
 	int err, rc;

@@ -69,6 +69,46 @@ BS_EXPORT pid_t vfork(void)
 }
 #endif
 
+/*
+ * A signal the program sends is a hand-over too: the process it tells may
+ * go and read what we wrote ("the file is ready"), and SIGKILL or SIGSTOP
+ * sent to the program itself leave no handler of ours a chance to deliver
+ * (kill -9 $$, raise(SIGSTOP), bash's suspend). Every pending byte goes
+ * first (one load when none is); a signal 0 only asks whether a process is
+ * there. raise() of a catchable signal needs nothing: our handler delivers
+ * where the default action would end or stop the process.
+ */
+static inline void before_signal(int sig)
+{
+	if (sig != 0)
+		bs_deliver_before_wait();
+}
+
+BS_EXPORT int kill(pid_t pid, int sig)
+{
+	before_signal(sig);
+	return BS_REAL(kill)(pid, sig);
+}
+
+BS_EXPORT int killpg(pid_t pgrp, int sig)
+{
+	before_signal(sig);
+	return BS_REAL(killpg)(pgrp, sig);
+}
+
+BS_EXPORT int sigqueue(pid_t pid, int sig, const union sigval value)
+{
+	before_signal(sig);
+	return BS_REAL(sigqueue)(pid, sig, value);
+}
+
+BS_EXPORT int raise(int sig)
+{
+	if (sig == SIGKILL || sig == SIGSTOP)
+		bs_deliver_before_wait();
+	return BS_REAL(raise)(sig);
+}
+
 BS_EXPORT pid_t _Fork(void)
 {
 	pid_t pid;

@@ -109,6 +109,7 @@
 	X(sync, void, (void))						\
 	X(syncfs, int, (int))						\
 	X(sync_file_range, int, (int, off64_t, off64_t, unsigned))	\
+	X(shutdown, int, (int, int))					\
 	X(ioctl, int, (int, unsigned long, ...))
 
 /* process boundaries (invariant 5) */
@@ -130,6 +131,10 @@
 	X(pclose, int, (FILE *))					\
 	X(fcloseall, int, (void))					\
 	X(abort, void, (void))						\
+	X(kill, int, (pid_t, int))					\
+	X(killpg, int, (pid_t, int))					\
+	X(sigqueue, int, (pid_t, int, const union sigval))		\
+	X(raise, int, (int))						\
 	X(__assert_fail, void, (const char *, const char *, unsigned, const char *)) \
 	X(__assert_perror_fail, void, (int, const char *, unsigned, const char *))
 

@@ -162,3 +162,44 @@ test_fclose_delivers() {
 	shim BUFSHIM_MODE=full "$P/boundaries" fclose >"$T/out"
 	[[ $(cat "$T/out") == 'via write' ]] || fail "got '$(cat "$T/out")'"
 }
+
+# A socket's writing shut down: what we held goes first (plain, the peer
+# reads it; held, it could never go, and the process died of SIGPIPE).
+test_shutdown_delivers_first() {
+	local fds
+	"$P/handover" shutdown >"$T/plain"
+	for fds in 1 all; do
+		shim BUFSHIM_FDS=$fds "$P/handover" shutdown >"$T/out" 2>"$T/err" ||
+			fail "-f $fds: status $?, $(cat "$T/err")" || return 1
+		same_files "$T/plain" "$T/out" || return 1
+	done
+	# an interpreter, the peer another process (an inetd-style server)
+	local pl='use Socket; socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die;
+if (!fork) { close $a; my $n = sysread $b, my $x, 100; print "peer read $n\n"; exit }
+close $b; syswrite $a, "hello\n"; shutdown($a, 1); wait; print "done\n"'
+	perl -e "$pl" >"$T/plain"
+	shim BUFSHIM_FDS=all perl -e "$pl" >"$T/out" 2>"$T/err" || fail "perl: $(cat "$T/err")" || return 1
+	same_files "$T/plain" "$T/out"
+}
+
+# Signals the program sends: to itself, SIGKILL and SIGSTOP leave no handler
+# a chance, so the bytes go first; to another process, that process may
+# read what we wrote ("the file is ready") while we go on computing.
+test_signals_the_program_sends_deliver_first() {
+	local st pid
+	st=0; { env LD_PRELOAD="$LIB" "$P/handover" kill9 >"$T/out"; } 2>/dev/null || st=$?
+	(( st == 137 )) && [[ $(cat "$T/out") == before ]] || fail "kill -9 itself: $st, '$(cat "$T/out")'" || return 1
+	st=0; { env LD_PRELOAD="$LIB" dash -c 'echo before-kill; kill -9 $$' >"$T/out"; } 2>/dev/null || st=$?
+	(( st == 137 )) && [[ $(cat "$T/out") == before-kill ]] || fail "dash kill -9 \$\$: $st, '$(cat "$T/out")'" || return 1
+	env LD_PRELOAD="$LIB" "$P/handover" stop >"$T/out" &
+	pid=$!
+	wait_until 10 stopped_now "$pid" || { kill -KILL "$pid"; fail "never stopped"; return 1; }
+	[[ $(cat "$T/out") == before-stop ]] || { kill -KILL "$pid"; fail "while stopped: '$(cat "$T/out")'"; return 1; }
+	kill -CONT "$pid"
+	wait "$pid"
+	printf 'before-stop\nafter\n' | cmp -s - "$T/out" || fail "after: '$(cat "$T/out")'" || return 1
+	"$P/handover" tell "$T/f" >"$T/plain"
+	shim BUFSHIM_FDS=all "$P/handover" tell "$T/f" >"$T/out"
+	same_files "$T/plain" "$T/out"
+}
+stopped_now() { [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == T ]]; }
