@@ -232,21 +232,6 @@ test_emulated_quick_exit_and__Exit_deliver() {
 	done
 }
 
-test_emulated_write_before_our_constructor() {
-	# another preloaded library writes from its constructor, before or
-	# after ours has run
-	[[ -n ${CROSS_CC:-} ]] || skip "CROSS_CC is not set"
-	printf '#include <unistd.h>\n__attribute__((constructor)) static void early(void) { write(1, "early\\n", 6); }\n' >"$T/early.c"
-	"$CROSS_CC" -shared -fPIC -o "$T/early.so" "$T/early.c"
-	"$P/writer" 3 10 >"$T/w"
-	{ echo early; cat "$T/w"; } >"$T/plain"
-	local order
-	for order in "$LIB:$T/early.so" "$T/early.so:$LIB"; do
-		preload "$order" BUFSHIM_MODE=full "$P/writer" 3 10 >"$T/out" || fail "$order: status $?"
-		same_files "$T/plain" "$T/out" || fail "LD_PRELOAD=$order"
-	done
-}
-
 # A thread blocked writing 1 MiB into a pipe the main thread reads only
 # after a line of its own. (waits.sh's test also has the process _exit
 # 200 ms after a thread starts its write: too short a time for the
@@ -343,20 +328,6 @@ C
 		shim BUFSHIM_MODE=$m "$q" 2>/dev/null | cat >"$T/out"
 		same_files "$T/plain" "$T/out" || fail "$m, to a pipe: $(tr '\n' ' ' <"$T/out")" || return 1
 	done
-}
-
-# stats.sh's test, but for its last part (a failed exec in dash)
-test_emulated_stats_refuse_a_symbolic_link() {
-	echo "someone else's file" >"$T/target"
-	ln -s "$T/target" "$T/stats"
-	"$P/stdio_mix" mix >"$T/p1" 2>"$T/p2"
-	shim BUFSHIM_STATS="$T/stats" BUFSHIM_FDS=1,2 BUFSHIM_MODE=full "$P/stdio_mix" mix >"$T/o1" 2>"$T/o2"
-	same_files "$T/p1" "$T/o1" || return 1
-	[[ $(cat "$T/target") == "someone else's file" ]] || fail "followed the link: $(cat "$T/target")"
-	[[ $(grep -c '^bufshim:' "$T/o2") == 1 ]] &&
-		grep -qxF "bufshim: stats not written to '$T/stats': it is a symbolic link" "$T/o2" ||
-		fail "stderr: $(grep bufshim "$T/o2")" || return 1
-	cmp -s "$T/p2" <(grep -v '^bufshim:' "$T/o2") || fail "the program's stderr changed"
 }
 
 # stats.sh's test, but for its first run (true(1), a host program)

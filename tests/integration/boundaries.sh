@@ -104,7 +104,8 @@ test_write_before_our_constructor() {
 	# another preloaded library writes from its constructor, before or
 	# after ours has run
 	printf '#include <unistd.h>\n__attribute__((constructor)) static void early(void) { write(1, "early\\n", 6); }\n' >"$T/early.c"
-	cc -shared -fPIC -o "$T/early.so" "$T/early.c"
+	[[ -n $TEST_CC ]] || skip "CROSS_CC is not set"
+	"$TEST_CC" -shared -fPIC -o "$T/early.so" "$T/early.c"
 	"$P/writer" 3 10 >"$T/w"
 	{ echo early; cat "$T/w"; } >"$T/plain"
 	local order
