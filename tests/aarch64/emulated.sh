@@ -202,20 +202,7 @@ test_emulated_signals_c_handler_reraises() {
 # (signals.sh's test makes 200 runs; each costs more here.)
 SLOW+=(test_emulated_signals_handler_during_a_write_loop_48_runs)
 test_emulated_signals_handler_during_a_write_loop_48_runs() {
-	local i bad=0
-	for i in $(seq 1 48); do
-		shim BUFSHIM_SIZE=64K "$P/signals" race 100000000 >"$T/race.$((i % 4))" &
-		(( i % 4 )) && continue
-		wait
-		for f in "$T"/race.*; do
-			awk '/^line / { if ($2 != n) { print "out of order:", $0; exit 1 } n++; next }
-			     /^handler after/ { if (n < $3) { print "lost: " $3 " accepted, " n " arrived"; exit 1 }
-						if (getline > 0) { print "after the handler:", $0; exit 1 } ok = 1; exit 0 }
-			     { print "stray:", $0; exit 1 }
-			     END { if (!ok) exit 1 }' "$f" || bad=$((bad + 1))
-		done
-	done
-	(( bad == 0 )) || fail "$bad of 48 runs lost or reordered lines"
+	handler_race_runs 48
 }
 
 test_emulated_quick_exit_and__Exit_deliver() {

@@ -177,3 +177,24 @@ wait_until() {
 		(( delay = delay * 2 > 500 ? 500 : delay * 2 ))
 	done
 }
+
+# handler_race_runs N: N runs (4 at a time) of the signals program's race,
+# a SIGALRM handler writing a line and _exiting while the program writes:
+# in each, the handler's line comes after every line a write had accepted,
+# none lost, none out of order
+handler_race_runs() {
+	local n=$1 i f bad=0
+	for i in $(seq 1 "$n"); do
+		shim BUFSHIM_SIZE=64K "$P/signals" race 100000000 >"$T/race.$((i % 4))" &
+		(( i % 4 )) && continue
+		wait
+		for f in "$T"/race.*; do
+			awk '/^line / { if ($2 != n) { print "out of order:", $0; exit 1 } n++; next }
+			     /^handler after/ { if (n < $3) { print "lost: " $3 " accepted, " n " arrived"; exit 1 }
+						if (getline > 0) { print "after the handler:", $0; exit 1 } ok = 1; exit 0 }
+			     { print "stray:", $0; exit 1 }
+			     END { if (!ok) exit 1 }' "$f" || bad=$((bad + 1))
+		done
+	done
+	(( bad == 0 )) || fail "$bad of $n runs lost or reordered lines"
+}

@@ -178,20 +178,7 @@ test_signals_handlers_keep_their_flags() {
 # handler's line comes after every line a write had accepted, none lost.
 SLOW+=(test_signals_handler_during_a_write_loop_200_runs)
 test_signals_handler_during_a_write_loop_200_runs() {
-	local i bad=0
-	for i in $(seq 1 200); do
-		shim BUFSHIM_SIZE=64K "$P/signals" race 100000000 >"$T/race.$((i % 4))" &
-		(( i % 4 )) && continue
-		wait
-		for f in "$T"/race.*; do
-			awk '/^line / { if ($2 != n) { print "out of order:", $0; exit 1 } n++; next }
-			     /^handler after/ { if (n < $3) { print "lost: " $3 " accepted, " n " arrived"; exit 1 }
-						if (getline > 0) { print "after the handler:", $0; exit 1 } ok = 1; exit 0 }
-			     { print "stray:", $0; exit 1 }
-			     END { if (!ok) exit 1 }' "$f" || bad=$((bad + 1))
-		done
-	done
-	(( bad == 0 )) || fail "$bad of 200 runs lost or reordered lines"
+	handler_race_runs 200
 }
 
 # A handler without SA_RESTART interrupts a 1 MiB write to a pipe read
