@@ -7,6 +7,7 @@ Run CMD on a pseudo-terminal (80x24) and play SCRIPT, one step a line:
                 expect, else fail
   send TEXT     type TEXT (\\n, \\r, \\x03 for Ctrl-C, \\x1a for Ctrl-Z)
   sleep S       wait S seconds
+  until PATH    wait (up to 10 s) until the file PATH exists, else fail
 Everything CMD shows is printed at the end, byte for byte (escaped), so
 that two runs can be compared.
 """
@@ -48,6 +49,13 @@ for line in open(script).read().splitlines():
         mark = seen.index(arg, mark) + len(arg)
     elif op == 'send':
         os.write(fd, arg)
+    elif op == 'until':
+        deadline = time.time() + 10
+        while not os.path.exists(arg) and time.time() < deadline:
+            pump(time.time() + 0.05)
+        if not os.path.exists(arg):
+            sys.stdout.write("never saw the file %r; the screen had: %r\n" % (arg, seen[-300:]))
+            sys.exit(1)
     elif op == 'sleep':
         end = time.time() + float(arg)
         while time.time() < end and pump(end):

@@ -91,11 +91,15 @@ SCRIPT
 # Ctrl-C and Ctrl-Z on a job in a pipeline at an interactive shell. The
 # job's output goes to a pipe (full mode, 64 KiB: held while it computes);
 # Ctrl-Z delivers it before the job stops, fg continues it, Ctrl-C ends it.
+# Ctrl-Z is typed a second after the job has written everything (it then
+# makes a file), so a slow start cannot have it stopped too early, and cat
+# has had time to show it (Ctrl-Z discards what the terminal still holds).
 test_terminal_ctrl_z_and_ctrl_c_on_a_pipeline() {
 	skip_under_prefix "drives a terminal with deadlines"
 	cat >"$T/script" <<'SCRIPT'
 expect $ 
-send python3 -u -c 'import time; [print("line", i) for i in range(300)]; print("compu" + "ting"); t = time.time(); exec("while time.time() - t < 30: pass")' | cat\n
+send python3 -u -c 'import time; [print("line", i) for i in range(300)]; print("compu" + "ting"); open("READY", "w"); t = time.time(); exec("while time.time() - t < 30: pass")' | cat\n
+until READY
 sleep 1
 send \x1a
 expect Stopped
@@ -113,7 +117,9 @@ SCRIPT
 	for mode in plain shim; do
 		pre=()
 		[[ $mode == shim ]] && pre=(env LD_PRELOAD="$LIB" BUFSHIM_FDS=1,2 BUFSHIM_MODE=full BUFSHIM_SIZE=64K)
-		python3 "$HERE/pty_session.py" "$T/script" -- "${pre[@]}" \
+		rm -f "$T/ready"
+		sed "s|READY|$T/ready|" "$T/script" >"$T/script.$mode"
+		python3 "$HERE/pty_session.py" "$T/script.$mode" -- "${pre[@]}" \
 			env PS1='$ ' bash --norc --noprofile -i >"$T/$mode" || fail "$mode: $(cat "$T/$mode")" || return 1
 		# every line, and "computing", on the screen before the end
 		python3 - "$T/$mode" <<'PY' || fail "$mode: $(cat "$T/$mode")" || return 1
