@@ -27,6 +27,20 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/*
+ * A full fence between a store and a later load of another location, where
+ * another thread stores the second and then loads the first (a handshake:
+ * one of the two must see the other's store). Seq_cst stores and loads are
+ * enough for the C memory model and for the hardware, but an emulator may
+ * not keep them: qemu-user running aarch64 code on x86-64 lets a
+ * store-release pass a later load-acquire (seen in this project's tests). A
+ * fence it keeps, so every such handshake here says it with one.
+ */
+static inline void bs_fence_store_load(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 /* Ordered from most to least eager: where two apply, the lower wins. */
 enum bs_mode {
 	BS_MODE_NONE,	/* deliver at once, with whatever is buffered */

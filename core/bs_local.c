@@ -38,7 +38,7 @@ static void other_side_fence(void)
 	if (barrier)
 		barrier();
 	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		bs_fence_store_load();
 }
 
 int bs_local_hold(struct bs_local *l, unsigned how)
@@ -52,7 +52,7 @@ int bs_local_hold(struct bs_local *l, unsigned how)
 	} else {
 		bs_buffer_lock(&l->buf);
 	}
-	__atomic_store_n(&l->stop, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
 	other_side_fence();
 	while (__atomic_load_n(&l->busy, __ATOMIC_ACQUIRE)) {
 		if (how & BS_LOCAL_TRY) {
@@ -82,7 +82,7 @@ ssize_t bs_local_write_slow(struct bs_local *l, const void *data, size_t len,
 	ssize_t r = bs_buffer_write_as(&l->buf, data, len, mode);
 	int err = errno;
 
-	__atomic_store_n(&l->dirty, 1, __ATOMIC_RELAXED);
+	bs_local_mark_dirty(l);
 	errno = err;
 	return r;
 }
@@ -93,7 +93,7 @@ ssize_t bs_local_writev(struct bs_local *l, const struct iovec *iov, int n,
 	ssize_t r = bs_buffer_writev_as(&l->buf, iov, n, mode);
 	int err = errno;
 
-	__atomic_store_n(&l->dirty, 1, __ATOMIC_RELAXED);
+	bs_local_mark_dirty(l);
 	errno = err;
 	return r;
 }

@@ -75,7 +75,8 @@ static inline int bs_local_owner_begin(struct bs_local *l)
 		__atomic_store_n(&l->busy, 1, __ATOMIC_RELAXED);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	} else {
-		__atomic_store_n(&l->busy, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&l->busy, 1, __ATOMIC_RELAXED);
+		bs_fence_store_load();
 	}
 	if (__builtin_expect(!__atomic_load_n(&l->stop, __ATOMIC_SEQ_CST), 1))
 		return 1;
@@ -86,6 +87,20 @@ static inline int bs_local_owner_begin(struct bs_local *l)
 static inline void bs_local_owner_end(struct bs_local *l)
 {
 	__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* The owner marks l as holding bytes, once they are there. Its first mark
+ * since l was last left empty is a store another thread may miss (a wait's
+ * delivery in another thread clears the process's "something pending" flag,
+ * and then looks at each buffer; a timer clears a stamp, then looks): the
+ * owner's later loads of those flags come after a fence, so one of the two
+ * sees the other. */
+static inline void bs_local_mark_dirty(struct bs_local *l)
+{
+	if (!__atomic_load_n(&l->dirty, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&l->dirty, 1, __ATOMIC_RELAXED);
+		bs_fence_store_load();
+	}
 }
 
 /* The owner's writes that take the engine's path, under the lock. */
@@ -110,8 +125,7 @@ static inline ssize_t bs_local_write(struct bs_local *l, const void *data, size_
 			b->len += len;
 			b->stats.writes++;
 			b->stats.bytes += len;
-			if (!__atomic_load_n(&l->dirty, __ATOMIC_RELAXED))
-				__atomic_store_n(&l->dirty, 1, __ATOMIC_RELAXED);
+			bs_local_mark_dirty(l);
 			bs_local_owner_end(l);
 			return (ssize_t)len;
 		}

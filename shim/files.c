@@ -532,8 +532,9 @@ static void forget_locked(int fd)
 	bs_buffer_lock(&f->buf);
 	bs_buffer_set_passthrough_held(&f->buf);
 	bs_buffer_unlock(&f->buf);
-	__atomic_store_n(&f->closed, 1, __ATOMIC_SEQ_CST);
-	if (f->locals) {	/* a thread that takes one now sees closed */
+	__atomic_store_n(&f->closed, 1, __ATOMIC_RELAXED);
+	bs_fence_store_load();	/* a thread that takes a buffer now sees closed */
+	if (__atomic_load_n(&f->locals, __ATOMIC_ACQUIRE)) {
 		bs_local_passthrough(f->locals);
 		bs_local_take_stats(f->locals, &f->buf.stats, 0);
 	}
@@ -755,8 +756,10 @@ static int deliver_each(enum bs_reason why, int at_exit, int final)
 	struct bs_file *batch[64];
 	int n, skip = 0, more;
 
-	if (final)
+	if (final) {
 		__atomic_store_n(&bs_stopped, 1, __ATOMIC_RELEASE);
+		bs_fence_store_load();	/* a thread's new buffer: see mine_slow */
+	}
 	do {
 		int i = 0;
 
@@ -785,7 +788,8 @@ int bs_deliver_all(enum bs_reason why, int at_exit)
 {
 	/* Cleared first: a write that lands after its buffer was passed
 	 * sets it again (see bs_note_pending). */
-	__atomic_store_n(&bs_dirty, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&bs_dirty, 0, __ATOMIC_RELAXED);
+	bs_fence_store_load();	/* see bs_local_mark_dirty */
 	if (deliver_each(why, at_exit, 0)) {
 		__atomic_store_n(&bs_dirty, 1, __ATOMIC_RELAXED);
 		return 1;

@@ -101,9 +101,11 @@ static struct bs_local *mine_slow(struct bs_file *f)
 			return NULL;
 		}
 		/* Published first, then the end looked at: a final delivery
-		 * either saw l, or is seen here (both seq_cst). */
-		if (__atomic_load_n(&bs_stopped, __ATOMIC_SEQ_CST) ||
-		    __atomic_load_n(&f->closed, __ATOMIC_SEQ_CST)) {
+		 * or a close (which set their flag, then walk the list) either
+		 * saw l, or is seen here. */
+		bs_fence_store_load();
+		if (__atomic_load_n(&bs_stopped, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&f->closed, __ATOMIC_RELAXED)) {
 			bs_buffer_lock(&l->buf);
 			bs_buffer_set_passthrough_held(&l->buf);
 			bs_buffer_unlock(&l->buf);
@@ -158,7 +160,8 @@ static int kept_error(struct bs_file *f)
 
 	if (bs_likely(!__atomic_load_n(&f->local_error, __ATOMIC_RELAXED)))
 		return 0;
-	__atomic_store_n(&f->local_error, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&f->local_error, 0, __ATOMIC_RELAXED);
+	bs_fence_store_load();	/* a failure kept since is seen, or sets it again */
 	err = bs_local_take_error(__atomic_load_n(&f->locals, __ATOMIC_ACQUIRE));
 	if (err)	/* another may be kept too: the next write looks */
 		__atomic_store_n(&f->local_error, 1, __ATOMIC_SEQ_CST);

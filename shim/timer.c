@@ -15,8 +15,9 @@
  * exceeded.
  *
  * Lost wake-ups: a writer stamps first_ns, then looks at helper_idle; the
- * helper sets helper_idle, then looks at the stamps again before it sleeps.
- * One of the two always sees the other.
+ * helper sets helper_idle, then looks at the stamps again before it sleeps,
+ * each with a fence between (bs_fence_store_load). One of the two always
+ * sees the other.
  */
 #include "shim.h"
 
@@ -57,7 +58,8 @@ static void deliver_if_due(struct bs_file *f, void *arg)
 				d->next = due;
 			return;
 		}
-		__atomic_store_n(&f->first_ns, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&f->first_ns, 0, __ATOMIC_RELAXED);
+		bs_fence_store_load();	/* an owner's new bytes: see bs_local_mark_dirty */
 		if (f->locals)	/* per-thread buffers: theirs first */
 			bs_local_note_kept(f, bs_local_deliver(__atomic_load_n(&f->locals,
 									       __ATOMIC_ACQUIRE),
@@ -91,7 +93,8 @@ static void *helper(void *arg)
 
 			bs_libc_cond_clockwait(&timer_cond, &timer_lock, CLOCK_MONOTONIC, &ts);
 		} else {
-			__atomic_store_n(&helper_idle, 1, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&helper_idle, 1, __ATOMIC_RELAXED);
+			bs_fence_store_load();
 			if (!bs_any_stamped())
 				bs_libc_cond_wait(&timer_cond, &timer_lock);
 			__atomic_store_n(&helper_idle, 0, __ATOMIC_SEQ_CST);
@@ -123,10 +126,11 @@ void bs_timer_stamp(struct bs_file *f)
 {
 	int err = errno;	/* the program's write left it as it was */
 
-	__atomic_store_n(&f->first_ns, bs_now_ns(), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&f->first_ns, bs_now_ns(), __ATOMIC_RELAXED);
+	bs_fence_store_load();	/* see "Lost wake-ups" above */
 	if (!__atomic_exchange_n(&helper_started, 1, __ATOMIC_ACQ_REL)) {
 		start_helper();
-	} else if (__atomic_load_n(&helper_idle, __ATOMIC_SEQ_CST)) {
+	} else if (__atomic_load_n(&helper_idle, __ATOMIC_RELAXED)) {
 		pthread_mutex_lock(&timer_lock);
 		pthread_cond_signal(&timer_cond);
 		pthread_mutex_unlock(&timer_lock);

@@ -316,15 +316,7 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, kept_failures_taken_once_each);
 	tcase_add_test(tc, final_walk_passes_through_and_stats_add_up);
 	tcase_add_test(tc, hold_waits_for_a_busy_owner_and_try_does_not);
-	/* Under qemu-aarch64 this test has failed now and then (a record out
-	 * of its thread's order): an open defect of the opt-in per-thread
-	 * buffers, not yet understood. It runs everywhere else (and under
-	 * TSan); under the emulator it is left out, and says so, until then. */
-	if (getenv("TEST_EMULATOR"))
-		printf("test_local: threads_tear_nothing_while_others_deliver left out under %s:"
-		       " an open defect, see TESTING.md\n", getenv("TEST_EMULATOR"));
-	else
-		tcase_add_loop_test(tc, threads_tear_nothing_while_others_deliver, 0, 4);
+	tcase_add_loop_test(tc, threads_tear_nothing_while_others_deliver, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }
