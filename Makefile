@@ -35,7 +35,7 @@ endif
 B ?= build$(CROSS_DIR)
 
 CORE_SRC := core/bs_buffer.c core/bs_config.c core/bs_str.c core/bs_stats.c core/bs_local.c
-SHIM_SRC := shim/sys.c shim/init.c shim/files.c shim/stats.c shim/signals.c shim/process.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c shim/locals.c
+SHIM_SRC := shim/sys.c shim/init.c shim/files.c shim/stats.c shim/signals.c shim/process.c shim/hooks.c shim/hooks_proc.c shim/hooks_wait.c shim/timer.c shim/stdio.c shim/locals.c shim/async.c
 CORE_HDR := $(wildcard core/*.h)
 SHIM_HDR := $(wildcard shim/*.h shim/arch/*.h)
 
@@ -89,7 +89,7 @@ $(B):
 
 # ---- tests ---------------------------------------------------------------------
 
-UNIT_TESTS := $(B)/test_buffer $(B)/test_config $(B)/test_local
+UNIT_TESTS := $(B)/test_buffer $(B)/test_config $(B)/test_local $(B)/test_async
 NPROC := $(shell nproc 2>/dev/null || echo 1)
 TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c)) \
 	$(patsubst tests/preload/%.c,$(B)/progs/lib%.so,$(wildcard tests/preload/*.c))
@@ -142,16 +142,19 @@ guard-check:
 	$(MAKE) --no-print-directory GUARD_DEBUG=1 integration \
 		TESTS="signals terminals waits boundaries"
 
-# ThreadSanitizer on the engine's tests and the per-thread buffers' (the
-# thread hammers among them).
+# ThreadSanitizer on the engine's tests, the per-thread buffers' and
+# asynchronous delivery's (the thread hammers among them).
 tsan: | $(B)
 	@test -n "$(PKG_CHECK)" || { echo "Check is missing: run scripts/install-deps.sh"; exit 1; }
 	$(CC) $(BASE) -O1 -g -fsanitize=thread -o $(B)/test_buffer_tsan tests/unit/test_buffer.c \
 		$(CORE_SRC) $(PKG_CHECK) -lpthread
 	$(CC) $(BASE) -O1 -g -fsanitize=thread -o $(B)/test_local_tsan tests/unit/test_local.c \
 		$(CORE_SRC) $(PKG_CHECK) -lpthread
+	$(CC) $(BASE) -O1 -g -fsanitize=thread -o $(B)/test_async_tsan tests/unit/test_async.c \
+		$(CORE_SRC) $(PKG_CHECK) -lpthread
 	CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $(B)/test_buffer_tsan
 	CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $(B)/test_local_tsan
+	CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $(B)/test_async_tsan
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

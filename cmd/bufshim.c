@@ -59,12 +59,14 @@ static const char usage_text[] =
 "      --threads=HOW      shared (default): one buffer per file, in the order\n"
 "                         the threads wrote; local: a buffer per thread, faster\n"
 "                         with many writing threads, order between threads lost\n"
+"      --async            a helper thread writes each full buffer of a regular\n"
+"                         file while the program fills a second one\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
 "\n"
 "Each option sets the environment variable the library reads (BUFSHIM_FDS,\n"
 "BUFSHIM_SIZE, BUFSHIM_MODE, BUFSHIM_FLUSH_MS, BUFSHIM_STATS, BUFSHIM_STDIO,\n"
-"BUFSHIM_THREADS);\n"
+"BUFSHIM_THREADS, BUFSHIM_ASYNC);\n"
 "BUFSHIM_LIB names the library to preload instead of the one installed with\n"
 "this command. Exit status: 125 if bufshim itself fails, 126 if COMMAND\n"
 "cannot run, 127 if it is not found, else the status of COMMAND.\n";
@@ -220,6 +222,7 @@ static const struct option longopts[] = {
 	{ "stats", optional_argument, NULL, 'S' },
 	{ "no-stdio", no_argument, NULL, 'N' },
 	{ "threads", required_argument, NULL, 'T' },
+	{ "async", no_argument, NULL, 'A' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -234,7 +237,7 @@ static struct {
 } typed[] = {
 	{ "BUFSHIM_FDS", "" },	    { "BUFSHIM_SIZE", "" },  { "BUFSHIM_MODE", "" },
 	{ "BUFSHIM_FLUSH_MS", "" }, { "BUFSHIM_STATS", "" }, { "BUFSHIM_STDIO", "" },
-	{ "BUFSHIM_THREADS", "" },
+	{ "BUFSHIM_THREADS", "" }, { "BUFSHIM_ASYNC", "" },
 };
 
 static void set_option(const char *var, const char *value, int c, int longindex)
@@ -534,6 +537,7 @@ int main(int argc, char **argv)
 			break;
 		case 'N': set_option("BUFSHIM_STDIO", "0", c, longindex); break;
 		case 'T': set_option("BUFSHIM_THREADS", optarg, c, longindex); break;
+		case 'A': set_option("BUFSHIM_ASYNC", "1", c, longindex); break;
 		case 'h': print_and_exit(usage_text); break;
 		case 'V': print_and_exit("bufshim " BUFSHIM_VERSION "\n"); break;
 		default: bad_option(c, word);

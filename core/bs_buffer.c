@@ -249,12 +249,120 @@ void bs_buffer_set_interrupted(int (*fn)(void))
  */
 enum { WHOLE, INTR };
 
+/* ---- asynchronous delivery (see bs_buffer.h) ------------------------------------ */
+
+static void (*submit_fn)(struct bs_async *a);
+
+void bs_buffer_set_submit(void (*submit)(struct bs_async *a))
+{
+	submit_fn = submit;
+}
+
+void bs_buffer_set_async(struct bs_buffer *b, struct bs_async *a)
+{
+	a->b = b;
+	b->async = a;
+}
+
+void bs_async_run(struct bs_async *a)
+{
+	struct bs_buffer *b = a->b;
+	struct iovec v = { .iov_base = (void *)a->fly, .iov_len = a->fly_len };
+	int tries = 0;
+
+	while (v.iov_len) {
+		ssize_t r = b->sink(b->ctx, &v, 1);
+
+		a->syscalls++;
+		if (r < 0 && errno == EINTR && ++tries < BS_EINTR_MAX)
+			continue;
+		if (r <= 0) {
+			a->error = r == 0 ? EIO : errno;
+			a->errors++;
+			a->dropped += v.iov_len;
+			break;
+		}
+		v.iov_base = (char *)v.iov_base + r;
+		v.iov_len -= (size_t)r;
+	}
+	if (__atomic_exchange_n(&a->state, 0, __ATOMIC_RELEASE) == 2)
+		futex_wake(&a->state);
+}
+
+void bs_buffer_settle(struct bs_buffer *b)
+{
+	struct bs_async *a = b->async;
+	int s;
+
+	while ((s = __atomic_load_n(&a->state, __ATOMIC_ACQUIRE)) != 0)
+		if (s == 2 || __atomic_compare_exchange_n(&a->state, &s, 2, 0, __ATOMIC_ACQUIRE,
+							  __ATOMIC_ACQUIRE))
+			futex_wait(&a->state, 2);
+	if (__builtin_expect(a->syscalls == 0, 1) && !a->error)
+		return;
+	b->stats.syscalls += a->syscalls;
+	b->stats.errors += a->errors;
+	b->stats.dropped += a->dropped;
+	a->syscalls = a->errors = a->dropped = 0;
+	if (a->error && !b->error)
+		b->error = a->error;
+	a->error = 0;
+}
+
+static inline void settle(struct bs_buffer *b)
+{
+	if (__builtin_expect(b->async != NULL, 0))
+		bs_buffer_settle(b);
+}
+
+/*
+ * Hand the full block over and go on in the other one, empty: 1. 0 when it
+ * cannot (no second block: the caller delivers as without), -1/errno when
+ * the flight before failed (reported by this write, as a delivery of its
+ * own would be).
+ */
+static bs_resize_fn resize_fn;
+
+static int hand_over(struct bs_buffer *b)
+{
+	struct bs_async *a = b->async;
+	char *block;
+	size_t room;
+
+	bs_buffer_settle(b);
+	if (b->error) {
+		errno = b->error;
+		b->error = 0;
+		return -1;
+	}
+	if (!a->spare) {
+		a->spare = resize_fn ? resize_fn(b->ctx, NULL, 0, b->room) : NULL;
+		if (!a->spare)
+			return 0;
+		a->spare_room = b->room;
+	}
+	b->stats.flushes[BS_DELIVER_FULL]++;
+	a->fly = b->data;
+	a->fly_len = b->len;
+	block = a->spare;
+	room = a->spare_room;
+	a->spare = b->data;
+	a->spare_room = b->room;
+	b->data = block;
+	b->room = room;
+	b->len = 0;
+	__atomic_store_n(&a->state, 1, __ATOMIC_RELAXED);	/* submit publishes it */
+	submit_fn(a);
+	return 1;
+}
+
 /* One sink call, EINTR retried. */
 static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n, int how)
 {
 	ssize_t r;
 	int tries = 0;
 
+	settle(b);
 	__atomic_store_n(&b->delivering, 1, __ATOMIC_RELAXED);
 	do {
 		b->stats.syscalls++;
@@ -344,6 +452,10 @@ static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
 			      !(b->atomic && head && head + total > b->atomic);
 	ssize_t r;
 
+	if (__builtin_expect(b->async != NULL, 0)) {
+		bs_buffer_settle(b);
+		head = b->len;	/* unchanged: the flight is another block */
+	}
 	b->stats.flushes[why]++;
 	if (head)
 		v[cnt++] = (struct iovec){ .iov_base = b->data, .iov_len = head };
@@ -394,8 +506,6 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 	b->ctx = ctx;
 	return 0;
 }
-
-static bs_resize_fn resize_fn;
 
 void bs_buffer_set_resize(bs_resize_fn resize)
 {
@@ -482,6 +592,18 @@ static size_t iov_total(const struct iovec *iov, int n)
 	return total;
 }
 
+static ssize_t copy_in(struct bs_buffer *b, const struct iovec *iov, int n, size_t total)
+{
+	char *p = b->data + b->len;
+
+	for (int i = 0; i < n; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	b->len += total;
+	return (ssize_t)total;
+}
+
 static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 			     int n, size_t total, enum bs_mode mode)
 {
@@ -503,14 +625,12 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 		   !(mode == BS_MODE_LINE && has_eol(iov, n)) && takes(b, total)) {
 		/* a write as large as the buffer would only be copied to fill
 		 * it: it goes out at once, with what was buffered */
-		char *p = b->data + b->len;
-
-		for (int i = 0; i < n; i++) {
-			memcpy(p, iov[i].iov_base, iov[i].iov_len);
-			p += iov[i].iov_len;
-		}
-		b->len += total;
-		r = (ssize_t)total;
+		r = copy_in(b, iov, n, total);
+	} else if (b->async && mode == BS_MODE_FULL && b->len && total < b->cap &&
+		   (r = hand_over(b)) != 0) {
+		if (r > 0)	/* into the other block, which may have to grow */
+			r = takes(b, total) ? copy_in(b, iov, n, total) :
+			    deliver_locked(b, iov, n, total, BS_DELIVER_FULL, INTR);
 	} else {
 		r = deliver_locked(b, iov, n, total,
 				   mode == BS_MODE_FULL ? BS_DELIVER_FULL :
@@ -629,6 +749,7 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
 {
 	int err = 0, report = flags & BS_REPORT, how = flags & BS_YIELD ? INTR : WHOLE;
 
+	settle(b);	/* its failure is this delivery's to report */
 	if (b->len && deliver_locked(b, NULL, 0, 0, why, how) < 0) {
 		err = errno;
 		if (was_interrupted(how))
@@ -669,6 +790,7 @@ int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int flags)
 
 void bs_buffer_set_passthrough_held(struct bs_buffer *b)
 {
+	settle(b);
 	b->stats.dropped += b->len;	/* kept after EAGAIN: nobody can retry now */
 	b->len = 0;
 	b->mode = BS_MODE_NONE;

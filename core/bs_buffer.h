@@ -73,6 +73,8 @@ struct bs_stats {
 
 typedef ssize_t (*bs_sink_fn)(void *ctx, const struct iovec *iov, int iovcnt);
 
+struct bs_async;
+
 
 struct bs_buffer {
 	int lock;		/* a futex: 0 free, 1 held (see bs_buffer_lock) */
@@ -88,6 +90,7 @@ struct bs_buffer {
 	size_t len;
 	bs_sink_fn sink;
 	void *ctx;
+	struct bs_async *async;	/* asynchronous delivery; NULL: none */
 	struct bs_stats stats;
 };
 
@@ -202,6 +205,49 @@ void bs_buffer_set_passthrough_held(struct bs_buffer *b);
  * capacity shrinks to atomic if larger. Call before the first write.
  */
 void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic);
+
+/*
+ * Asynchronous delivery (BUFSHIM_ASYNC). A buffer given a struct bs_async
+ * does not make the sink call for a full buffer in full mode: it hands the
+ * block to a helper (the submit function given by the caller, which runs
+ * bs_async_run in another thread) and goes on filling a second block. At
+ * most one block is in flight. Every other sink call and every delivery of
+ * the buffer first waits for it to land (the program's order is kept: what
+ * the helper writes comes before anything after it), and so does a write
+ * that fills the second block. A failure of the flight is kept as the
+ * buffer's unreported error: the next write, delivery with BS_REPORT (an
+ * fsync, a close) reports it; the bytes it could not write are dropped,
+ * counted. Whenever the buffer's lock is free and a block is in flight,
+ * the buffer holds bytes too (the write that handed it over copied its
+ * own), so "nothing pending" still means nothing to wait for.
+ */
+struct bs_async {
+	struct bs_buffer *b;	/* whose flight this is */
+	char *spare;		/* the second block; NULL until the first
+				 * hand-over makes it (the resize function,
+				 * given NULL) */
+	size_t spare_room;
+	const char *fly;	/* the block in flight, fly_len bytes */
+	size_t fly_len;
+	int state;		/* futex: 0 landed, 1 in flight, 2 in flight
+				 * and waited for */
+	int error;		/* the flight's failure, for the buffer */
+	uint64_t syscalls, errors, dropped;	/* the flight's, for the stats */
+	struct bs_async *next;	/* the submit function's queue */
+};
+
+/* Give b asynchronous delivery through a (zeroed but for what the caller
+ * keeps there); lock held, or before b is shared. */
+void bs_buffer_set_async(struct bs_buffer *b, struct bs_async *a);
+/* How a block is handed over: the function queues a for a helper that
+ * calls bs_async_run(a), or calls it itself. Given once, before any. */
+void bs_buffer_set_submit(void (*submit)(struct bs_async *a));
+/* The helper's part: write a's block whole (EINTR and partial writes
+ * retried) through its buffer's sink, then mark it landed. */
+void bs_async_run(struct bs_async *a);
+/* Wait for b's flight, if any, to land (lock held); its failure and
+ * stats become the buffer's. */
+void bs_buffer_settle(struct bs_buffer *b);
 
 /* Bytes waiting in b (a snapshot when other threads write). */
 static inline size_t bs_buffer_pending(const struct bs_buffer *b)

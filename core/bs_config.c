@@ -251,6 +251,19 @@ static int parse_stdio(struct bs_config *c, const char *value,
 	return fail(msg, "BUFSHIM_STDIO", value, "is not 0 or 1");
 }
 
+static int parse_async(struct bs_config *c, const char *value,
+		       struct bs_str *msg)
+{
+	const char *s = value, *e = value + strlen(value);
+
+	trim(&s, &e);
+	if (span_is(s, e, "0") || span_is(s, e, "1")) {
+		c->async = *s == '1';
+		return 0;
+	}
+	return fail(msg, "BUFSHIM_ASYNC", value, "is not 0 or 1");
+}
+
 static int parse_threads(struct bs_config *c, const char *value,
 			 struct bs_str *msg)
 {
@@ -300,6 +313,8 @@ int bs_config_parse(struct bs_config *c, const struct bs_env *env,
 		return -1;
 	if (env->threads && parse_threads(c, env->threads, msg) < 0)
 		return -1;
+	if (env->async && parse_async(c, env->async, msg) < 0)
+		return -1;
 	return 0;
 }
 
@@ -312,6 +327,7 @@ void bs_env_read(struct bs_env *env, char *(*lookup)(const char *name))
 	env->stats = lookup("BUFSHIM_STATS");
 	env->stdio = lookup("BUFSHIM_STDIO");
 	env->threads = lookup("BUFSHIM_THREADS");
+	env->async = lookup("BUFSHIM_ASYNC");
 }
 
 int bs_config_fd_mode(const struct bs_config *c, int fd)

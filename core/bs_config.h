@@ -30,6 +30,7 @@ struct bs_env {
 	const char *stats;	/* BUFSHIM_STATS */
 	const char *stdio;	/* BUFSHIM_STDIO */
 	const char *threads;	/* BUFSHIM_THREADS */
+	const char *async;	/* BUFSHIM_ASYNC */
 };
 
 /* Where the stats go: nowhere; a line per buffered fd on stderr or
@@ -56,6 +57,8 @@ struct bs_config {
 	char stats_path[BS_PATH_MAX];
 	int stdio;
 	int threads_local;	/* BUFSHIM_THREADS=local: a buffer per thread */
+	int async;		/* BUFSHIM_ASYNC=1: a helper thread writes full
+				 * buffers of regular files */
 };
 
 /* Fill env through lookup (getenv, in the library and the command). */

@@ -31,6 +31,9 @@
 #   threads   32-byte records from 1, 2 and 4 threads to one fd: the shared
 #             buffer, per-thread buffers (BUFSHIM_THREADS=local) and fwrite
 #             (scripts/bench_threads.sh).
+#   async     200 MB in 100-byte records to a file and /dev/null, synchronous
+#             and asynchronous delivery (BUFSHIM_ASYNC=1), and the same
+#             hand-over without the library (scripts/bench_async.sh).
 # Then the targets, each measured side by side in this run, and the chart.
 # --smoke: tiny counts and a small matrix, for CI (no timing is judged).
 # The report is written in full even when a run fails; the exit status is
@@ -41,7 +44,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build/bench_write
 LIB=$ROOT/build/libbufshim.so
 CMD=$ROOT/build/bufshim
-SMOKE=0 OUT="" ONLY=matrix,programs,start,terminal,hooks,engine,threads
+SMOKE=0 OUT="" ONLY=matrix,programs,start,terminal,hooks,engine,threads,async
 while (($#)); do
 	case $1 in
 	--smoke) SMOKE=1 ;;
@@ -491,6 +494,8 @@ on hooks && {
 : >"$T/engine" && : >"$T/engine-targets"
 : >"$T/threads" && : >"$T/threads-targets"
 on threads && { "$ROOT/scripts/bench_threads.sh" "$SMOKE" "$REPS" "$T/threads" "$T/threads-targets" || FAILED=1; }
+: >"$T/async" && : >"$T/async-targets"
+on async && { "$ROOT/scripts/bench_async.sh" "$SMOKE" "$REPS" "$T/async" "$T/async-targets" || FAILED=1; }
 
 # ---- the targets, from the cells above -------------------------------------------
 
@@ -558,6 +563,7 @@ echo "| start-up against libstdbuf (\`/bin/true\`, best of $START_REPS rounds of
 echo "| dash starting $LOOP programs (vfork): wall time against \`stdbuf -oL\` | at most 1.03x | $(x "$loop_x") (median of $LOOP_REPS; CPU $(x "$loop_cx")) | $(all_at most 1.03 "$loop_x") |"
 cat "$T/engine-targets"
 cat "$T/threads-targets"
+cat "$T/async-targets"
 echo
 } >"$T/targets"
 
@@ -612,7 +618,8 @@ echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(ldd
 echo "Load average (1, 5, 15 minutes) at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Every ratio below compares variants run side by side, alternating, in this run."
 echo
-cat "$T/matrix" "$T/programs" "$T/start" "$T/terminal" "$T/hooks" "$T/engine" "$T/threads" "$T/targets"
+cat "$T/matrix" "$T/programs" "$T/start" "$T/terminal" "$T/hooks" "$T/engine" "$T/threads" "$T/async" \
+	"$T/targets"
 if [[ -n $CHART ]]; then
 	echo "![left: ns per write against write size; right: whole programs' wall time against plain]($(basename "$CHART"))"
 	echo

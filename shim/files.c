@@ -229,7 +229,7 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
  * strict overcommit still buffers. Sizes are whole pages.
  */
 
-static size_t page_round(size_t n)
+size_t bs_page_round(size_t n)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
@@ -238,16 +238,23 @@ static size_t page_round(size_t n)
 
 /* The engine's resize (see bs_buffer.h): f->mapped follows the mapping.
  * A thread buffer of f (locals.c) shares its sink's context, f: its
- * mapping is what its room rounds up to. */
+ * mapping is what its room rounds up to, as are both blocks of a file
+ * with asynchronous delivery (which swaps them: f->mapped is set again
+ * when it is retired). */
 static char *file_resize(void *ctx, char *data, size_t old, size_t size)
 {
 	struct bs_file *f = ctx;
-	size_t len = page_round(size);
+	size_t len = bs_page_round(size);
 	int err = errno;
 	char *p;
 
-	if (data != f->buf.data) {
-		p = page_round(old) == len ? data : bs_sys_remap(data, page_round(old), len);
+	if (!data) {		/* asynchronous delivery's second block */
+		p = bs_sys_map(len);
+		errno = err;
+		return p;
+	}
+	if (data != f->buf.data || f->buf.async) {
+		p = bs_page_round(old) == len ? data : bs_sys_remap(data, bs_page_round(old), len);
 		errno = err;
 		return p;
 	}
@@ -265,7 +272,7 @@ static char *file_resize(void *ctx, char *data, size_t old, size_t size)
 static size_t file_room(struct bs_file *f)
 {
 	size_t room = bs_cfg.size < BS_ROOM_START ? bs_cfg.size : BS_ROOM_START;
-	size_t len = page_round(room);
+	size_t len = bs_page_round(room);
 	char *p;
 
 	if (f->mapped > len) {	/* a retired buffer, reused: back to the start */
@@ -375,6 +382,8 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 	}
 	if (kind == BS_KIND_PIPE)
 		bs_buffer_set_atomic(&f->buf, PIPE_BUF);
+	if (bs_cfg.async && kind == BS_KIND_FILE && room)
+		bs_async_file_new(f);
 	bs_local_file_new(f);
 	f->fd = fd;
 	f->nfds = 1;
@@ -521,6 +530,8 @@ static void forget_locked(int fd)
 			/* a delivery under way has its fd in the kernel already */
 			int held = bs_buffer_lock_unless_delivering(&f->buf);
 
+			if (held && f->buf.async)	/* a flight writes to f->fd */
+				bs_buffer_settle(&f->buf);
 			__atomic_store_n(&f->fd, other_member(f, fd), __ATOMIC_RELAXED);
 			if (held)
 				bs_buffer_unlock(&f->buf);
@@ -532,6 +543,7 @@ static void forget_locked(int fd)
 	bs_buffer_lock(&f->buf);
 	bs_buffer_set_passthrough_held(&f->buf);
 	bs_buffer_unlock(&f->buf);
+	bs_async_file_retire(f);	/* its second block given back */
 	__atomic_store_n(&f->closed, 1, __ATOMIC_RELAXED);
 	bs_fence_store_load();	/* a thread that takes a buffer now sees closed */
 	if (__atomic_load_n(&f->locals, __ATOMIC_ACQUIRE)) {
@@ -1138,6 +1150,8 @@ void bs_files_fork_release(int child)
 			bs_buffer_forget_waiters(&f->buf);	/* the parent's threads */
 			f->first_ns = 0;
 			if (f->fork_skip && !f->closed) {
+				if (f->buf.async)	/* the parent's helper writes it */
+					f->buf.async->state = 0;
 				f->buf.len = 0;
 				f->buf.error = 0;
 				f->buf.delivering = 0;

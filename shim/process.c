@@ -41,6 +41,7 @@ void bs_fork_child(void)
 {
 	bs_files_fork_release(1);
 	bs_timer_fork_child();
+	bs_async_fork_child();
 }
 
 /* ---- start ------------------------------------------------------------------------------- */

@@ -132,7 +132,12 @@ struct bs_file {
 	uint8_t local_error;	/* a thread buffer may keep a failure that the
 				 * next write of any thread reports */
 	dev_t dev;		/* the file, to find other fds on it */
-	ino_t ino;
+	union {
+		ino_t ino;
+		/* a free file, retired and off the list (closed: a reader
+		 * still walking there looks at closed, not at ino) */
+		struct bs_file *free_next;
+	};
 	uint32_t bound_ms;	/* the longest a byte may wait; 0: no bound */
 	uint32_t mapped;	/* bytes mapped at buf.data (at most 1 GiB and a
 				 * page); 0: none */
@@ -140,7 +145,6 @@ struct bs_file {
 	struct bs_local *locals;	/* BUFSHIM_THREADS=local: the threads'
 					 * buffers (buf then only passes through) */
 	struct bs_file *next;	/* every file, for process-wide deliveries */
-	struct bs_file *free_next;
 } __attribute__((aligned(8)));
 
 /*
@@ -330,6 +334,18 @@ const char *bs_kind_name(enum bs_kind kind);
 void bs_timer_stamp(struct bs_file *f);
 /* In a fork child: the helper did not come along. */
 void bs_timer_fork_child(void);
+
+/* ---- asynchronous delivery (async.c) -------------------------------------- */
+
+/* f, a new regular file, delivers its full buffers through the helper. */
+void bs_async_file_new(struct bs_file *f);
+/* f's last fd is closed (files_lock held): its second block given back. */
+void bs_async_file_retire(struct bs_file *f);
+/* In a fork child: the helper did not come along. */
+void bs_async_fork_child(void);
+
+/* n rounded up to whole pages. */
+size_t bs_page_round(size_t n);
 
 /* ---- the stdio bridge (stdio.c) ------------------------------------------ */
 

@@ -109,6 +109,11 @@ void *bs_sys_map(size_t len)
 	return r == -1 ? NULL : (void *)r;
 }
 
+void bs_sys_unmap(void *p, size_t len)
+{
+	bs_sys_call(SYS_munmap, (long)p, (long)len, 0, 0, 0, 0);
+}
+
 void *bs_sys_remap(void *p, size_t old, size_t len)
 {
 	long r = bs_sys_call(SYS_mremap, (long)p, (long)old, (long)len, MREMAP_MAYMOVE, 0, 0);

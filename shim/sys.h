@@ -137,6 +137,7 @@ int bs_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int bs_sys_poll(struct pollfd *p, nfds_t n, int timeout_ms);
 /* Anonymous private memory, or NULL. */
 void *bs_sys_map(size_t len);
+void bs_sys_unmap(void *p, size_t len);
 /* A mapping of old bytes resized to len, moved if need be, or NULL. */
 void *bs_sys_remap(void *p, size_t old, size_t len);
 /* A futex wait while *addr == val (0 when a wake ended it, else -1), and

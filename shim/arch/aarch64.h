@@ -77,4 +77,10 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
 	"	br x16\n"						\
 	".size vfork, .-vfork\n"
 
+/* A moment's pause in a loop that waits for another processor. */
+static inline void bs_arch_relax(void)
+{
+	__asm__ __volatile__("yield" ::: "memory");
+}
+
 #endif

@@ -19,4 +19,10 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
 	return 0;
 }
 
+/* A moment's pause in a loop that waits for another processor. */
+static inline void bs_arch_relax(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
 #endif

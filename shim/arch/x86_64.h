@@ -72,4 +72,10 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
 	"	jmp *%rax\n"						\
 	".size vfork, .-vfork\n"
 
+/* A moment's pause in a loop that waits for another processor. */
+static inline void bs_arch_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
 #endif

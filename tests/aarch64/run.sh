@@ -64,7 +64,7 @@ export -f plt_check
 export B
 
 # Check forks each test; the emulated children report back as on arm64.
-UNIT='for t in test_buffer test_config test_local; do $TEST_EMULATOR "$B/$t" || exit 1; done; plt_check'
+UNIT='for t in test_buffer test_config test_local test_async; do $TEST_EMULATOR "$B/$t" || exit 1; done; plt_check'
 
 # Every integration test runs but those left-out lists, each with its reason
 export TEST_LEFT_OUT=$HERE/left-out

@@ -23,6 +23,14 @@
  *                                           stderr on a new pseudo-terminal,
  *                                           reading everything it prints
  *   bench_write mem N                       open N files, write a byte to each
+ *   bench_write handoff self|thread BLOCK TOTAL
+ *                                           TOTAL bytes in 100-byte records,
+ *                                           formatted into BLOCK-byte blocks
+ *                                           written to stdout, by this thread
+ *                                           (self) or by a second one while
+ *                                           this one fills the other block
+ *                                           (thread): what asynchronous
+ *                                           delivery does, without the library
  *
  * THREADS is the number of writers, or W+I: W writers in a process that
  * also has I idle threads (blocked in a wait the whole time), so that the
@@ -37,7 +45,8 @@
  * spawn prints, per spawn, the wall-clock ns, the children's CPU ns (user
  * and system) and their minor page faults; open the ns per open (on
  * stderr); pty the wall-clock ns from the start to the program's end and
- * the bytes it printed; mem the resident bytes per file.
+ * the bytes it printed; mem the resident bytes per file; handoff the ns
+ * from the first record to the last block written.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -380,6 +389,78 @@ static int mem(long n)
 	return 0;
 }
 
+/* ---- handoff: a second thread writes each full block ------------------------------ */
+
+static struct {
+	char *block[2];
+	size_t len[2];
+	int posted, written;	/* blocks handed over / written, in order */
+} ho;
+
+static void *handoff_writer(void *arg)
+{
+	(void)arg;
+	for (int n = 0;; n++) {
+		int p;
+
+		while ((p = __atomic_load_n(&ho.posted, __ATOMIC_ACQUIRE)) == n)
+			sched_yield();
+		if (p < 0)
+			return NULL;
+		if (write(1, ho.block[n & 1], ho.len[n & 1]) != (ssize_t)ho.len[n & 1])
+			exit(1);
+		__atomic_store_n(&ho.written, n + 1, __ATOMIC_RELEASE);
+	}
+}
+
+static int handoff(int threaded, size_t block, long total)
+{
+	pthread_t t;
+	size_t len = 0;
+	int cur = 0, n = 0;
+	uint64_t start;
+
+	ho.block[0] = malloc(block);
+	ho.block[1] = malloc(block);
+	if (!ho.block[0] || !ho.block[1] || block < 100)
+		return 2;
+	if (threaded)
+		pthread_create(&t, NULL, handoff_writer, NULL);
+	start = now_ns();
+	for (long done = 0, i = 0; done < total; done += 100, i++) {
+		char *rec;
+		int k;
+
+		if (len + 100 > block) {
+			if (threaded) {
+				while (__atomic_load_n(&ho.written, __ATOMIC_ACQUIRE) < n)
+					sched_yield();	/* at most one block in flight */
+				ho.len[cur] = len;
+				__atomic_store_n(&ho.posted, ++n, __ATOMIC_RELEASE);
+				cur ^= 1;
+			} else if (write(1, ho.block[cur], len) != (ssize_t)len) {
+				return 1;
+			}
+			len = 0;
+		}
+		rec = ho.block[cur] + len;
+		k = snprintf(rec, 100, "%ld ", i);
+		memset(rec + k, 'x', (size_t)(99 - k));
+		rec[99] = '\n';
+		len += 100;
+	}
+	if (threaded) {
+		while (__atomic_load_n(&ho.written, __ATOMIC_ACQUIRE) < n)
+			sched_yield();
+		__atomic_store_n(&ho.posted, -1, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+	}
+	if (len && write(1, ho.block[cur], len) != (ssize_t)len)
+		return 1;
+	fprintf(stderr, "%llu\n", (unsigned long long)(now_ns() - start));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && (!strcmp(argv[1], "write") || !strcmp(argv[1], "fwrite")))
@@ -392,6 +473,8 @@ int main(int argc, char **argv)
 		return pty(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "mem"))
 		return mem(atol(argv[2]));
+	if (argc >= 5 && !strcmp(argv[1], "handoff"))
+		return handoff(!strcmp(argv[2], "thread"), (size_t)atol(argv[3]), atol(argv[4]));
 	fputs("usage: see the comment at the top of bench_write.c\n", stderr);
 	return 2;
 }

@@ -23,6 +23,8 @@
  *               report that failure: exit 0 if it does, 4 if it does not
  * Afterwards the threads are released and end, and the process exits 0:
  * `threads check THREADS RECORDS` then finds each record once, in order.
+ * With HELD_MARK set, the main thread first writes it to fd 2 (a fault
+ * injector counting each thread's writes then knows which one is which).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -205,6 +207,8 @@ int main(int argc, char **argv)
 		for (long i = 0; i < records; i++)
 			total += record(t, i, rec);
 	raw_fd = (int)syscall(SYS_dup, 1);
+	if (getenv("HELD_MARK"))
+		syscall(SYS_write, 2, getenv("HELD_MARK"), strlen(getenv("HELD_MARK")));
 	for (int t = 0; t < nthreads; t++)
 		pthread_create(&th[t], NULL, run, (void *)(intptr_t)t);
 	spin_until(&ready, nthreads);

@@ -27,6 +27,7 @@ static int parse1(const char *var, const char *value)
 	else if (!strcmp(var, "STATS")) env.stats = value;
 	else if (!strcmp(var, "STDIO")) env.stdio = value;
 	else if (!strcmp(var, "THREADS")) env.threads = value;
+	else if (!strcmp(var, "ASYNC")) env.async = value;
 	else ck_abort_msg("unknown variable %s", var);
 	bs_str_init(&msg, line, sizeof line);
 	return bs_config_parse(&cfg, &env, &msg);
@@ -49,6 +50,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(cfg.stats, BS_STATS_OFF);
 	ck_assert_int_eq(cfg.stdio, 1);
 	ck_assert_int_eq(cfg.threads_local, 0);
+	ck_assert_int_eq(cfg.async, 0);
 	ck_assert_str_eq(line, "");
 }
 END_TEST
@@ -64,6 +66,18 @@ START_TEST(threads)
 			       "buffering off");
 	ck_assert_int_eq(parse1("THREADS", ""), -1);
 	ck_assert_int_eq(parse1("THREADS", "4"), -1);
+}
+END_TEST
+
+START_TEST(async)
+{
+	ck_assert_int_eq(parse1("ASYNC", "1"), 0);
+	ck_assert_int_eq(cfg.async, 1);
+	ck_assert_int_eq(parse1("ASYNC", " 0 "), 0);
+	ck_assert_int_eq(cfg.async, 0);
+	ck_assert_int_eq(parse1("ASYNC", "yes"), -1);
+	ck_assert_str_eq(line, "bufshim: BUFSHIM_ASYNC='yes' is not 0 or 1; buffering off");
+	ck_assert_int_eq(parse1("ASYNC", ""), -1);
 }
 END_TEST
 
@@ -360,6 +374,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, summary_records_and_line);
 	tcase_add_test(tc, str_is_bounded);
 	tcase_add_test(tc, threads);
+	tcase_add_test(tc, async);
 	suite_add_tcase(s, tc);
 	return s;
 }

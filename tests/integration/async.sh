@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: MIT
+# Asynchronous delivery (BUFSHIM_ASYNC=1): a helper thread writes the full
+# buffers of regular files. The same bytes as a plain run, every boundary
+# waits for a block in flight, a failure of the helper's write reaches the
+# program, and nothing changes where it is not used.
+
+# tids_writing TRACE: how many threads made a write syscall (strace -f -o)
+tids_writing() { awk '$2 ~ /^write/ { print $1 }' "$1" | sort -u | wc -l; }
+
+# The same bytes as a plain run, in about as many syscalls as without (a
+# record that fills the buffer goes out alone, not joined to its bytes:
+# a few more), some of them made by the helper, another thread.
+test_async_same_bytes_helper_writes() {
+	skip_under_prefix "counts syscalls under strace"
+	local how sync async
+	for how in write writev split; do
+		"$P/writer" 20000 37 $how >"$T/plain"
+		sync=$(writes LD_PRELOAD="$LIB" -- "$P/writer" 20000 37 $how) || return 1
+		same_files "$T/plain" "$T/out" || fail "sync, $how" || return 1
+		"${TRACE[@]}" -o "$T/trace" -e trace=write,writev -E LD_PRELOAD="$LIB" \
+			-E BUFSHIM_ASYNC=1 -- "$P/writer" 20000 37 $how >"$T/out" || return 1
+		same_files "$T/plain" "$T/out" || fail "async, $how" || return 1
+		async=$(grep -c '^[0-9]* *write' "$T/trace")
+		(( async >= sync && async <= sync + sync / 50 )) ||
+			fail "$how: $async write syscalls, $sync without async" || return 1
+		(( $(tids_writing "$T/trace") == 2 )) || fail "$how: the helper made no write" || return 1
+	done
+	"$P/threads" write 4 20000 >"$T/plain"
+	shim BUFSHIM_ASYNC=1 "$P/threads" write 4 20000 >"$T/out" || fail "threads: writer failed"
+	"$P/threads" check 4 20000 <"$T/out" || fail "threads: the records"
+	echo "20000 records of 37 B: $sync syscalls, $async with async"
+}
+
+# A block in flight at a boundary: the helper's first write is held back
+# 0.3 s (a slow disk), the threads' records fill more than a buffer, and
+# the boundary (fsync, close, lseek, exec, _exit, a fatal signal) must find
+# every record in the file once it is crossed (held checks that the file
+# was still empty before: the bytes were held or in flight). The injector
+# counts each thread's writes: the main thread's first is a mark on
+# stderr, so its delivery at the boundary is not held back and would
+# overtake a flight it did not wait for.
+test_async_boundaries_wait_for_the_flight() {
+	skip_under_prefix "injects delays under strace"
+	local b want st
+	for b in fsync close lseek exec _exit term; do
+		want=0
+		[[ $b == term ]] && want=143
+		st=0
+		( ulimit -c 0; "${TRACE[@]}" -o "$T/trace" -e trace=write,writev \
+			-e inject=write,writev:delay_enter=300000:when=1 -E LD_PRELOAD="$LIB" \
+			-E BUFSHIM_ASYNC=1 -E BUFSHIM_SIZE=1K -E HELD_MARK=. -- "$P/held" $b 4 20
+		  exit $? ) >"$T/out" 2>"$T/err" || st=$?
+		(( st != 3 )) || fail "$b: nothing was held before the boundary" || return 1
+		(( st == want )) || fail "$b: status $st, not $want ($(head -c 200 "$T/err"))" || return 1
+		"$P/threads" check 4 20 <"$T/out" || fail "$b: the records" || return 1
+		(( $(tids_writing "$T/trace") >= 2 )) || fail "$b: the helper made no write" || return 1
+	done
+	echo "6 boundaries"
+}
+
+# The helper's write fails (the first write syscall, injected: a full
+# disk): the program is told by a later call, as dd is told plain.
+test_async_failure_reaches_the_program() {
+	skip_under_prefix "injects faults under strace"
+	local m st
+	for m in plain async; do
+		st=0
+		"${TRACE[@]}" -o "$T/trace" -e trace=write -e inject=write:error=ENOSPC:when=1 \
+			-E LD_PRELOAD="$LIB" -E BUFSHIM_ASYNC=$([[ $m == async ]] && echo 1 || echo 0) \
+			-- dd if=/dev/zero bs=100 count=2000 status=none >"$T/out" 2>"$T/err" || st=$?
+		grep -q '(INJECTED)' "$T/trace" || fail "$m: nothing was injected" || return 1
+		(( st == 1 )) || fail "$m: dd ended $st" || return 1
+		grep -q "No space left on device" "$T/err" || fail "$m: dd said: $(cat "$T/err")" || return 1
+	done
+	[[ $m == async ]] && (( $(tids_writing "$T/trace") == 2 )) || fail "the helper made no write"
+}
+
+# Pipes, terminals and /dev/null deliver as without it: no helper thread.
+test_async_only_regular_files() {
+	skip_under_prefix "counts threads under strace"
+	"${TRACE[@]}" -o "$T/trace" -e trace=clone,clone3 -E LD_PRELOAD="$LIB" -E BUFSHIM_ASYNC=1 \
+		-E BUFSHIM_FDS=1,2 -- sh -c "'$P/writer' 20000 37 | cat >/dev/null; '$P/writer' 20000 37 >/dev/null" ||
+		return 1
+	! grep -q 'CLONE_THREAD' "$T/trace" || fail "a thread was made: $(grep CLONE_THREAD "$T/trace")"
+	"${TRACE[@]}" -o "$T/trace" -e trace=clone,clone3 -E LD_PRELOAD="$LIB" -E BUFSHIM_ASYNC=1 \
+		-- "$P/writer" 20000 37 >"$T/out" || return 1
+	grep -q 'CLONE_THREAD' "$T/trace" || fail "no helper for a regular file (the check could not fail)"
+}
+
+# A bad setting: one line naming it, the program runs unbuffered; the
+# command's --async sets it.
+test_async_setting_checked() {
+	"$P/writer" 100 20 >"$T/plain"
+	shim BUFSHIM_ASYNC=yes "$P/writer" 100 20 >"$T/out" 2>"$T/err" || fail "status $?" || return 1
+	same_files "$T/plain" "$T/out" || return 1
+	[[ $(cat "$T/err") == "bufshim: BUFSHIM_ASYNC='yes' is not 0 or 1; buffering off" ]] ||
+		fail "stderr: $(cat "$T/err")" || return 1
+	[[ $(BUFSHIM_LIB="$LIB" "$CMD" --async -- env | grep '^BUFSHIM_ASYNC=') == BUFSHIM_ASYNC=1 ]] ||
+		fail "--async did not set BUFSHIM_ASYNC=1"
+}
