@@ -344,14 +344,16 @@ static int hand_over(struct bs_buffer *b)
 	b->stats.flushes[BS_DELIVER_FULL]++;
 	a->fly = b->data;
 	a->fly_len = b->len;
+	/* in flight before empty: see bs_buffer_pending (submit publishes
+	 * the rest to the helper) */
+	__atomic_store_n(&a->state, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->len, 0, __ATOMIC_RELEASE);
 	block = a->spare;
 	room = a->spare_room;
 	a->spare = b->data;
 	a->spare_room = b->room;
 	b->data = block;
 	b->room = room;
-	b->len = 0;
-	__atomic_store_n(&a->state, 1, __ATOMIC_RELAXED);	/* submit publishes it */
 	submit_fn(a);
 	return 1;
 }
@@ -549,12 +551,20 @@ static int takes(struct bs_buffer *b, size_t total)
 	return b->room < b->cap && total <= b->cap - b->len && grow(b, total);
 }
 
-/* An empty buffer that grew large given back what it grew by. */
+/* An empty buffer that grew large given back what it grew by (its second
+ * block too, settled). */
 static void shrink_idle(struct bs_buffer *b)
 {
 	size_t size = b->cap < BS_ROOM_START ? b->cap : BS_ROOM_START;
 	char *p;
 
+	if (b->async && b->async->spare && b->async->spare_room > BS_ROOM_IDLE && resize_fn) {
+		p = resize_fn(b->ctx, b->async->spare, b->async->spare_room, size);
+		if (p) {
+			b->async->spare = p;
+			b->async->spare_room = size;
+		}
+	}
 	if (b->len || b->room <= BS_ROOM_IDLE || !resize_fn)
 		return;
 	p = resize_fn(b->ctx, b->data, b->room, size);

@@ -217,9 +217,8 @@ void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic);
  * that fills the second block. A failure of the flight is kept as the
  * buffer's unreported error: the next write, delivery with BS_REPORT (an
  * fsync, a close) reports it; the bytes it could not write are dropped,
- * counted. Whenever the buffer's lock is free and a block is in flight,
- * the buffer holds bytes too (the write that handed it over copied its
- * own), so "nothing pending" still means nothing to wait for.
+ * counted. A block in flight counts as pending (bs_buffer_pending): a
+ * look without the lock that finds nothing there has nothing to wait for.
  */
 struct bs_async {
 	struct bs_buffer *b;	/* whose flight this is */
@@ -249,10 +248,22 @@ void bs_async_run(struct bs_async *a);
  * stats become the buffer's. */
 void bs_buffer_settle(struct bs_buffer *b);
 
-/* Bytes waiting in b (a snapshot when other threads write). */
+/* Bytes waiting in b, or a block in flight (a snapshot when other
+ * threads write). A hand-over marks the flight before it empties the
+ * buffer, so a look that sees it empty sees the flight. */
 static inline size_t bs_buffer_pending(const struct bs_buffer *b)
 {
-	return __atomic_load_n(&b->len, __ATOMIC_RELAXED);
+	size_t n = __atomic_load_n(&b->len, __ATOMIC_ACQUIRE);
+
+	if (n || __builtin_expect(!b->async, 1))
+		return n;
+	return __atomic_load_n(&b->async->state, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Whether a block of b is in flight (a snapshot). */
+static inline int bs_buffer_in_flight(const struct bs_buffer *b)
+{
+	return b->async && __atomic_load_n(&b->async->state, __ATOMIC_ACQUIRE) != 0;
 }
 
 /* How a thread sleeps while *addr == val (0 when a wake ended the sleep,

@@ -83,13 +83,15 @@ static int start_helper(void)
 }
 
 /* The engine's submit (the buffer's lock held): queued for the helper, or
- * written here when there is no helper (no thread could be made). */
+ * written here when there is no helper: none could be made, or this write
+ * is a program's signal handler's, where making a thread (it allocates)
+ * is not safe; a later hand-over outside one makes it. */
 static void submit(struct bs_async *a)
 {
-	int err = errno;
+	int err = errno, queued = 0;
 
 	pthread_mutex_lock(&queue_lock);
-	if (!helper_started && start_helper() == 0)
+	if (!helper_started && !bs_self.in_handler && start_helper() == 0)
 		helper_started = 1;
 	if (helper_started) {
 		a->next = NULL;
@@ -97,11 +99,32 @@ static void submit(struct bs_async *a)
 		queue_tail = &a->next;
 		if (helper_asleep)
 			pthread_cond_signal(&queue_cond);
+		queued = 1;
 	}
 	pthread_mutex_unlock(&queue_lock);
-	if (!helper_started)
+	if (!queued)
 		bs_async_run(a);
 	errno = err;
+}
+
+int bs_async_landed_by(struct bs_buffer *b, uint64_t until_ns)
+{
+	struct bs_async *a = b->async;
+	int s;
+
+	if (!a)
+		return 1;
+	while ((s = __atomic_load_n(&a->state, __ATOMIC_ACQUIRE)) != 0) {
+		uint64_t now = bs_now_ns();
+
+		if (until_ns && now >= until_ns)
+			return 0;
+		if (s == 1 && !__atomic_compare_exchange_n(&a->state, &s, 2, 0, __ATOMIC_ACQUIRE,
+							   __ATOMIC_ACQUIRE))
+			continue;
+		bs_sys_futex_wait_ns(&a->state, 2, until_ns ? until_ns - now : 0);
+	}
+	return 1;
 }
 
 void bs_async_file_new(struct bs_file *f)

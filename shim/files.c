@@ -530,8 +530,15 @@ static void forget_locked(int fd)
 			/* a delivery under way has its fd in the kernel already */
 			int held = bs_buffer_lock_unless_delivering(&f->buf);
 
-			if (held && f->buf.async)	/* a flight writes to f->fd */
+			if (f->buf.async) {	/* a flight writes to f->fd: it lands
+						 * first, and none starts before the
+						 * new one is set (a regular file: a
+						 * delivery there does not block) */
+				if (!held)
+					bs_buffer_lock(&f->buf);
+				held = 1;
 				bs_buffer_settle(&f->buf);
+			}
 			__atomic_store_n(&f->fd, other_member(f, fd), __ATOMIC_RELAXED);
 			if (held)
 				bs_buffer_unlock(&f->buf);
@@ -908,6 +915,12 @@ void bs_deliver_all_hurried(enum bs_reason why, int final, int self_inside, int 
 			bs_local_note_kept(f, l->buf.error != 0);
 			bs_local_unhold(l);
 		}
+		/* a block in flight lands first, whoever holds the lock (the
+		 * helper writes it; a fault in the holder leaves it queued) */
+		if (!bs_async_landed_by(&f->buf, bs_self.hurry_until))
+			continue;	/* the helper's write, in the kernel, did not
+					 * end in time (a hung file system): what
+					 * this buffer holds after it stays held */
 		if (!lock_in_time(try_buffer_lock, &f->buf, self_inside))
 			continue;	/* another thread's delivery did not end in time */
 		hurry_one(f, &f->buf, why, final);

@@ -36,6 +36,9 @@ struct bs_thread {
 				 * until then (ns), no longer; 0: no limit */
 	unsigned stops;		/* times our stop action ran on this thread */
 	unsigned handled;	/* times a program handler ran on this thread */
+	int in_handler;		/* program handlers running on this thread (one
+				 * left by siglongjmp is never taken off: what
+				 * this guards then just stays cautious) */
 #ifdef BS_GUARD_DEBUG
 	const char *outer;	/* the outermost section's function */
 #endif

@@ -343,6 +343,10 @@ void bs_async_file_new(struct bs_file *f);
 void bs_async_file_retire(struct bs_file *f);
 /* In a fork child: the helper did not come along. */
 void bs_async_fork_child(void);
+/* Wait until b has no block in flight, until until_ns at most (0: no
+ * limit): 1 when it has none, 0 when the time ran out. Needs no lock: the
+ * lock's holder never touches the block in flight. */
+int bs_async_landed_by(struct bs_buffer *b, uint64_t until_ns);
 
 /* n rounded up to whole pages. */
 size_t bs_page_round(size_t n);

@@ -378,12 +378,14 @@ static void dispatch(int sig, siginfo_t *info, void *ctx)
 	}
 	errno = err;
 	bs_self.handled++;
+	bs_self.in_handler++;
 	if (fault && bs_inside())
 		run_from_a_fault_inside(sig, handler, flags, info, ctx);
 	else if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))(void *)handler)(sig, info, ctx);
 	else
 		handler(sig);
+	bs_self.in_handler--;
 	/* A handler of SIGABRT that returns, inside abort(): the C library
 	 * then kills the process, the default action put back behind our
 	 * back (a double free, a smashed stack). What was written goes now. */

@@ -126,6 +126,15 @@ int bs_sys_futex_wait(int *addr, int val)
 	return bs_sys_call(SYS_futex, (long)addr, FUTEX_WAIT_PRIVATE, val, 0, 0, 0) == 0 ? 0 : -1;
 }
 
+int bs_sys_futex_wait_ns(int *addr, int val, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
+
+	return bs_sys_call(SYS_futex, (long)addr, FUTEX_WAIT_PRIVATE, val, ns ? (long)&ts : 0, 0,
+			   0) == 0 ? 0 : -1;
+}
+
 void bs_sys_futex_wake(int *addr)
 {
 	bs_sys_call(SYS_futex, (long)addr, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);

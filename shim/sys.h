@@ -143,6 +143,8 @@ void *bs_sys_remap(void *p, size_t old, size_t len);
 /* A futex wait while *addr == val (0 when a wake ended it, else -1), and
  * a wake of one waiter. */
 int bs_sys_futex_wait(int *addr, int val);
+/* The same, for at most ns (0: no limit). */
+int bs_sys_futex_wait_ns(int *addr, int val, uint64_t ns);
 void bs_sys_futex_wake(int *addr);
 /* A memory barrier on every running thread of the process (membarrier),
  * once registered: 0, or -1 when the kernel refuses it. */

@@ -37,8 +37,13 @@ static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
 static pthread_t helper;
 
+static size_t pending_at_submit;
+
 static void submit(struct bs_async *a)
 {
+	/* what a look without the lock sees while the block is handed over:
+	 * the buffer empty, the flight not yet landed */
+	pending_at_submit = bs_buffer_pending(a->b);
 	pthread_mutex_lock(&qlock);
 	ck_assert_int_lt(nqueued, 8);
 	queued[nqueued++] = a;
@@ -154,6 +159,26 @@ static void *deliver_thread(void *arg)
 	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
+
+/* A block in flight counts as pending, also while the buffer is empty
+ * (inside the hand-over): a boundary that looks without the lock does not
+ * skip it. */
+START_TEST(flight_counts_as_pending)
+{
+	setup(CAP);
+	pending_at_submit = 0;
+	ck_assert_int_eq(bs_buffer_write(&buf, "0123456789012345678901234567890123456789", 40), 40);
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcdefghijklmnopqrstuvwxyz0123456789ABCD", 40), 40);
+	ck_assert_uint_ne(pending_at_submit, 0);
+	ck_assert(bs_buffer_in_flight(&buf));
+	run_one();
+	ck_assert(!bs_buffer_in_flight(&buf));
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 40);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, BS_REPORT), 0);
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 0);
+	teardown();
+}
+END_TEST
 
 /* A delivery (an fsync, a close, a wait) waits for the block in flight:
  * the bytes after it never reach the sink before it. */
@@ -415,6 +440,7 @@ static Suite *async_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, full_buffer_handed_over_not_written);
+	tcase_add_test(tc, flight_counts_as_pending);
 	tcase_add_test(tc, delivery_waits_for_the_flight);
 	tcase_add_test(tc, next_hand_over_waits_for_the_first);
 	tcase_add_test(tc, failed_flight_reported_by_the_next_write);
