@@ -115,3 +115,21 @@ test_async_without_a_thread_writes_in_place() {
 	(( st == 0 )) || fail "status $st (137: it hung)" || return 1
 	same_files "$T/plain" "$T/out"
 }
+
+# The first hand-over happens in a program's signal handler (its write does
+# not fit a 64-byte buffer holding nine lines): no thread is made there
+# (making one allocates, which a handler must not), the block is written in
+# place, and the process ends as plain does.
+test_async_no_thread_made_in_a_signal_handler() {
+	skip_under_prefix "counts threads under strace"
+	local st=0
+	# (the shell's word on the death goes to /dev/null, not into the files)
+	{ "$P/signals" reraise 10 9 >"$T/plain" 2>&1; } 2>/dev/null || true
+	{ "${TRACE[@]}" -o "$T/trace" -e trace=clone,clone3,write,writev -E LD_PRELOAD="$LIB" \
+		-E BUFSHIM_FDS=1,2 -E BUFSHIM_SIZE=64 -E BUFSHIM_ASYNC=1 -- "$P/signals" reraise 10 9 \
+		>"$T/out" 2>&1; } 2>/dev/null || st=$?
+	(( st == 138 )) || fail "status $st, not 138 (SIGUSR1)" || return 1
+	same_files "$T/plain" "$T/out" || return 1
+	! grep -q CLONE_THREAD "$T/trace" || fail "a thread was made: $(grep CLONE_THREAD "$T/trace")" || return 1
+	grep -q '^[0-9]* *write(1, "line 0' "$T/trace" || fail "the nine lines were not handed over: $(cat "$T/trace")"
+}
