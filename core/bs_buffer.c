@@ -353,7 +353,7 @@ static int hand_over(struct bs_buffer *b)
 	a->spare = b->data;
 	a->spare_room = b->room;
 	b->data = block;
-	b->room = room;
+	b->room = (uint32_t)room;	/* a block's room: at most cap */
 	submit_fn(a);
 	return 1;
 }
@@ -495,14 +495,14 @@ static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
 int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 		   enum bs_mode mode, bs_sink_fn sink, void *ctx)
 {
-	if (cap == 0 || !data || !sink ||
+	if (cap == 0 || cap > UINT32_MAX || !data || !sink ||
 	    (mode != BS_MODE_NONE && mode != BS_MODE_LINE && mode != BS_MODE_FULL)) {
 		errno = EINVAL;
 		return -1;
 	}
 	memset(b, 0, sizeof *b);
 	b->data = data;
-	b->room = b->cap = cap;
+	b->room = b->cap = (uint32_t)cap;
 	b->mode = mode;
 	b->sink = sink;
 	b->ctx = ctx;
@@ -517,7 +517,7 @@ void bs_buffer_set_resize(bs_resize_fn resize)
 void bs_buffer_set_room(struct bs_buffer *b, size_t room)
 {
 	if (room && room < b->cap)
-		b->room = room;
+		b->room = (uint32_t)room;
 }
 
 /*
@@ -538,7 +538,7 @@ __attribute__((noinline)) static int grow(struct bs_buffer *b, size_t total)
 		return 0;
 	}
 	b->data = p;
-	b->room = size;
+	b->room = (uint32_t)size;	/* at most cap */
 	return 1;
 }
 
@@ -570,7 +570,7 @@ static void shrink_idle(struct bs_buffer *b)
 	p = resize_fn(b->ctx, b->data, b->room, size);
 	if (p) {
 		b->data = p;
-		b->room = size;
+		b->room = (uint32_t)size;
 	}
 }
 
@@ -810,7 +810,7 @@ void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic)
 {
 	b->atomic = atomic > UINT_MAX ? UINT_MAX : (unsigned)atomic;
 	if (atomic && b->cap > atomic)
-		b->cap = atomic;
+		b->cap = (uint32_t)atomic;
 	if (b->room > b->cap)
 		b->room = b->cap;
 }

@@ -85,8 +85,10 @@ struct bs_buffer {
 	enum bs_mode mode;	/* the default; NONE once it only passes through */
 	int error;		/* errno waiting to be reported, 0 if none */
 	char *data;
-	size_t room;		/* bytes of data there now: grows up to cap */
-	size_t cap;		/* lowered when memory to grow into is refused */
+	uint32_t room;		/* bytes of data there now: grows up to cap */
+	uint32_t cap;		/* lowered when memory to grow into is refused
+				 * (at most 4 GiB - 1: the setting's 1 GiB fits,
+				 * and a buffered fd costs 8 bytes less) */
 	size_t len;
 	bs_sink_fn sink;
 	void *ctx;

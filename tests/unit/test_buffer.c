@@ -375,6 +375,11 @@ START_TEST(init_rejects_nonsense)
 	ck_assert_int_eq(bs_buffer_init(&buf, m, 0, BS_MODE_FULL, fake_writev, NULL), -1);
 	ck_assert_int_eq(bs_buffer_init(&buf, m, 4, BS_MODE_AUTO, fake_writev, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
+	/* a capacity the engine's 32-bit room cannot hold (never allocated) */
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_init(&buf, m, (size_t)UINT32_MAX + 1, BS_MODE_FULL, fake_writev,
+					 NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
 
