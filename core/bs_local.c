@@ -56,7 +56,10 @@ int bs_local_hold(struct bs_local *l, unsigned how)
 	other_side_fence();
 	while (__atomic_load_n(&l->busy, __ATOMIC_ACQUIRE)) {
 		if (how & BS_LOCAL_TRY) {
-			bs_local_unhold(l);
+			/* let go without looking at the buffer (the owner is
+			 * appending: an empty look now would clear its mark) */
+			__atomic_store_n(&l->stop, 0, __ATOMIC_RELEASE);
+			bs_buffer_unlock(&l->buf);
 			return 0;
 		}
 		sched_yield();	/* a copy of one record */

@@ -518,6 +518,7 @@ static int other_member(struct bs_file *f, int fd)
 static void forget_locked(int fd)
 {
 	struct bs_file *f = bs_ent_file(bs_fdtab_get(fd)), **p;
+	struct bs_local *locals;
 
 	if ((unsigned)fd < FDTAB_CHUNK)
 		__atomic_store_n(&read_kind[fd], 0, __ATOMIC_RELAXED);
@@ -553,9 +554,10 @@ static void forget_locked(int fd)
 	bs_async_file_retire(f);	/* its second block given back */
 	__atomic_store_n(&f->closed, 1, __ATOMIC_RELAXED);
 	bs_fence_store_load();	/* a thread that takes a buffer now sees closed */
-	if (__atomic_load_n(&f->locals, __ATOMIC_ACQUIRE)) {
-		bs_local_passthrough(f->locals);
-		bs_local_take_stats(f->locals, &f->buf.stats, 0);
+	locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
+	if (locals) {
+		bs_local_passthrough(locals);
+		bs_local_take_stats(locals, &f->buf.stats, 0);
 	}
 	if (bs_cfg.stats == BS_STATS_OFF || f->buf.stats.writes == 0) {
 		for (p = &files; *p != f; p = &(*p)->next)
@@ -728,6 +730,31 @@ static void say_lost(struct bs_file *f, int err)
 	bs_diag(line);
 }
 
+/*
+ * Whether f may hold bytes, for a process-wide delivery that has just
+ * cleared bs_dirty. A writer appends under the buffer's lock, which it may
+ * let go with a plain store, and then looks at bs_dirty: a look here that
+ * finds the buffer empty without the lock could miss its bytes while the
+ * writer misses the clearing (each a store, then a load of the other's).
+ * When other threads may write, an empty look is made again under the
+ * lock, which orders the two; a lock that is held counts as bytes (the
+ * delivery then looks under it, or leaves it to a delivery under way).
+ */
+static int may_hold(struct bs_file *f)
+{
+	int held;
+
+	if (bs_file_pending(f))
+		return 1;
+	if (__libc_single_threaded)
+		return 0;
+	if (!bs_buffer_trylock(&f->buf))
+		return 1;
+	held = bs_buffer_pending(&f->buf) != 0;
+	bs_buffer_unlock(&f->buf);
+	return held;
+}
+
 /* Deliver f; at exit, say what could not be delivered; with final, f
  * writes through from now on. A delivery under way in another thread,
  * which may block for as long as its reader does not read, is not waited
@@ -738,8 +765,8 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 	struct bs_local *locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
 	int rc, err;
 
-	if (!final && !bs_file_pending(f))
-		return 0;	/* nothing held: not even its lock is taken */
+	if (!final && !may_hold(f))
+		return 0;	/* nothing held: its lock is not waited for */
 	if (locals) {
 		rc = bs_local_deliver(locals, why, (at_exit ? BS_REPORT : 0) | BS_YIELD,
 				      BS_LOCAL_SKIP_DELIVERING | (final ? BS_LOCAL_FINAL : 0));
@@ -786,7 +813,7 @@ static int deliver_each(enum bs_reason why, int at_exit, int final)
 		more = 0;
 		pthread_mutex_lock(&files_lock);
 		for (struct bs_file *f = files; f; f = f->next, i++) {
-			if (i < skip || f->closed || (!final && !bs_file_pending(f)))
+			if (i < skip || f->closed || (!final && !may_hold(f)))
 				continue;
 			if (n == (int)(sizeof batch / sizeof batch[0])) {
 				more = 1;

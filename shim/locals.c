@@ -252,7 +252,7 @@ void bs_local_file_new(struct bs_file *f)
 		l->buf.len = 0;
 		l->buf.error = 0;
 		l->buf.mode = BS_MODE_FULL;
-		l->buf.cap = bs_cfg.size;
+		l->buf.cap = (uint32_t)bs_cfg.size;	/* at most 1 GiB */
 		l->buf.ctx = f->buf.ctx;
 		memset(&l->buf.stats, 0, sizeof l->buf.stats);
 		bs_buffer_set_atomic(&l->buf, f->buf.atomic);

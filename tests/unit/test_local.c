@@ -199,6 +199,23 @@ START_TEST(hold_waits_for_a_busy_owner_and_try_does_not)
 }
 END_TEST
 
+/* A try that finds the owner busy lets go without touching the buffer: the
+ * owner may be appending to it right then (its length still 0 here), and
+ * clearing the mark would leave its bytes where no wait looks. */
+START_TEST(failed_try_leaves_the_mark)
+{
+	setup_list(1, CAP);
+	nodes[0].busy = 1;			/* appending, nothing counted yet */
+	nodes[0].dirty = 1;			/* marked by an earlier record */
+	ck_assert_int_eq(bs_local_hold(&nodes[0], BS_LOCAL_TRY), 0);
+	ck_assert_int_eq(nodes[0].dirty, 1);
+	ck_assert_int_eq(nodes[0].stop, 0);
+	ck_assert_int_eq(bs_buffer_trylock(&nodes[0].buf), 1);	/* let go */
+	bs_buffer_unlock(&nodes[0].buf);
+	teardown();
+}
+END_TEST
+
 /* ---- threads -------------------------------------------------------------------------- */
 
 #define RECORDS 20000
@@ -316,6 +333,7 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, kept_failures_taken_once_each);
 	tcase_add_test(tc, final_walk_passes_through_and_stats_add_up);
 	tcase_add_test(tc, hold_waits_for_a_busy_owner_and_try_does_not);
+	tcase_add_test(tc, failed_try_leaves_the_mark);
 	tcase_add_loop_test(tc, threads_tear_nothing_while_others_deliver, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
