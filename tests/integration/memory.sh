@@ -61,3 +61,18 @@ test_memory_given_back_after_a_large_delivery() {
 	(( after < 32000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
 	echo "VmRSS $held kB held, $after kB after"
 }
+
+# With asynchronous delivery each file has a second block, as large as the
+# first grew: it goes back with the first when the program goes idle.
+test_memory_async_second_block_given_back() {
+	skip_under_asan "resident sizes count its shadow memory"
+	local held after
+	shim BUFSHIM_SIZE=64M BUFSHIM_ASYNC=1 "$P/memory" rss 192 >"$T/out" 2>"$T/err" ||
+		fail "$(cat "$T/err")" || return 1
+	held=$(awk '/^held/ { print $2 }' "$T/err")
+	after=$(awk '/^after/ { print $2 }' "$T/err")
+	(( held > 96000 )) || fail "only $held kB resident: not two blocks?" || return 1
+	(( after < 40000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
+	(( $(stat -c %s "$T/out") == 192 * 1048576 )) || fail "the file has $(stat -c %s "$T/out") bytes"
+	echo "VmRSS $held kB held, $after kB after"
+}
