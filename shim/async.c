@@ -25,7 +25,6 @@
 #include "shim.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <string.h>
 
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -64,24 +63,6 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-static int start_helper(void)
-{
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, (size_t)64 * 1024);
-	rc = pthread_create(&t, &attr, helper, NULL);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
 /* The engine's submit (the buffer's lock held): queued for the helper, or
  * written here when there is no helper: none could be made, or this write
  * is a program's signal handler's, where making a thread (it allocates)
@@ -91,7 +72,7 @@ static void submit(struct bs_async *a)
 	int err = errno, queued = 0;
 
 	pthread_mutex_lock(&queue_lock);
-	if (!helper_started && !bs_self.in_handler && start_helper() == 0)
+	if (!helper_started && !bs_self.in_handler && bs_start_thread(helper) == 0)
 		helper_started = 1;
 	if (helper_started) {
 		a->next = NULL;

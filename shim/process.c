@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * process.c — a process's life as the library sees it: the constructor,
- * fork, the stats, and the end (exit, _exit, exec, quick_exit).
+ * fork, the stats, the end (exit, _exit, exec, quick_exit), and the
+ * library's own threads.
  */
 #include "shim.h"
 
+#include <pthread.h>
+#include <signal.h>
 
 /* ---- the end of a process ----------------------------------------------------------- */
 
@@ -42,6 +45,27 @@ void bs_fork_child(void)
 	bs_files_fork_release(1);
 	bs_timer_fork_child();
 	bs_async_fork_child();
+}
+
+/* ---- the library's own threads ------------------------------------------------------ */
+
+int bs_start_thread(void *(*fn)(void *))
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	/* It takes none of the program's signals: made with all blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, (size_t)64 * 1024);
+	rc = pthread_create(&t, &attr, fn, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 /* ---- start ------------------------------------------------------------------------------- */

@@ -335,6 +335,13 @@ void bs_timer_stamp(struct bs_file *f);
 /* In a fork child: the helper did not come along. */
 void bs_timer_fork_child(void);
 
+/* ---- the library's own threads (process.c) -------------------------------- */
+
+/* A detached thread running fn(NULL), with a small stack and every signal
+ * blocked (the program's signals are never ours to take): 0, or
+ * pthread_create's error. The timer's helper and asynchronous delivery's. */
+int bs_start_thread(void *(*fn)(void *));
+
 /* ---- asynchronous delivery (async.c) -------------------------------------- */
 
 /* f, a new regular file, delivers its full buffers through the helper. */

@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <time.h>
 
 static pthread_mutex_t timer_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -104,24 +103,6 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-static void start_helper(void)
-{
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t t;
-
-	/* The helper takes none of the program's signals. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, (size_t)64 * 1024);
-	if (pthread_create(&t, &attr, helper, NULL) != 0)
-		__atomic_store_n(&helper_started, 0, __ATOMIC_RELAXED);	/* try again later */
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
 void bs_timer_stamp(struct bs_file *f)
 {
 	int err = errno;	/* the program's write left it as it was */
@@ -129,7 +110,8 @@ void bs_timer_stamp(struct bs_file *f)
 	__atomic_store_n(&f->first_ns, bs_now_ns(), __ATOMIC_RELAXED);
 	bs_fence_store_load();	/* see "Lost wake-ups" above */
 	if (!__atomic_exchange_n(&helper_started, 1, __ATOMIC_ACQ_REL)) {
-		start_helper();
+		if (bs_start_thread(helper) != 0)
+			__atomic_store_n(&helper_started, 0, __ATOMIC_RELAXED);	/* try again later */
 	} else if (__atomic_load_n(&helper_idle, __ATOMIC_RELAXED)) {
 		pthread_mutex_lock(&timer_lock);
 		pthread_cond_signal(&timer_cond);
