@@ -3,16 +3,22 @@
  * fake_sink.h — a writev-shaped sink for the engine's tests.
  *
  * It records every byte it accepts and where each call ended, and follows a
- * script: call k may take only a few bytes, or fail with an errno.
+ * script: call k may take only a few bytes, or fail with an errno. Also
+ * what the engine's tests share beside it: the futex calls they give the
+ * engine, and the numbered records their thread hammers write and check.
  */
 #ifndef FAKE_SINK_H
 #define FAKE_SINK_H
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define FAKE_MAX_CALLS 100000
 #define FAKE_SCRIPT 32
@@ -100,6 +106,68 @@ static inline int fake_whole(const struct fake_sink *s, size_t start, size_t end
 		if (s->ends[i] > start && s->ends[i] < end)
 			return 0;
 	return 1;
+}
+
+/* ---- the futex calls the tests give the engine (bs_buffer_set_futex) ---------------- */
+
+static inline int fake_futex_wait(int *addr, int val)
+{
+	return syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) == 0 ? 0 : -1;
+}
+
+static inline void fake_futex_wake(int *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* ---- numbered records of threads ---------------------------------------------------- */
+
+/* Record i of thread t into rec (at least 128 bytes): "<t>:<i>:", then
+ * i % 50 bytes of 'a' + t, then a newline. Its length. */
+static inline size_t fake_record(char *rec, int t, int i)
+{
+	int n = snprintf(rec, 32, "%d:%d:", t, i);
+	int pad = i % 50;
+
+	memset(rec + n, 'a' + t, (size_t)pad);
+	rec[n + pad] = '\n';
+	return (size_t)(n + pad + 1);
+}
+
+/* Whether s received records records of each of nthreads threads (at most
+ * 16), each whole and in its thread's order, nothing else: NULL, or what
+ * is wrong. */
+static inline const char *fake_records_check(const struct fake_sink *s, int nthreads, int records)
+{
+	int next[16] = { 0 };
+	const char *p = s->out, *end = s->out + s->len;
+
+	while (p < end) {
+		int t, i, n;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char head_of[32] = "";
+
+		if (!nl)
+			return "a record without its newline";
+		memcpy(head_of, p, nl - p < 31 ? (size_t)(nl - p) : 31);	/* sscanf reads to a NUL */
+		if (sscanf(head_of, "%d:%d:%n", &t, &i, &n) != 2)
+			return "a record without its numbers";
+		if (t < 0 || t >= nthreads)
+			return "a record of no such thread";
+		if (i != next[t])
+			return "a record out of its thread's order";
+		if (nl - p - n != i % 50)
+			return "a record torn";
+		for (const char *q = p + n; q < nl; q++)
+			if (*q != 'a' + t)
+				return "a record torn";
+		next[t]++;
+		p = nl + 1;
+	}
+	for (int t = 0; t < nthreads; t++)
+		if (next[t] != records)
+			return "records missing";
+	return NULL;
 }
 
 #endif

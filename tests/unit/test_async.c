@@ -359,20 +359,17 @@ END_TEST
 
 #define RECORDS 20000
 
-/* Thread t writes "<t>:<seq>:<padding>\n"; every so often a delivery, as a
- * boundary in the program would make. */
+/* Thread t writes its numbered records (fake_record); every so often a
+ * delivery, as a boundary in the program would make. */
 static void *writer(void *arg)
 {
 	int t = (int)(intptr_t)arg;
 	char rec[128];
 
 	for (int i = 0; i < RECORDS; i++) {
-		int n = snprintf(rec, sizeof rec, "%d:%d:", t, i);
-		int pad = i % 50;
+		size_t n = fake_record(rec, t, i);
 
-		memset(rec + n, 'a' + t, (size_t)pad);
-		rec[n + pad] = '\n';
-		if (bs_buffer_write(&buf, rec, (size_t)(n + pad + 1)) != n + pad + 1)
+		if (bs_buffer_write(&buf, rec, n) != (ssize_t)n)
 			return (void *)1;
 		if (i % 997 == 0 && bs_buffer_deliver(&buf, BS_DELIVER_WAIT, BS_REPORT) != 0)
 			return (void *)2;
@@ -382,26 +379,9 @@ static void *writer(void *arg)
 
 static void check_output(int nthreads)
 {
-	int next[16] = { 0 };
-	char *p = sink->out, *end = sink->out + sink->len;
+	const char *why = fake_records_check(sink, nthreads, RECORDS);
 
-	while (p < end) {
-		int t, i, n;
-		char *nl = memchr(p, '\n', (size_t)(end - p)), head_of[32] = "";
-
-		EXPECT(nl != NULL);
-		memcpy(head_of, p, nl - p < 31 ? (size_t)(nl - p) : 31);
-		EXPECT(sscanf(head_of, "%d:%d:%n", &t, &i, &n) == 2);
-		EXPECT(t >= 0 && t < nthreads);
-		EXPECT(i == next[t]);		/* each thread's order kept */
-		EXPECT(nl - p - n == i % 50);	/* the record whole */
-		for (char *q = p + n; q < nl; q++)
-			EXPECT(*q == 'a' + t);
-		next[t]++;
-		p = nl + 1;
-	}
-	for (int t = 0; t < nthreads; t++)
-		EXPECT(next[t] == RECORDS);
+	ck_assert_msg(why == NULL, "%s", why);	/* whole, each thread's order, all */
 }
 
 /* _i: 1 or 4 writers; a 4 KiB buffer. */
@@ -453,22 +433,12 @@ static Suite *async_suite(void)
 	return s;
 }
 
-static int test_futex_wait(int *addr, int val)
-{
-	return syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) == 0 ? 0 : -1;
-}
-
-static void test_futex_wake(int *addr)
-{
-	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
 int main(void)
 {
 	SRunner *sr = srunner_create(async_suite());
 	int failed;
 
-	bs_buffer_set_futex(test_futex_wait, test_futex_wake);
+	bs_buffer_set_futex(fake_futex_wait, fake_futex_wake);
 	bs_buffer_set_resize(resize);
 	bs_buffer_set_submit(submit);
 	srunner_run_all(sr, CK_NORMAL);

@@ -895,19 +895,16 @@ END_TEST
 #define THREADS 4
 #define RECORDS 20000
 
-/* A record: "<thread>:<seq>:<padding>\n", its length varying with seq. */
+/* Thread t writes its numbered records (fake_record). */
 static void *hammer(void *arg)
 {
 	int t = (int)(intptr_t)arg;
 	char rec[128];
 
 	for (int i = 0; i < RECORDS; i++) {
-		int n = snprintf(rec, sizeof rec, "%d:%d:", t, i);
-		int pad = i % 50;
+		size_t n = fake_record(rec, t, i);
 
-		memset(rec + n, 'a' + t, (size_t)pad);
-		rec[n + pad] = '\n';
-		if (bs_buffer_write(&buf, rec, (size_t)(n + pad + 1)) != n + pad + 1)
+		if (bs_buffer_write(&buf, rec, n) != (ssize_t)n)
 			return (void *)1;
 	}
 	return NULL;
@@ -916,8 +913,7 @@ static void *hammer(void *arg)
 START_TEST(threads_tear_no_record)
 {
 	pthread_t th[THREADS];
-	int next[THREADS] = { 0 };
-	char *p, *end;
+	const char *why;
 
 	if (_i == 2)
 		make_growing(BIG, CAP);	/* grows while they write */
@@ -932,25 +928,8 @@ START_TEST(threads_tear_no_record)
 		ck_assert_ptr_null(rc);
 	}
 	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_EXIT, 1), 0);
-	p = sink->out;
-	end = sink->out + sink->len;
-	while (p < end) {
-		int t, i, n;
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		EXPECT(nl != NULL);
-		*nl = '\0';	/* sscanf reads only the record (it scans to the end of its string) */
-		EXPECT(sscanf(p, "%d:%d:%n", &t, &i, &n) == 2);
-		EXPECT(t >= 0 && t < THREADS);
-		EXPECT(i == next[t]);		/* each thread's order kept */
-		EXPECT(nl - p - n == i % 50);	/* the record whole */
-		for (char *q = p + n; q < nl; q++)
-			EXPECT((*q) == ('a' + t));
-		next[t]++;
-		p = nl + 1;
-	}
-	for (int t = 0; t < THREADS; t++)
-		EXPECT((next[t]) == (RECORDS));
+	why = fake_records_check(sink, THREADS, RECORDS);	/* whole, in order, all */
+	ck_assert_msg(why == NULL, "%s", why);
 	ck_assert_uint_eq(buf.stats.writes, THREADS * RECORDS);
 	teardown();
 }
@@ -1252,17 +1231,6 @@ static Suite *buffer_suite(void)
 	return s;
 }
 
-/* The futex calls the library gives the engine, made here the same way. */
-static int test_futex_wait(int *addr, int val)
-{
-	return syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) == 0 ? 0 : -1;
-}
-
-static void test_futex_wake(int *addr)
-{
-	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
 int main(int argc, char **argv)
 {
 	SRunner *sr = srunner_create(buffer_suite());
@@ -1270,7 +1238,7 @@ int main(int argc, char **argv)
 
 	/* "yield": the engine's own fallback, before the library gives it futexes */
 	if (!(argc > 1 && strcmp(argv[1], "yield") == 0))
-		bs_buffer_set_futex(test_futex_wait, test_futex_wake);
+		bs_buffer_set_futex(fake_futex_wait, fake_futex_wake);
 	set_fence(0);	/* as the library does */
 
 	srunner_run_all(sr, CK_NORMAL);

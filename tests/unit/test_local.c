@@ -222,19 +222,16 @@ END_TEST
 static int nthreads;
 static int writers_done;
 
-/* Thread t appends "<t>:<seq>:<padding>\n" to its own buffer. */
+/* Thread t appends its numbered records (fake_record) to its own buffer. */
 static void *owner_thread(void *arg)
 {
 	int t = (int)(intptr_t)arg;
 	char rec[128];
 
 	for (int i = 0; i < RECORDS; i++) {
-		int n = snprintf(rec, sizeof rec, "%d:%d:", t, i);
-		int pad = i % 50;
+		size_t n = fake_record(rec, t, i);
 
-		memset(rec + n, 'a' + t, (size_t)pad);
-		rec[n + pad] = '\n';
-		if (bs_local_write(&nodes[t], rec, (size_t)(n + pad + 1), BS_MODE_FULL) != n + pad + 1)
+		if (bs_local_write(&nodes[t], rec, n, BS_MODE_FULL) != (ssize_t)n)
 			return (void *)1;
 	}
 	return NULL;
@@ -258,26 +255,9 @@ static void *boundary_thread(void *arg)
 
 static void check_output(void)
 {
-	int next[16] = { 0 };
-	char *p = sink->out, *end = sink->out + sink->len;
+	const char *why = fake_records_check(sink, nthreads, RECORDS);
 
-	while (p < end) {
-		int t, i, n;
-		char *nl = memchr(p, '\n', (size_t)(end - p)), head_of[32] = "";
-
-		EXPECT(nl != NULL);
-		memcpy(head_of, p, nl - p < 31 ? (size_t)(nl - p) : 31);	/* sscanf reads to a NUL */
-		EXPECT(sscanf(head_of, "%d:%d:%n", &t, &i, &n) == 2);
-		EXPECT(t >= 0 && t < nthreads);
-		EXPECT(i == next[t]);		/* each thread's order kept */
-		EXPECT(nl - p - n == i % 50);	/* the record whole */
-		for (char *q = p + n; q < nl; q++)
-			EXPECT((*q) == ('a' + t));
-		next[t]++;
-		p = nl + 1;
-	}
-	for (int t = 0; t < nthreads; t++)
-		EXPECT((next[t]) == (RECORDS));
+	ck_assert_msg(why == NULL, "%s", why);	/* whole, each thread's order, all */
 }
 
 static void membarrier_all(void)
@@ -339,22 +319,12 @@ static Suite *local_suite(void)
 	return s;
 }
 
-static int test_futex_wait(int *addr, int val)
-{
-	return syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) == 0 ? 0 : -1;
-}
-
-static void test_futex_wake(int *addr)
-{
-	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
 int main(void)
 {
 	SRunner *sr = srunner_create(local_suite());
 	int failed;
 
-	bs_buffer_set_futex(test_futex_wait, test_futex_wake);
+	bs_buffer_set_futex(fake_futex_wait, fake_futex_wake);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
