@@ -218,20 +218,36 @@ late_reader() {
 }
 
 # Three threads write numbered records; the process raises a fatal signal:
-# every record whole, none twice, none a write had returned missing.
+# every record whole, none twice, none a write had returned missing. The
+# one exception is the kernel's, with or without the library: a write
+# that is still going on when the process dies stops at a page boundary
+# (a fatal signal is checked between pages), so the file may end in the
+# first part of a record whose write never returned; it must be the one
+# that thread had due.
 test_signals_threads_die_losing_nothing() {
-	local st=0
+	local st=0 tail=
 	ulimit -c 0
 	{ shim BUFSHIM_SIZE=64K "$P/signals" threads "$T/counts" 15 >"$T/out"; } 2>/dev/null || st=$?
 	(( st == 143 )) || fail "status $st" || return 1
 	od -An -v -t d8 -N 24 "$T/counts" | tr -s ' ' '\n' | grep . >"$T/returned"
-	awk -v counts="$T/returned" '
+	if [[ -s $T/out && $(tail -c 1 "$T/out" | od -An -c | tr -d ' ') != '\n' ]]; then
+		tail="$(tail -n 1 "$T/out")"
+		(( $(stat -c %s "$T/out") % 4096 == 0 )) ||
+			fail "the file ends in \"$tail\", not at a page boundary" || return 1
+		head -c "-${#tail}" "$T/out" >"$T/whole"
+	else
+		cp "$T/out" "$T/whole"
+	fi
+	awk -v counts="$T/returned" -v tail="$tail" '
 		BEGIN { t = 0; while ((getline c < counts) > 0) want[t++] = c }
 		!/^thread [0-2] record [0-9]+ end$/ { print "torn: " $0; bad = 1; exit 1 }
 		{ if ($4 != next_[$2] + 0) { print "thread " $2 ": record " $4 " where " next_[$2] + 0 " was due"; bad = 1; exit 1 }
 		  next_[$2]++ }
 		END { if (bad) exit 1
-		      for (t = 0; t < 3; t++) if (next_[t] + 0 < want[t]) { print "thread " t ": " next_[t] + 0 " of " want[t] " records"; exit 1 } }' "$T/out"
+		      for (t = 0; t < 3; t++) if (next_[t] + 0 < want[t]) { print "thread " t ": " next_[t] + 0 " of " want[t] " records"; exit 1 }
+		      if (tail == "") exit 0
+		      for (t = 0; t < 3; t++) if (index("thread " t " record " next_[t] + 0 " end", tail) == 1) exit 0
+		      print "torn: " tail " is no record that was due"; exit 1 }' "$T/whole"
 }
 
 # SIGTSTP delivers before the stop; SIGCONT resumes it, nothing lost.
