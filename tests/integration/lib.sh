@@ -145,12 +145,28 @@ run_preloaded() {
 }
 
 # writes [VAR=VAL...] -- CMD...: print the number of write-family syscalls
-# CMD makes (children included), its stdout going to $T/out.
+# CMD makes (the children it waits for included), its stdout going to
+# $T/out. The kernel's own count (tests/progs/count_writes.c) where it
+# keeps one: a tracer stops the program at each write, and a plain run
+# of 120000 writes took 8.3 s under strace against 0.7 s counted so.
+# strace where the kernel keeps no count, and under an emulator.
+COUNT_BY_KERNEL=0
+[[ -z ${TEST_EMULATOR:-} && -r /proc/self/io && ${WRITES_BY:-} != strace ]] && COUNT_BY_KERNEL=1
 writes() {
 	(( ${#PREFIX[@]} == 0 )) || { echo "writes: no syscall count under TEST_PREFIX" >&2; return 1; }
-	local envs=()
-	while [[ $1 != -- ]]; do envs+=(-E "$1"); shift; done
+	local envs=() st=0
+	while [[ $1 != -- ]]; do envs+=("$1"); shift; done
 	shift
+	if (( COUNT_BY_KERNEL )); then
+		rm -f "$T/count"
+		"$P/count_writes" "$T/count" env "${envs[@]}" "$@" >"$T/out" || st=$?
+		if [[ -s $T/count ]]; then
+			(( st == 0 )) || return 1
+			cat "$T/count"
+			return 0
+		fi
+	fi
+	envs=("${envs[@]/#/-E}")
 	"${TRACE[@]}" -c -o "$T/strace" -e trace=write,writev,pwrite64,pwritev,pwritev2 \
 		"${envs[@]}" -- "$@" >"$T/out" || return 1
 	awk '$NF == "total" { print $4 }' "$T/strace"

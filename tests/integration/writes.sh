@@ -16,6 +16,38 @@ test_dd_bs1_to_file() {
 		at_least_times_fewer "$plain" "$shimmed" 50 && echo "$plain -> $shimmed writes"
 }
 
+# The counts above come from the kernel's accounting (count_writes): it
+# must say what strace says, for a process, its children, every call of
+# the family, plain and preloaded.
+test_write_counts_by_the_kernel_are_straces() {
+	skip_under_prefix "counts syscalls under strace"
+	(( COUNT_BY_KERNEL )) || skip "the kernel keeps no count here, strace counts"
+	local py='import os
+fd = os.open(os.environ["OUT"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+for i in range(200):
+    os.write(1, b"a" * (i % 7 + 1))
+    os.writev(1, [b"b", b"cd\n"])
+    os.pwrite(fd, b"x", i)
+    os.pwritev(fd, [b"y", b"z"], i)
+    os.pwritev(fd, [b"w"], i, os.RWF_APPEND) if hasattr(os, "RWF_APPEND") else None
+os.write(1, b"")'
+	local sh='for i in 1 2 3 4 5 6 7 8 9 10; do echo $i; (echo sub $i); /bin/echo child $i; done'
+	local k s pre cmd
+	for pre in "" "LD_PRELOAD=$LIB"; do
+		for cmd in "python3 -c" "dash -c" "$P/writer 500 30 writev"; do
+			case $cmd in
+			python3*) set -- python3 -c "$py" ;;
+			dash*) set -- dash -c "$sh" ;;
+			*) set -- $cmd ;;
+			esac
+			k=$(writes OUT="$T/file" $pre -- "$@") || return 1
+			s=$(COUNT_BY_KERNEL=0 writes OUT="$T/file" $pre -- "$@") || return 1
+			(( k == s && k > 0 )) || fail "${pre:-plain} $1: the kernel counted $k, strace $s" || return 1
+			echo -n "${pre:+preloaded }${1##*/} $k; "
+		done
+	done
+}
+
 test_dd_bs1_to_pipe() {
 	skip_dd_under_asan
 	head -c 50000 /dev/urandom >"$T/in"
