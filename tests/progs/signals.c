@@ -10,7 +10,7 @@
  *                                it (wait: "ready" on stderr first)
  *   signals compute N S          N lines, "ready" on stderr, S seconds of
  *                                computing, then "done"
- *   signals race N               lines until a timer's (2-30 ms)
+ *   signals race N               lines until a timer's (2-10 ms)
  *                                SIGALRM handler writes its own line and
  *                                _exits; the handler says how many writes
  *                                had returned
@@ -201,8 +201,9 @@ static void race_handler(int sig)
 
 static int race(long n)
 {
-	/* somewhere in the first 30 ms: each run lands elsewhere */
-	struct itimerval t = { .it_value = { 0, 2000 + getpid() % 28000 } };
+	/* somewhere in the first 10 ms (tens of thousands of lines, many
+	 * buffers): each run lands elsewhere */
+	struct itimerval t = { .it_value = { 0, 2000 + getpid() % 8000 } };
 	char b[64];
 
 	signal(SIGALRM, race_handler);
