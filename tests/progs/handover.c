@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "quiet.h"
+
 static void put(int fd, const char *s)
 {
 	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
@@ -69,8 +71,10 @@ static int tell(const char *path)
 		return 2;
 	put(3, "hello\n");
 	kill(child, SIGUSR1);
-	for (t = now(); now() - t < 0.5;)	/* computes: no wait, no boundary */
+	for (t = now(); now() - t < 0.5;) {	/* computes: no wait, no boundary */
+		quiet_pause();
 		spin++;
+	}
 	return waitpid(child, &sig, 0) == child && sig == 0 ? 0 : 1;
 }
 

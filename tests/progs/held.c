@@ -4,7 +4,8 @@
  *
  * Fd 1 is a regular file. THREADS threads each write RECORDS records in
  * the format of `threads` ("t:i:" padding "\n", small enough to stay
- * buffered), say so, and spin (no call the library sees) until released.
+ * buffered), say so, and wait (quiet_pause: no call the library sees,
+ * computing to it) until released.
  * The main thread waits for them the same way, checks through raw
  * syscalls, which the library does not see, that the file is still empty
  * (else exit 3: nothing was held, the test proves nothing), and crosses
@@ -41,6 +42,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "quiet.h"
 
 extern char **environ;
 
@@ -79,7 +82,7 @@ static int all_there(void)
 static void spin_until(int *flag, int value)
 {
 	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) < value)
-		;
+		quiet_pause();
 }
 
 static void fork_here(void)
