@@ -7,6 +7,7 @@
  */
 #include "bs_config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -280,7 +281,8 @@ static int parse_threads(struct bs_config *c, const char *value,
 int bs_config_parse(struct bs_config *c, const struct bs_env *env,
 		    struct bs_str *msg)
 {
-	memset(c, 0, sizeof *c);
+	memset(c, 0, offsetof(struct bs_config, stats_path));
+	c->stats_path[0] = '\0';
 	c->size = BS_SIZE_DEFAULT;
 	c->mode = BS_MODE_AUTO;
 	c->stdio = 1;

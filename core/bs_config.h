@@ -51,14 +51,16 @@ struct bs_config {
 	enum bs_mode mode;	/* the default, AUTO included */
 	unsigned flush_ms;	/* 0: no bound */
 	enum bs_stats_to stats;
-	/* FILE and SUMMARY: a copy, as it was set (the library makes a
-	 * relative one absolute at start); a program may rewrite its
-	 * environment (to show a title) and a path into it would change */
-	char stats_path[BS_PATH_MAX];
 	int stdio;
 	int threads_local;	/* BUFSHIM_THREADS=local: a buffer per thread */
 	int async;		/* BUFSHIM_ASYNC=1: a helper thread writes full
 				 * buffers of regular files */
+	/* FILE and SUMMARY: a copy, as it was set (the library makes a
+	 * relative one absolute at start); a program may rewrite its
+	 * environment (to show a title) and a path into it would change.
+	 * Last, and not cleared beyond its first byte: a process that
+	 * keeps no stats file never touches its pages. */
+	char stats_path[BS_PATH_MAX];
 };
 
 /* Fill env through lookup (getenv, in the library and the command). */

@@ -41,11 +41,11 @@ enum {
 };
 static unsigned char read_kind[FDTAB_CHUNK];
 
-int bs_dirty;
-int bs_stopped;
+int bs_dirty BS_STARTUP;
+int bs_stopped BS_STARTUP;
 
-static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct bs_file *files;		/* every buffer, newest first */
+static pthread_mutex_t files_lock BS_STARTUP = PTHREAD_MUTEX_INITIALIZER;
+static struct bs_file *files BS_STARTUP;	/* every buffer, newest first */
 static struct bs_file *free_files;	/* retired, ready for reuse */
 static BS_TLS int fork_held;		/* this thread's fork holds the locks */
 

@@ -14,7 +14,7 @@ int bs_active;
 BS_TLS struct bs_thread bs_self;
 
 enum { INIT_NONE, INIT_BUSY, INIT_DONE };
-static int init_state;
+static int init_state BS_STARTUP;
 
 /*
  * A relative stats path names a file in the directory the process started

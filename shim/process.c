@@ -70,15 +70,36 @@ int bs_start_thread(void *(*fn)(void *))
 
 /* ---- start ------------------------------------------------------------------------------- */
 
+/* What pthread_atfork, atexit and at_quick_exit do: the C library links
+ * them into us as stubs of its own, at the far end of our code, a page of
+ * their own to fault in at every start; the calls they make, made here. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void),
+			     void (*child)(void), void *dso);
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+extern int __cxa_at_quick_exit(void (*fn)(void *), void *dso);
+extern void *__dso_handle;
+
+static void at_exit_deliver_arg(void *unused)
+{
+	(void)unused;
+	at_exit_deliver();
+}
+
+static void end_process_arg(void *unused)
+{
+	(void)unused;
+	bs_end_process();
+}
+
 __attribute__((constructor)) static void bs_constructor(void)
 {
 	bs_init();
 	if (!bs_active)
 		return;
-	(void)pthread_atfork(bs_fork_prepare, bs_fork_parent, bs_fork_child);
-	(void)atexit(at_exit_deliver);
+	(void)__register_atfork(bs_fork_prepare, bs_fork_parent, bs_fork_child, __dso_handle);
+	(void)__cxa_atexit(at_exit_deliver_arg, NULL, __dso_handle);
 	/* registered first, so run last: after the program's own handlers */
-	(void)at_quick_exit(bs_end_process);
+	(void)__cxa_at_quick_exit(end_process_arg, __dso_handle);
 	bs_stdio_bridge();
 }
 

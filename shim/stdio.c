@@ -63,7 +63,7 @@ struct bridge {
 	int line;		/* the fd's configured mode is line */
 };
 
-static struct bridge bridges[2];
+static struct bridge bridges[2] BS_STARTUP;
 
 static struct bridge *bridge_of(FILE *fp)
 {
@@ -159,7 +159,7 @@ static int cookie_close(void *c)
  * what glibc would give it on its first output. cfg_mode is the fd's
  * configured mode, or -1 when the bridge leaves stdio's buffering alone.
  */
-static void original_buffering(FILE *orig, int fd, int cfg_mode, int *mode, size_t *size)
+BS_STARTUP_TEXT static void original_buffering(FILE *orig, int fd, int cfg_mode, int *mode, size_t *size)
 {
 	struct stat st;
 
@@ -189,7 +189,7 @@ static void original_buffering(FILE *orig, int fd, int cfg_mode, int *mode, size
 	}
 }
 
-static void bridge_one(struct bridge *b, FILE **var, int fd)
+BS_STARTUP_TEXT static void bridge_one(struct bridge *b, FILE **var, int fd)
 {
 	cookie_io_functions_t io = {
 		.write = cookie_write, .seek = cookie_seek, .close = cookie_close,
@@ -205,7 +205,8 @@ static void bridge_one(struct bridge *b, FILE **var, int fd)
 	original_buffering(orig, fd, cfg_mode, &mode, &size);
 	if (mode != _IONBF && !(buf = malloc(size)))
 		return;
-	bs_libc_fflush(orig);	/* what a constructor before ours printed */
+	if (orig->_IO_write_ptr > orig->_IO_write_base)
+		bs_libc_fflush(orig);	/* what a constructor before ours printed */
 	b->fd = fd;
 	b->line = cfg_mode == BS_MODE_LINE;
 	cookie = fopencookie(b, "w", io);
@@ -225,7 +226,7 @@ static void bridge_one(struct bridge *b, FILE **var, int fd)
 	/* cppcheck-suppress memleak */
 }
 
-void bs_stdio_bridge(void)
+BS_STARTUP_TEXT void bs_stdio_bridge(void)
 {
 	bs_enter();
 	bridge_one(&bridges[0], &stdout, 1);
