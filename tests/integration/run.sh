@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Integration tests: real processes with the library preloaded, their bytes
-# compared with a plain run and their syscalls counted under strace.
+# compared with a plain run and their syscalls counted (by the kernel or
+# under strace; see writes in lib.sh).
 #
 # Usage: tests/integration/run.sh [--alongside COMMAND] [PATTERN...]
 #   runs the tests whose name contains a PATTERN (or whose file is named

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Bytes and syscall counts on real programs: each run plainly and with the
 # library preloaded, the outputs compared byte for byte, the write-family
-# syscalls counted under strace.
+# syscalls counted (writes, in lib.sh).
 
 SLOW+=(test_dd_bs1_to_file)
 test_dd_bs1_to_file() {
