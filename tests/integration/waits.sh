@@ -70,9 +70,10 @@ test_sleep_and_wait_deliver_first() {
 	return $st
 }
 
-# arrival MS [fork]: ms from the write to its arrival, the writer busy 1.5 s
+# arrival MS [fork]: ms from the write to its arrival, the writer busy 0.9 s
+# (it runs alone, among the timed tests: its time is the suite's)
 arrival() {
-	shim BUFSHIM_MODE=full "$@" "$P/latency" write 1500 ${FORK:-} | "$P/latency" read
+	shim BUFSHIM_MODE=full "$@" "$P/latency" write 900 ${FORK:-} | "$P/latency" read
 }
 
 SERIAL+=(test_flush_ms_bounds_the_wait_of_a_busy_program)
@@ -86,7 +87,7 @@ test_flush_ms_bounds_the_wait_of_a_busy_program() {
 	(( child < 400 )) || fail "forked child, bound 100 ms: arrived after $child ms"
 	local held
 	held=$(arrival)
-	(( held >= 1400 )) || fail "without a bound the byte should wait for exit: $held ms"
+	(( held >= 850 )) || fail "without a bound the byte should wait for exit: $held ms"
 	echo "bound 100 ms: $ms ms, in a forked child $child ms; no bound: $held ms"
 }
 
