@@ -32,9 +32,16 @@ sighandler_t bsd_signal(int sig, sighandler_t handler);
 #define BIT(sig) ((uint64_t)1 << ((sig) - 1))
 
 /* What the program would be told about one signal. */
+/* A signal's action as the kernel keeps it: 32 bytes, not a struct
+ * sigaction's 152 (its mask has room for 1024 signals; the kernel keeps
+ * 64). The table is written whole when the library arms: one page, not
+ * three, for every process that buffers a byte. */
 struct slot {
-	struct sigaction act;	/* its action, as the kernel would keep it */
-	uint8_t known;		/* act holds it (set by the program, or read) */
+	void (*handler)(int);	/* sa_handler, or sa_sigaction with SA_SIGINFO */
+	void (*restorer)(void);
+	uint64_t mask;		/* sa_mask's 64 bits the kernel keeps */
+	int flags;
+	uint8_t known;		/* the fields hold it (set by the program, or read) */
 	uint8_t ours;		/* the kernel has our dispatcher for it */
 };
 
@@ -99,6 +106,27 @@ static int may_block(long nr)
 
 /* ---- the table, under a lock that signals do not take ------------------------------ */
 
+/* sig's action as a struct sigaction, the mask's bits past 64 clear. */
+static struct sigaction slot_act(int sig)
+{
+	struct sigaction a;
+
+	memset(&a, 0, sizeof a);
+	a.sa_handler = slots[sig].handler;
+	memcpy(&a.sa_mask, &slots[sig].mask, sizeof slots[sig].mask);
+	a.sa_flags = slots[sig].flags;
+	a.sa_restorer = slots[sig].restorer;
+	return a;
+}
+
+static void slot_put(int sig, const struct sigaction *a)
+{
+	slots[sig].handler = a->sa_handler;
+	memcpy(&slots[sig].mask, &a->sa_mask, sizeof slots[sig].mask);
+	slots[sig].flags = a->sa_flags;
+	slots[sig].restorer = a->sa_restorer;
+}
+
 static void lock_slots(void)
 {
 	while (__atomic_exchange_n(&slots_lock, 1, __ATOMIC_ACQUIRE) != 0)
@@ -120,7 +148,7 @@ static void know(int sig)
 		return;
 	slots[sig].ours = k.sa_sigaction == dispatch;
 	if (!slots[sig].ours)
-		slots[sig].act = k;
+		slot_put(sig, &k);
 	slots[sig].known = 1;
 }
 
@@ -146,12 +174,12 @@ static struct sigaction dispatcher_for(int sig, const struct sigaction *prog)
 	return k;
 }
 
-/* Whether sig needs our dispatcher with this program action. */
-static int needs_dispatcher(int sig, const struct sigaction *prog)
+/* Whether sig needs our dispatcher with this handler of the program's. */
+static int needs_dispatcher(int sig, void (*handler)(int))
 {
-	if (prog->sa_handler == SIG_IGN)
+	if (handler == SIG_IGN)
 		return 0;
-	if (prog->sa_handler == SIG_DFL)
+	if (handler == SIG_DFL)
 		return bs_armed && dfl_of(sig) != DFL_IGNORE;
 	return 1;
 }
@@ -164,13 +192,14 @@ static int needs_dispatcher(int sig, const struct sigaction *prog)
  */
 static int install(int sig, const struct sigaction *prog)
 {
-	int ours = needs_dispatcher(sig, prog);
+	int ours = needs_dispatcher(sig, prog->sa_handler);
 	struct sigaction k = ours ? dispatcher_for(sig, prog) : *prog, back;
 	/* Flags the kernel may not know (SA_INTERRUPT from sysv_signal, a
 	 * program's probe with SA_UNSUPPORTED) go to it with our action: it
 	 * drops them since Linux 5.11, older kernels and qemu-user keep them,
 	 * and the program reads back what it would have without us. */
 	unsigned unknown = (unsigned)prog->sa_flags & ~(unsigned)KERNEL_FLAGS, kept = 0;
+	struct sigaction told;
 
 	k.sa_flags = (int)((unsigned)k.sa_flags | unknown);
 	if (bs_sys_sigaction(sig, &k, NULL) < 0)
@@ -183,11 +212,12 @@ static int install(int sig, const struct sigaction *prog)
 		}
 		kept = (unsigned)back.sa_flags & unknown;
 	}
-	slots[sig].act = *prog;
-	slots[sig].act.sa_flags = (int)(((unsigned)prog->sa_flags & KERNEL_FLAGS) | (unsigned)added_flags | kept);
-	slots[sig].act.sa_restorer = added_restorer;
-	sigdelset(&slots[sig].act.sa_mask, SIGKILL);
-	sigdelset(&slots[sig].act.sa_mask, SIGSTOP);
+	told = *prog;
+	told.sa_flags = (int)(((unsigned)prog->sa_flags & KERNEL_FLAGS) | (unsigned)added_flags | kept);
+	told.sa_restorer = added_restorer;
+	sigdelset(&told.sa_mask, SIGKILL);
+	sigdelset(&told.sa_mask, SIGSTOP);
+	slot_put(sig, &told);
 	slots[sig].known = 1;
 	__atomic_store_n(&slots[sig].ours, ours, __ATOMIC_RELEASE);
 	return 0;
@@ -216,7 +246,7 @@ void bs_signals_arm(void)
 
 			if (is_ours_to_leave(sig) || dfl_of(sig) == DFL_IGNORE ||
 			    (slots[sig].known && (slots[sig].ours ||
-						  slots[sig].act.sa_handler != SIG_DFL)))
+						  slots[sig].handler != SIG_DFL)))
 				continue;
 			if (slots[sig].known) {
 				if (bs_sys_sigaction(sig, &k, NULL) == 0)
@@ -225,7 +255,7 @@ void bs_signals_arm(void)
 			}
 			if (bs_sys_sigaction(sig, &k, &old) < 0)
 				continue;
-			slots[sig].act = old;
+			slot_put(sig, &old);
 			slots[sig].known = 1;
 			slots[sig].ours = old.sa_handler == SIG_DFL;
 			if (!slots[sig].ours)	/* inherited SIG_IGN, or a handler set
@@ -311,7 +341,7 @@ static void stop_for(int sig, siginfo_t *info)
 	bs_sys_requeue(sig, info);
 	bs_sys_sigmask(SIG_UNBLOCK, &bit, &old);	/* stopped here until SIGCONT */
 	bs_sys_sigmask(SIG_SETMASK, &old, NULL);
-	if (slots[sig].act.sa_handler == SIG_DFL) {
+	if (slots[sig].handler == SIG_DFL) {
 		k = dispatcher_for(sig, &dfl);
 		bs_sys_sigaction(sig, &k, NULL);
 	}
@@ -344,9 +374,9 @@ static void run_from_a_fault_inside(int sig, void (*handler)(int), int flags,
 
 static void dispatch(int sig, siginfo_t *info, void *ctx)
 {
-	struct sigaction *a = &slots[sig].act;
-	void (*handler)(int) = __atomic_load_n(&a->sa_handler, __ATOMIC_ACQUIRE);
-	int flags = a->sa_flags, err = errno, fault = is_fault(sig, info);
+	struct slot *a = &slots[sig];
+	void (*handler)(int) = __atomic_load_n(&a->handler, __ATOMIC_ACQUIRE);
+	int flags = a->flags, err = errno, fault = is_fault(sig, info);
 	int dfl_kills = handler == SIG_DFL && dfl_of(sig) == DFL_KILL;
 
 	/* a vfork child runs the program's own code: nothing to wait for */
@@ -368,8 +398,8 @@ static void dispatch(int sig, siginfo_t *info, void *ctx)
 	if (flags & SA_RESETHAND) {
 		/* what the kernel does on delivery: the handler goes, the
 		 * flags stay */
-		__atomic_store_n(&a->sa_handler, SIG_DFL, __ATOMIC_RELEASE);
-		if (!needs_dispatcher(sig, a)) {
+		__atomic_store_n(&a->handler, SIG_DFL, __ATOMIC_RELEASE);
+		if (!needs_dispatcher(sig, SIG_DFL)) {
 			struct sigaction dfl = { .sa_handler = SIG_DFL };
 
 			bs_sys_sigaction(sig, &dfl, NULL);
@@ -417,7 +447,7 @@ static int set_action(int sig, const struct sigaction *act, struct sigaction *ol
 	bs_enter();
 	lock_slots();
 	know(sig);
-	prev = slots[sig].act;
+	prev = slot_act(sig);
 	if (act)
 		rc = install(sig, act);
 	unlock_slots();
