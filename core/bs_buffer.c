@@ -247,7 +247,9 @@ void bs_buffer_set_interrupted(int (*fn)(void))
  * without us: its write returned the short count, or -1/EINTR. Deliveries
  * at boundaries (close, fsync, a wait, exit) finish first.
  */
-enum { WHOLE, INTR };
+enum { WHOLE, INTR, NOWAIT };	/* NOWAIT: as INTR, and a sink that says
+				 * EAGAIN (it would block) leaves the rest
+				 * held, nothing recorded (BS_NOWAIT) */
 
 /* ---- asynchronous delivery (see bs_buffer.h) ------------------------------------ */
 
@@ -370,7 +372,7 @@ static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n, int 
 		b->stats.syscalls++;
 		r = b->sink(b->ctx, v, n);
 	} while (r < 0 && errno == EINTR && ++tries < BS_EINTR_MAX &&
-		 !(how == INTR && interrupted()));
+		 !(how != WHOLE && interrupted()));
 	__atomic_store_n(&b->delivering, 0, __ATOMIC_RELAXED);
 	return r;
 }
@@ -403,7 +405,7 @@ static size_t sink_all(struct bs_buffer *b, struct iovec *v, int n, size_t want,
 			v->iov_base = (char *)v->iov_base + r;
 			v->iov_len -= (size_t)r;
 		}
-		if (done < want && how == INTR && interrupted()) {
+		if (done < want && how != WHOLE && interrupted()) {
 			errno = EINTR;
 			break;
 		}
@@ -414,7 +416,7 @@ static size_t sink_all(struct bs_buffer *b, struct iovec *v, int n, size_t want,
 /* Whether errno says a signal ended an interruptible delivery. */
 static int was_interrupted(int how)
 {
-	return how == INTR && errno == EINTR && interrupted();
+	return how != WHOLE && errno == EINTR && interrupted();
 }
 
 /*
@@ -424,7 +426,8 @@ static int was_interrupted(int how)
  */
 static ssize_t fail_buffered(struct bs_buffer *b, size_t done, int how)
 {
-	int err = errno, keep = was_interrupted(how);
+	int err = errno, keep = was_interrupted(how) || (how == NOWAIT && (err == EAGAIN ||
+									 err == EWOULDBLOCK));
 	size_t rest = b->len - done;
 
 	if (!keep)
@@ -759,11 +762,15 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
 {
 	int err = 0, report = flags & BS_REPORT, how = flags & BS_YIELD ? INTR : WHOLE;
 
+	if (flags & BS_NOWAIT)
+		how = NOWAIT;
 	settle(b);	/* its failure is this delivery's to report */
 	if (b->len && deliver_locked(b, NULL, 0, 0, why, how) < 0) {
 		err = errno;
 		if (was_interrupted(how))
 			return -1;	/* the rest is held: nothing to report */
+		if (how == NOWAIT && (err == EAGAIN || err == EWOULDBLOCK))
+			return -1;	/* the same: the reader is not reading */
 		if (!report)
 			b->error = err;
 	} else if (report && b->error) {

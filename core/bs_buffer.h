@@ -188,9 +188,14 @@ ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len);
  * With BS_YIELD, a delivery that a waiting signal interrupts (see
  * bs_buffer_set_interrupted) stops there: -1/EINTR, the rest held, nothing
  * recorded; the caller lets the signal run and delivers again.
+ * With BS_NOWAIT (and BS_YIELD's interruptions), a sink that says EAGAIN
+ * (the caller asked it not to block, and the reader is not reading) ends
+ * the delivery there the same way: -1/EAGAIN, the rest held, nothing
+ * recorded; the caller sees that it is delivered later.
  */
 #define BS_REPORT 1
 #define BS_YIELD 2
+#define BS_NOWAIT 4
 int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags);
 
 /* The same, for a caller that holds b's lock (bs_buffer_lock). */

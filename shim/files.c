@@ -179,6 +179,32 @@ const char *bs_kind_name(enum bs_kind kind)
 
 /* ---- buffers ------------------------------------------------------------------ */
 
+/*
+ * What a pipe, socket or terminal takes now, without waiting for its
+ * reader (bs_self.no_wait): RWF_NOWAIT where the kernel has it (pipes and
+ * sockets), else only when poll says it takes bytes at once (a FIFO, a
+ * terminal: a pipe's buffer is at most PIPE_BUF, which a pipe that has
+ * room takes whole). -1/EAGAIN when it would block.
+ */
+static ssize_t sink_now(struct bs_file *f, const struct iovec *iov, int n)
+{
+	struct pollfd p = { .fd = f->fd, .events = POLLOUT };
+	ssize_t r;
+
+	if (f->nowait_ok) {
+		r = BS_REAL(pwritev2)(f->fd, iov, n, -1, RWF_NOWAIT);
+		if (r >= 0 || (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS))
+			return r;
+		f->nowait_ok = 0;	/* not this kind of file: poll from now on */
+	}
+	if (bs_sys_poll(&p, 1, 0) <= 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return n == 1 && iov ? bs_sys_write(f->fd, iov->iov_base, iov->iov_len) :
+			       bs_sys_writev(f->fd, iov, n);
+}
+
 /* Deliver through the file's fd. A fd that turned non-blocking behind our
  * back (another process shares it) is waited for: the program was told
  * these bytes were written. */
@@ -189,6 +215,8 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 	uint64_t until = bs_self.hurry_until;
 	ssize_t r;
 
+	if (bs_unlikely(bs_self.no_wait) && f->kind != BS_KIND_FILE && f->kind != BS_KIND_NULL)
+		return sink_now(f, iov, n);
 	/* A thread cancelled here would leave the buffer locked. */
 	if (!__libc_single_threaded)
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
@@ -388,6 +416,7 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 	f->fd = fd;
 	f->nfds = 1;
 	f->kind = kind;
+	f->nowait_ok = kind == BS_KIND_PIPE || kind == BS_KIND_SOCKET;
 	f->mode = mode;
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
@@ -760,36 +789,72 @@ static int may_hold(struct bs_file *f)
  * which may block for as long as its reader does not read, is not waited
  * for: it sends every byte f held when it began. 1 when a waiting signal
  * interrupted it (BS_YIELD): the caller lets it run and starts again. */
+/* The rest of f goes from the helper thread (timer.c) as soon as its
+ * reader makes room; where no thread can be made, from here, waiting for
+ * the reader as before. 1 when a waiting signal interrupted that. */
+static int hand_over(struct bs_file *f)
+{
+	if (bs_timer_hand_over(f) == 0)
+		return 0;
+	return bs_yielded(file_deliver(f, BS_DELIVER_WAIT, BS_YIELD));
+}
+
+/*
+ * Whether a delivery before a wait leaves f to the helper thread when its
+ * reader is not reading (a full pipe or socket). A thread of a process
+ * with threads may hold a lock that its reader needs before it reads: the
+ * mutex of a condition it waits on (every pthread_cond_wait does), a
+ * Python interpreter's lock. Without the library, its write would have
+ * blocked before it took that lock; here the wait must not block in a
+ * delivery. A process without threads delivers there itself, as before.
+ */
+static int leaves_to_helper(const struct bs_file *f, enum bs_reason why, int at_exit, int final)
+{
+	return why == BS_DELIVER_WAIT && !at_exit && !final && !__libc_single_threaded &&
+	       f->kind != BS_KIND_FILE && f->kind != BS_KIND_NULL;
+}
+
 static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int final)
 {
 	struct bs_local *locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
-	int rc, err;
+	int nowait = leaves_to_helper(f, why, at_exit, final);
+	int flags = (at_exit ? BS_REPORT : 0) | BS_YIELD | (nowait ? BS_NOWAIT : 0);
+	int rc, err, stuck = 0;
 
 	if (!final && !may_hold(f))
 		return 0;	/* nothing held: its lock is not waited for */
+	bs_self.no_wait = nowait;
 	if (locals) {
-		rc = bs_local_deliver(locals, why, (at_exit ? BS_REPORT : 0) | BS_YIELD,
+		rc = bs_local_deliver(locals, why, flags,
 				      BS_LOCAL_SKIP_DELIVERING | (final ? BS_LOCAL_FINAL : 0));
-		if (bs_yielded(rc))
+		if (bs_yielded(rc)) {
+			bs_self.no_wait = 0;
 			return 1;
+		}
 		if (rc < 0 && at_exit)
 			say_lost(f, errno);
 		bs_local_note_kept(f, rc);
+		stuck = nowait && bs_local_pending(locals);
 	}
-	if (!bs_buffer_lock_unless_delivering(&f->buf))
-		return 0;
-	rc = bs_buffer_deliver_held(&f->buf, why, (at_exit ? BS_REPORT : 0) | BS_YIELD);
+	if (!bs_buffer_lock_unless_delivering(&f->buf)) {
+		bs_self.no_wait = 0;
+		return stuck ? hand_over(f) : 0;
+	}
+	rc = bs_buffer_deliver_held(&f->buf, why, flags);
 	err = errno;
+	bs_self.no_wait = 0;
 	if (bs_yielded(rc)) {
 		bs_buffer_unlock(&f->buf);
 		return 1;
 	}
+	if (rc < 0 && nowait && (err == EAGAIN || err == EWOULDBLOCK))
+		stuck = 1;
 	if (final)
 		bs_buffer_set_passthrough_held(&f->buf);	/* counts what is dropped */
 	if (rc < 0 && at_exit)
 		say_lost(f, err);
 	bs_buffer_unlock(&f->buf);
-	return 0;
+	return stuck ? hand_over(f) : 0;
 }
 
 /* Deliver every open buffer. files_lock is held only to list them, a few

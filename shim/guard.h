@@ -34,6 +34,9 @@ struct bs_thread {
 	uint64_t hurry_until;	/* while a signal stops or ends the process,
 				 * this thread's deliveries wait for a reader
 				 * until then (ns), no longer; 0: no limit */
+	int no_wait;		/* a delivery before the program waits: a pipe,
+				 * socket or terminal whose reader is not
+				 * reading is not waited for (files.c) */
 	unsigned stops;		/* times our stop action ran on this thread */
 	unsigned handled;	/* times a program handler ran on this thread */
 	int in_handler;		/* program handlers running on this thread (one

@@ -140,6 +140,8 @@ struct bs_file {
 	uint8_t no_memory;	/* none for a buffer: writes go straight out */
 	uint8_t local_error;	/* a thread buffer may keep a failure that the
 				 * next write of any thread reports */
+	uint8_t nowait_ok;	/* a pipe or socket: RWF_NOWAIT may be asked
+				 * (files.c, sink_now) */
 	dev_t dev;		/* the file, to find other fds on it */
 	union {
 		ino_t ino;
@@ -341,6 +343,9 @@ const char *bs_kind_name(enum bs_kind kind);
 
 /* f holds bytes and no stamp: stamp it, and make sure the helper runs. */
 void bs_timer_stamp(struct bs_file *f);
+/* f's rest is the helper's to deliver, now, waiting for its reader as
+ * long as it takes; 0, or -1 when no thread can be started. errno kept. */
+int bs_timer_hand_over(struct bs_file *f);
 /* In a fork child: the helper did not come along. */
 void bs_timer_fork_child(void);
 

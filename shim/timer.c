@@ -9,6 +9,11 @@
  * while nothing is pending it sleeps with no timeout: no wake-ups, no
  * signals (which would interrupt the program's own syscalls).
  *
+ * A delivery before a wait that finds a pipe or socket full hands the
+ * rest to the same thread (bs_timer_hand_over): it delivers at once, and
+ * waits for the reader, so that the program's thread, which may hold a
+ * lock the reader needs, goes on into its wait (files.c, leaves_to_helper).
+ *
  * Each buffer records when a byte entered it empty (first_ns). A writer that
  * delivers the buffer itself leaves the stamp as it is; the helper then
  * wakes early and finds little or nothing to do: the bound is kept, never
@@ -103,21 +108,48 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-void bs_timer_stamp(struct bs_file *f)
+/* Stamp f with stamp (its deadline's start), then make sure the helper
+ * runs: started, or woken from a sleep without a deadline. -1 when it
+ * cannot be started. */
+static int stamp(struct bs_file *f, uint64_t when)
 {
-	int err = errno;	/* the program's write left it as it was */
+	int rc = 0;
 
-	__atomic_store_n(&f->first_ns, bs_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&f->first_ns, when, __ATOMIC_RELAXED);
 	bs_fence_store_load();	/* see "Lost wake-ups" above */
 	if (!__atomic_exchange_n(&helper_started, 1, __ATOMIC_ACQ_REL)) {
-		if (bs_start_thread(helper) != 0)
+		if (bs_start_thread(helper) != 0) {
 			__atomic_store_n(&helper_started, 0, __ATOMIC_RELAXED);	/* try again later */
+			rc = -1;
+		}
 	} else if (__atomic_load_n(&helper_idle, __ATOMIC_RELAXED)) {
 		pthread_mutex_lock(&timer_lock);
 		pthread_cond_signal(&timer_cond);
 		pthread_mutex_unlock(&timer_lock);
 	}
+	return rc;
+}
+
+void bs_timer_stamp(struct bs_file *f)
+{
+	int err = errno;	/* the program's write left it as it was */
+
+	(void)stamp(f, bs_now_ns());
 	errno = err;
+}
+
+/* Stamped at the start of time: due now, whatever its bound. The helper
+ * clears the stamp, then delivers, waiting for the reader as long as it
+ * takes; a writer whose file has no bound never stamps it again. */
+int bs_timer_hand_over(struct bs_file *f)
+{
+	uint64_t was = __atomic_load_n(&f->first_ns, __ATOMIC_RELAXED);
+	int err = errno, rc = stamp(f, 1);
+
+	if (rc < 0)
+		__atomic_store_n(&f->first_ns, was, __ATOMIC_RELAXED);
+	errno = err;
+	return rc;
 }
 
 void bs_timer_fork_child(void)

@@ -216,6 +216,35 @@ test_waits_never_on_a_blocked_delivery() {
 	same_files "$T/plain" "$T/n"
 }
 
+# A wait's delivery never blocks on a full pipe while the program holds a
+# lock its reader needs: the mutex of a condition wait, Python's own lock
+# (a thread of the program reads the pipe once it has that lock). Without
+# the library the write blocked before the lock was taken.
+test_waits_full_pipe_while_holding_a_lock() {
+	shim_within 20 BUFSHIM_FDS=all "$P/waits" cond_full_pipe >"$T/out" 2>&1 ||
+		fail "condition wait: status $? (124: deadlock): $(cat "$T/out")" || return 1
+	grep -qx 'drained 65537' "$T/out" || fail "condition wait: $(cat "$T/out")" || return 1
+	local py='import os, threading
+r, w = os.pipe()
+os.write(w, b"a" * 65536)
+got = 0
+def reader():
+    global got
+    while got < 65537:
+        got += len(os.read(r, 65536))
+t = threading.Thread(target=reader)
+t.start()
+os.write(w, b"x")
+n = 0
+for i in range(2000000):
+    n += i
+t.join()
+print("read", got)'
+	shim_within 30 BUFSHIM_FDS=all python3 -c "$py" >"$T/out" 2>&1 ||
+		fail "python: status $? (124: deadlock): $(cat "$T/out")" || return 1
+	grep -qx 'read 65537' "$T/out" || fail "python: $(cat "$T/out")"
+}
+
 test_waits_multiprocessing_under_all() {
 	local prog='import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor

@@ -13,7 +13,10 @@
  * pipe readable), select0 (the same with select), selfpipe (a thread
  * writes 1 MiB into a pipe the main thread reads after a line of its own:
  * "read 1048576"), exit_while_blocked (a thread blocks writing 1 MiB to
- * stdout, the main thread _exits).
+ * stdout, the main thread _exits), cond_full_pipe (a pipe of our own is
+ * full; a thread takes the mutex, then drains it; the main thread writes
+ * a byte more into it, then waits on a condition with that mutex held:
+ * "drained 65537").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -177,8 +180,53 @@ static int blocked_writes(const char *kind)
 	_exit(3);
 }
 
+/* Without the library the byte's write blocks until the reader has
+ * drained the pipe, before the mutex is taken; the wait's delivery must
+ * not block with the mutex held, which the reader takes first. */
+static void *drain_after_mutex(void *arg)
+{
+	static char buf[65536];
+	size_t got = 0;
+	ssize_t r;
+
+	(void)arg;
+	usleep(200000);
+	pthread_mutex_lock(&m);
+	pthread_mutex_unlock(&m);
+	while (got < 65537 && (r = read(self_pipe[0], buf, sizeof buf)) > 0)
+		got += (size_t)r;
+	printf("drained %zu\n", got);
+	fflush(stdout);
+	return NULL;
+}
+
+static int cond_full_pipe(void)
+{
+	static char big[65536];
+	struct timespec ts;
+	pthread_t t;
+
+	if (pipe(self_pipe) < 0)
+		return 2;
+	memset(big, 'a', sizeof big);
+	if (write(self_pipe[1], big, sizeof big) != (ssize_t)sizeof big)
+		return 2;	/* the pipe is full */
+	pthread_create(&t, NULL, drain_after_mutex, NULL);
+	if (write(self_pipe[1], "x", 1) != 1)
+		return 2;
+	pthread_mutex_lock(&m);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 1;
+	pthread_cond_timedwait(&c, &m, &ts);
+	pthread_mutex_unlock(&m);
+	pthread_join(t, NULL);
+	return 0;
+}
+
 static int run(const char *kind)
 {
+	if (strcmp(kind, "cond_full_pipe") == 0)
+		return cond_full_pipe();
 	if (strcmp(kind, "selfpipe") == 0 || strcmp(kind, "exit_while_blocked") == 0)
 		return blocked_writes(kind);
 	return run_wait(kind);

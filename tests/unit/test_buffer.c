@@ -432,6 +432,43 @@ START_TEST(eagain_keeps_the_bytes)
 }
 END_TEST
 
+/* A delivery that must not wait (BS_NOWAIT, before the program waits): the
+ * sink takes two bytes, then would block. The rest stays held from the
+ * exact byte, no error is kept or counted, and a later delivery sends it. */
+START_TEST(nowait_keeps_the_rest_and_records_nothing)
+{
+	make(16, BS_MODE_FULL);
+	sink->script[0].take = 2;
+	sink->script[1].err = EAGAIN;
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcdef", 6), 6);
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_WAIT, BS_YIELD | BS_NOWAIT), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_uint_eq(bs_buffer_pending(&buf), 4);	/* cdef held */
+	ck_assert_int_eq(buf.error, 0);
+	ck_assert_uint_eq(buf.stats.errors, 0);
+	ck_assert_int_eq(bs_buffer_write(&buf, "gh", 2), 2);	/* no failure to report */
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_TIMER, 0), 0);
+	ck_assert_uint_eq(sink->len, 8);
+	ck_assert(memcmp(sink->out, "abcdefgh", 8) == 0);
+	ck_assert_uint_eq(buf.stats.dropped, 0);
+	teardown();
+}
+END_TEST
+
+/* Without BS_NOWAIT the same EAGAIN is a failure kept for the program. */
+START_TEST(eagain_without_nowait_is_kept_for_the_program)
+{
+	make(16, BS_MODE_FULL);
+	sink->script[0].err = EAGAIN;
+	ck_assert_int_eq(bs_buffer_write(&buf, "abcdef", 6), 6);
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_WAIT, BS_YIELD), -1);
+	ck_assert_int_eq(buf.error, EAGAIN);
+	ck_assert_uint_eq(buf.stats.errors, 1);
+	teardown();
+}
+END_TEST
+
 /* ---- a signal waits for the thread (the shim's deferred signals) --------------------- */
 
 static int signal_waits;
@@ -1227,6 +1264,8 @@ static Suite *buffer_suite(void)
 	tcase_add_loop_test(tc, lock_excludes_and_wakes_every_waiter, 0,
 			    sizeof fences / sizeof fences[0]);
 	tcase_add_test(tc, lock_handoff_loses_no_wake_up);
+	tcase_add_test(tc, nowait_keeps_the_rest_and_records_nothing);
+	tcase_add_test(tc, eagain_without_nowait_is_kept_for_the_program);
 	tcase_add_test(tc, lock_wakes_only_a_marked_waiter);
 	suite_add_tcase(s, tc);
 	return s;
