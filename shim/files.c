@@ -819,6 +819,11 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 	struct bs_local *locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
 	int nowait = leaves_to_helper(f, why, at_exit, final);
 	int flags = (at_exit ? BS_REPORT : 0) | BS_YIELD | (nowait ? BS_NOWAIT : 0);
+	/* The end waits for another thread's delivery to a file, which ends
+	 * soon: what that thread and the others write afterwards must not be
+	 * left behind in a buffer nobody delivers again. Elsewhere a reader
+	 * that does not read would keep the process from ending. */
+	int wait_others = final && (f->kind == BS_KIND_FILE || f->kind == BS_KIND_NULL);
 	int rc, err, stuck = 0;
 
 	if (!final && !may_hold(f))
@@ -826,7 +831,8 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 	bs_self.no_wait = nowait;
 	if (locals) {
 		rc = bs_local_deliver(locals, why, flags,
-				      BS_LOCAL_SKIP_DELIVERING | (final ? BS_LOCAL_FINAL : 0));
+				      (wait_others ? 0 : BS_LOCAL_SKIP_DELIVERING) |
+				      (final ? BS_LOCAL_FINAL : 0));
 		if (bs_yielded(rc)) {
 			bs_self.no_wait = 0;
 			return 1;
@@ -836,7 +842,9 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 		bs_local_note_kept(f, rc);
 		stuck = nowait && bs_local_pending(locals);
 	}
-	if (!bs_buffer_lock_unless_delivering(&f->buf)) {
+	if (wait_others)
+		bs_buffer_lock(&f->buf);
+	else if (!bs_buffer_lock_unless_delivering(&f->buf)) {
 		bs_self.no_wait = 0;
 		return stuck ? hand_over(f) : 0;
 	}

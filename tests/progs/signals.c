@@ -24,7 +24,9 @@
  *                                SIG_DFL back and raises it again
  *   signals threads FILE SIG     three threads write numbered records; each
  *                                stores in FILE how many writes returned;
- *                                then the process raises SIG
+ *                                then the process raises SIG, or with SIG
+ *                                exit, _exit or return ends that way while
+ *                                they write
  *   signals handlers             handlers with SA_SIGINFO, SA_RESETHAND,
  *                                SA_NODEFER and a mask run as the flags say
  *   signals boundary sleep|close 64 KiB to stdout (a pipe read later), a
@@ -307,7 +309,12 @@ static int threads(const char *file, int sig)
 		pthread_create(&th[t], NULL, writer, (void *)t);
 	while (__atomic_load_n(&counts[2], __ATOMIC_ACQUIRE) < 20000)
 		;
-	raise(sig);
+	if (sig == -1)
+		exit(0);
+	if (sig == -2)
+		_exit(0);
+	if (sig > 0)
+		raise(sig);
 	return 0;
 }
 
@@ -517,7 +524,9 @@ int main(int argc, char **argv)
 	if (strcmp(what, "reraise") == 0 && argc > 3)
 		return reraise(atoi(argv[2]), atol(argv[3]));
 	if (strcmp(what, "threads") == 0 && argc > 3)
-		return threads(argv[2], atoi(argv[3]));
+		return threads(argv[2], strcmp(argv[3], "exit") == 0 ? -1 :
+					strcmp(argv[3], "_exit") == 0 ? -2 :
+					strcmp(argv[3], "return") == 0 ? -3 : atoi(argv[3]));
 	if (strcmp(what, "handlers") == 0)
 		return handlers();
 	if (strcmp(what, "boundary") == 0 && argc > 2)
