@@ -142,6 +142,28 @@ BS_WAIT_AGAIN_HOOK(int, sem_wait, (sem_t *s), 1, (s))
 BS_WAIT_AGAIN_HOOK(int, sem_timedwait, (sem_t *s, const struct timespec *t), 1, (s, t))
 BS_WAIT_AGAIN_HOOK(int, sem_clockwait, (sem_t *s, clockid_t k, const struct timespec *t), 1,
 	     (s, k, t))
+/*
+ * A semaphore shared between processes tells another process to go on
+ * (Python's multiprocessing.Lock and Semaphore are such): what this one
+ * wrote goes first, as before a kill. One private to the process hands
+ * nothing over (Python's threading locks post one at every release).
+ * glibc's sem_t: a 64-bit value, then 0 when private, FUTEX_PRIVATE_FLAG
+ * when shared (sem_init with pshared, sem_open: glibc flips the flag).
+ */
+static int sem_shared(const sem_t *s)
+{
+	const int *w = (const int *)(const void *)s;
+
+	return w[2] != 0;
+}
+
+BS_EXPORT int sem_post(sem_t *s)
+{
+	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && sem_shared(s))
+		bs_deliver_before_wait();
+	return BS_REAL(sem_post)(s);
+}
+
 BS_WAIT_HOOK(int, pthread_join, (pthread_t th, void **r), 1, (th, r))
 BS_WAIT_HOOK(int, pthread_timedjoin_np, (pthread_t th, void **r, const struct timespec *t), 1,
 	     (th, r, t))

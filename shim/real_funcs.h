@@ -189,6 +189,7 @@
 	X(pthread_cond_clockwait, int, (pthread_cond_t *, pthread_mutex_t *, clockid_t, \
 					const struct timespec *))	\
 	X(sem_wait, int, (sem_t *))					\
+	X(sem_post, int, (sem_t *))					\
 	X(sem_timedwait, int, (sem_t *, const struct timespec *))	\
 	X(sem_clockwait, int, (sem_t *, clockid_t, const struct timespec *)) \
 	X(pthread_join, int, (pthread_t, void **))			\

@@ -204,3 +204,38 @@ test_signals_the_program_sends_deliver_first() {
 	same_files "$T/plain" "$T/out"
 }
 stopped_now() { [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == T ]]; }
+
+# A semaphore shared between processes orders them: A writes, then posts;
+# B waits for it, then writes. B's line must not come first, though A
+# computes a second before it ends (Python's multiprocessing.Semaphore, as
+# its Lock, is such a semaphore). A semaphore private to the process hands
+# nothing over: Python's threading.Lock posts one at every release, and a
+# line written under it is not delivered at the release.
+test_shared_semaphore_post_delivers_first() {
+	local py='import multiprocessing as mp, os, time
+def first(sem):
+    os.write(1, b"A-first\n")
+    sem.release()
+    t = time.time()
+    while time.time() - t < 1:
+        pass
+def second(sem):
+    sem.acquire()
+    os.write(1, b"B-second\n")
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    s = mp.Semaphore(0)
+    b = mp.Process(target=second, args=(s,))
+    a = mp.Process(target=first, args=(s,))
+    b.start(); a.start(); a.join(); b.join()'
+	shim python3 -c "$py" | cat >"$T/out"
+	printf 'A-first\nB-second\n' | cmp -s - "$T/out" || fail "order: $(tr '\n' ' ' <"$T/out")" || return 1
+	skip_under_prefix "counts syscalls"
+	local n
+	n=$(writes LD_PRELOAD="$LIB" -- python3 -u -c 'import threading
+lock = threading.Lock()
+for i in range(5000):
+    with lock:
+        print("line", i)') || return 1
+	(( n < 100 )) || fail "a private semaphore delivered: $n writes for 5000 lines under a lock"
+}
