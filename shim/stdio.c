@@ -109,14 +109,24 @@ static ssize_t cookie_write_once(struct bridge *b, const char *buf, size_t n)
 	return bs_file_write1(f, buf, n, mode);
 }
 
+/* As glibc's own file streams write: a short count is followed by a
+ * write of the rest, until all is written or a write fails, and then the
+ * count so far, with errno from the failure (a full disk: ENOSPC). The
+ * stream marks its error on a short count and does not write again. */
 static ssize_t cookie_write(void *c, const char *buf, size_t n)
 {
+	size_t done = 0;
 	ssize_t r;
 
-	do
-		r = cookie_write_once(c, buf, n);
-	while (bs_write_again(r));
-	return r;
+	while (done < n) {
+		do
+			r = cookie_write_once(c, buf + done, n - done);
+		while (bs_write_again(r));
+		if (r <= 0)
+			return done ? (ssize_t)done : r;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
 }
 
 /* As lseek: what we hold for the fd goes first, and at the end of a file

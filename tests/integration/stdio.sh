@@ -257,3 +257,21 @@ test_line_mode_joins_stderr_pieces_into_lines() {
 	awk -v s="$s" 'BEGIN { exit !(s + 0 == s && s < 1) }' || fail "the flushed prompt arrived late: $s" || return 1
 	echo "plain $plain, stdbuf -eL $eL, -f 2:line $n"
 }
+
+# A stdio write that the kernel cuts short (a file size limit, a full
+# disk) fails as without the library: with the errno of the failing
+# write, so the program names the cause (it said "No such file or
+# directory" in line mode: a short count ended the stream's write).
+test_stdio_write_error_names_its_cause() {
+	local mode
+	for mode in line full; do
+		( trap '' XFSZ; ulimit -f 100
+		  if [[ $mode == line ]]; then stdbuf -oL seq 100000; else seq 100000; fi >"$T/plain" 2>"$T/plain-err"
+		  echo $? >"$T/plain-st"
+		  shim BUFSHIM_MODE=$mode seq 100000 >"$T/out" 2>"$T/err"
+		  echo $? >"$T/st" ) || true
+		same_files "$T/plain-err" "$T/err" ||
+			fail "$mode: '$(cat "$T/plain-err")' / '$(cat "$T/err")'" || return 1
+		same_files "$T/plain-st" "$T/st" && same_files "$T/plain" "$T/out" || return 1
+	done
+}
