@@ -317,6 +317,17 @@ static inline void settle(struct bs_buffer *b)
 		bs_buffer_settle(b);
 }
 
+/* The block in flight has landed, and its write failed: the program's
+ * next write reports it (invariant 3), though it would fit in the block
+ * it fills and look at nothing else. */
+static inline int flight_failed(const struct bs_buffer *b)
+{
+	const struct bs_async *a = b->async;
+
+	return __builtin_expect(a != NULL, 0) && __atomic_load_n(&a->state, __ATOMIC_ACQUIRE) == 0 &&
+	       __atomic_load_n(&a->error, __ATOMIC_RELAXED) != 0;
+}
+
 /*
  * Hand the full block over and go on in the other one, empty: 1. 0 when it
  * cannot (no second block: the caller delivers as without), -1/errno when
@@ -622,6 +633,8 @@ static ssize_t writev_locked(struct bs_buffer *b, const struct iovec *iov,
 {
 	ssize_t r;
 
+	if (flight_failed(b))
+		bs_buffer_settle(b);	/* landed: takes no wait */
 	if (b->error) {
 		errno = b->error;
 		b->error = 0;
@@ -738,7 +751,8 @@ ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
 	 * that the direct case does not apply (the two never both do). */
 	if (mode == BS_MODE_FULL && data && len - 1 < b->cap - 1) {
 		locked = lock_maybe(b);
-		if (b->mode == BS_MODE_FULL && !b->error && len <= b->room - b->len) {
+		if (b->mode == BS_MODE_FULL && !b->error && len <= b->room - b->len &&
+		    !flight_failed(b)) {
 			memcpy(b->data + b->len, data, len);
 			b->len += len;
 			b->stats.writes++;

@@ -138,3 +138,23 @@ test_async_no_thread_made_in_a_signal_handler() {
 	! grep -q CLONE_THREAD "$T/trace" || fail "a thread was made: $(grep CLONE_THREAD "$T/trace")" || return 1
 	grep -q '^[0-9]* *write(1, "line 0' "$T/trace" || fail "the nine lines were not handed over: $(cat "$T/trace")"
 }
+
+# A helper's write that fails (a file size limit) is the program's next
+# write's to report, though that write fits in the block it fills: bash's
+# printf (stdio, fflushed at every line) learns it as it does without the
+# library, and stops. The limit (102400 B) falls inside a block of 409
+# records of 10 B, handed over when the next one did not fit, and fewer
+# than a block's worth follow: no later hand-over would report it.
+test_async_failure_reported_by_the_next_write_that_fits() {
+	# the last records come slowly (computing, no call): the helper's
+	# write lands before the program is done, on a busy machine too
+	local sh='for ((i = 0; i < 10800; i++)); do
+	printf "%09d\n" $i || exit 7
+	(( i < 10200 )) || for ((j = 0; j < 300; j++)); do :; done
+done' st=0 plain=0
+	( trap '' XFSZ; ulimit -f 100; bash -c "$sh" >"$T/plain" 2>/dev/null ) || plain=$?
+	( trap '' XFSZ; ulimit -f 100; shim BUFSHIM_ASYNC=1 bash -c "$sh" >"$T/out" 2>"$T/err" ) || st=$?
+	(( plain == 7 )) || fail "plain: status $plain" || return 1
+	(( st == 7 )) || fail "status $st, not 7: $(head -c 300 "$T/err")" || return 1
+	cmp -s "$T/plain" "$T/out" || fail "the file differs: $(cmp "$T/plain" "$T/out" 2>&1)"
+}

@@ -263,6 +263,27 @@ START_TEST(failed_flight_reported_by_the_next_write)
 }
 END_TEST
 
+/* ... the next write though it fits in the block it fills: a program that
+ * writes a line at a time, each one fflushed, learns it at once, not when
+ * the block is full again or at close (the bridge's fflush never failed). */
+START_TEST(failed_flight_reported_by_a_write_that_fits)
+{
+	setup(CAP);
+	sink->script[0].err = ENOSPC;
+	ck_assert_int_eq(bs_buffer_write(&buf, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 40), 40);
+	ck_assert_int_eq(bs_buffer_write(&buf, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 40), 40);
+	run_one();
+	errno = 0;
+	ck_assert_int_eq(bs_buffer_write(&buf, "z", 1), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_int_eq(bs_buffer_write(&buf, "z", 1), 1);	/* reported once */
+	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, BS_REPORT), 0);
+	ck_assert_uint_eq(sink->len, 41);		/* the y block, then z */
+	ck_assert_int_eq(sink->out[40], 'z');
+	teardown();
+}
+END_TEST
+
 /* ... or by the next delivery that reports (fsync, close). */
 START_TEST(failed_flight_reported_by_a_delivery)
 {
@@ -424,6 +445,7 @@ static Suite *async_suite(void)
 	tcase_add_test(tc, delivery_waits_for_the_flight);
 	tcase_add_test(tc, next_hand_over_waits_for_the_first);
 	tcase_add_test(tc, failed_flight_reported_by_the_next_write);
+	tcase_add_test(tc, failed_flight_reported_by_a_write_that_fits);
 	tcase_add_test(tc, failed_flight_reported_by_a_delivery);
 	tcase_add_test(tc, flight_resumes_short_writes);
 	tcase_add_test(tc, no_second_block_delivers_as_without);
