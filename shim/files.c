@@ -822,8 +822,11 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 	/* The end waits for another thread's delivery to a file, which ends
 	 * soon: what that thread and the others write afterwards must not be
 	 * left behind in a buffer nobody delivers again. Elsewhere a reader
-	 * that does not read would keep the process from ending. */
-	int wait_others = final && (f->kind == BS_KIND_FILE || f->kind == BS_KIND_NULL);
+	 * that does not read would keep the process from ending, as it does
+	 * when the helper delivers: its bytes are all ones whose writes
+	 * returned (a program thread's own write may be in its delivery). */
+	int wait_others = final && (f->kind == BS_KIND_FILE || f->kind == BS_KIND_NULL ||
+				    bs_timer_delivering(f));
 	int rc, err, stuck = 0;
 
 	if (!final && !may_hold(f))
@@ -842,12 +845,17 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 		bs_local_note_kept(f, rc);
 		stuck = nowait && bs_local_pending(locals);
 	}
+	if (!wait_others && !bs_buffer_lock_unless_delivering(&f->buf)) {
+		/* taken to deliver: by the helper (looked at again, now that
+		 * its lock is seen taken), at the end, is waited for */
+		wait_others = final && bs_timer_delivering(f);
+		if (!wait_others) {
+			bs_self.no_wait = 0;
+			return stuck ? hand_over(f) : 0;
+		}
+	}
 	if (wait_others)
 		bs_buffer_lock(&f->buf);
-	else if (!bs_buffer_lock_unless_delivering(&f->buf)) {
-		bs_self.no_wait = 0;
-		return stuck ? hand_over(f) : 0;
-	}
 	rc = bs_buffer_deliver_held(&f->buf, why, flags);
 	err = errno;
 	bs_self.no_wait = 0;

@@ -346,6 +346,8 @@ void bs_timer_stamp(struct bs_file *f);
 /* f's rest is the helper's to deliver, now, waiting for its reader as
  * long as it takes; 0, or -1 when no thread can be started. errno kept. */
 int bs_timer_hand_over(struct bs_file *f);
+/* Whether the helper is delivering f now (its bytes all accepted ones). */
+int bs_timer_delivering(const struct bs_file *f);
 /* In a fork child: the helper did not come along. */
 void bs_timer_fork_child(void);
 

@@ -34,6 +34,7 @@ static pthread_mutex_t timer_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t timer_cond = PTHREAD_COND_INITIALIZER;
 static int helper_started;
 static int helper_idle;
+static struct bs_file *delivering_now;	/* the file the helper delivers */
 
 struct due {
 	uint64_t now;
@@ -63,7 +64,9 @@ static void deliver_if_due(struct bs_file *f, void *arg)
 			return;
 		}
 		__atomic_store_n(&f->first_ns, 0, __ATOMIC_RELAXED);
-		bs_fence_store_load();	/* an owner's new bytes: see bs_local_mark_dirty */
+		__atomic_store_n(&delivering_now, f, __ATOMIC_SEQ_CST);
+		bs_fence_store_load();	/* an owner's new bytes: see bs_local_mark_dirty;
+					 * the end: see bs_timer_delivering */
 		if (f->locals)	/* per-thread buffers: theirs first */
 			bs_local_note_kept(f, bs_local_deliver(__atomic_load_n(&f->locals,
 									       __ATOMIC_ACQUIRE),
@@ -73,6 +76,7 @@ static void deliver_if_due(struct bs_file *f, void *arg)
 			bs_buffer_deliver_held(&f->buf, BS_DELIVER_TIMER, 0);
 			bs_buffer_unlock(&f->buf);
 		}
+		__atomic_store_n(&delivering_now, NULL, __ATOMIC_RELEASE);
 		/* a writer may stamp it again meanwhile: next round */
 	} else if (!d->next || due < d->next) {
 		d->next = due;
@@ -136,6 +140,16 @@ void bs_timer_stamp(struct bs_file *f)
 
 	(void)stamp(f, bs_now_ns());
 	errno = err;
+}
+
+/* Whether the helper delivers f: bytes whose writes returned, all of them,
+ * which the end of the process waits for (files.c, deliver_one). The
+ * helper marks f before it takes f's locks: one that finds a lock taken
+ * and then looks here sees the mark if the helper took it. */
+int bs_timer_delivering(const struct bs_file *f)
+{
+	bs_fence_store_load();
+	return __atomic_load_n(&delivering_now, __ATOMIC_SEQ_CST) == f;
 }
 
 /* Stamped at the start of time: due now, whatever its bound. The helper

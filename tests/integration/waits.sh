@@ -245,6 +245,15 @@ print("read", got)'
 	grep -qx 'read 65537' "$T/out" || fail "python: $(cat "$T/out")"
 }
 
+# What a wait left to the helper (its pipe full) is delivered before the
+# process ends, though the end comes while the helper waits for the
+# reader (seen once in CI: a threaded writer's last records missing).
+test_waits_hand_over_delivered_before_the_end() {
+	"$P/waits" exit_after_hand_over | (sleep 1; cat >"$T/plain")
+	shim_within 20 "$P/waits" exit_after_hand_over | (sleep 1; cat >"$T/out")
+	same_files "$T/plain" "$T/out"
+}
+
 test_waits_multiprocessing_under_all() {
 	local prog='import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor

@@ -16,7 +16,10 @@
  * stdout, the main thread _exits), cond_full_pipe (a pipe of our own is
  * full; a thread takes the mutex, then drains it; the main thread writes
  * a byte more into it, then waits on a condition with that mutex held:
- * "drained 65537").
+ * "drained 65537"), exit_after_hand_over (with a thread asleep, 64 KiB
+ * fill stdout, a pipe read late; a line more, a short sleep, whose
+ * delivery the library leaves to its helper, then exit: the reader must
+ * get the line).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -223,10 +226,33 @@ static int cond_full_pipe(void)
 	return 0;
 }
 
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	sleep(30);
+	return NULL;
+}
+
+static int exit_after_hand_over(void)
+{
+	static char big[65536];
+	pthread_t t;
+
+	pthread_create(&t, NULL, sleeper, NULL);
+	memset(big, 'a', sizeof big);
+	if (write(1, big, sizeof big) != (ssize_t)sizeof big)
+		return 2;	/* the pipe is full */
+	out("the last line\n");
+	usleep(1000);
+	exit(0);
+}
+
 static int run(const char *kind)
 {
 	if (strcmp(kind, "cond_full_pipe") == 0)
 		return cond_full_pipe();
+	if (strcmp(kind, "exit_after_hand_over") == 0)
+		return exit_after_hand_over();
 	if (strcmp(kind, "selfpipe") == 0 || strcmp(kind, "exit_while_blocked") == 0)
 		return blocked_writes(kind);
 	return run_wait(kind);
