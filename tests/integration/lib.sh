@@ -166,9 +166,10 @@ writes() {
 			return 0
 		fi
 	fi
-	envs=("${envs[@]/#/-E}")
+	local e opts=()
+	for e in "${envs[@]}"; do opts+=(-E "$e"); done
 	"${TRACE[@]}" -c -o "$T/strace" -e trace=write,writev,pwrite64,pwritev,pwritev2 \
-		"${envs[@]}" -- "$@" >"$T/out" || return 1
+		"${opts[@]}" -- "$@" >"$T/out" || return 1
 	awk '$NF == "total" { print $4 }' "$T/strace"
 }
 
