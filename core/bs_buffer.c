@@ -620,6 +620,8 @@ static ssize_t copy_in(struct bs_buffer *b, const struct iovec *iov, int n, size
 {
 	char *p = b->data + b->len;
 
+	if (total == 0)
+		return 0;	/* write(fd, NULL, 0): nothing to copy from */
 	for (int i = 0; i < n; i++) {
 		memcpy(p, iov[i].iov_base, iov[i].iov_len);
 		p += iov[i].iov_len;
