@@ -80,7 +80,13 @@ BS_EXPORT pid_t vfork(void)
  */
 static inline void before_signal(int sig)
 {
-	if (sig != 0)
+	/* SIGKILL and SIGSTOP may end or stop this process, our helper
+	 * thread with it: nothing is left to the helper (files.c,
+	 * leaves_to_helper), every byte goes now, however long its reader
+	 * takes, as the write itself would have waited */
+	if ((sig == SIGKILL || sig == SIGSTOP) && __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))
+		bs_deliver_all_now(BS_DELIVER_PROCESS, 0);
+	else if (sig != 0)
 		bs_deliver_before_wait();
 }
 
@@ -105,7 +111,7 @@ BS_EXPORT int sigqueue(pid_t pid, int sig, const union sigval value)
 BS_EXPORT int raise(int sig)
 {
 	if (sig == SIGKILL || sig == SIGSTOP)
-		bs_deliver_before_wait();
+		before_signal(sig);
 	return BS_REAL(raise)(sig);
 }
 

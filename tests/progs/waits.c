@@ -19,7 +19,8 @@
  * "drained 65537"), exit_after_hand_over (with a thread asleep, 64 KiB
  * fill stdout, a pipe read late; a line more, a short sleep, whose
  * delivery the library leaves to its helper, then exit: the reader must
- * get the line).
+ * get the line), kill_after_full_pipe (the same, then SIGKILL to itself
+ * instead of the sleep and the exit).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -233,7 +234,7 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
-static int exit_after_hand_over(void)
+static int exit_after_hand_over(int kill_self)
 {
 	static char big[65536];
 	pthread_t t;
@@ -243,6 +244,8 @@ static int exit_after_hand_over(void)
 	if (write(1, big, sizeof big) != (ssize_t)sizeof big)
 		return 2;	/* the pipe is full */
 	out("the last line\n");
+	if (kill_self)
+		kill(getpid(), SIGKILL);
 	usleep(1000);
 	exit(0);
 }
@@ -252,7 +255,9 @@ static int run(const char *kind)
 	if (strcmp(kind, "cond_full_pipe") == 0)
 		return cond_full_pipe();
 	if (strcmp(kind, "exit_after_hand_over") == 0)
-		return exit_after_hand_over();
+		return exit_after_hand_over(0);
+	if (strcmp(kind, "kill_after_full_pipe") == 0)
+		return exit_after_hand_over(1);
 	if (strcmp(kind, "selfpipe") == 0 || strcmp(kind, "exit_while_blocked") == 0)
 		return blocked_writes(kind);
 	return run_wait(kind);
