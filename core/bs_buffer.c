@@ -437,13 +437,12 @@ static int was_interrupted(int how)
  */
 static ssize_t fail_buffered(struct bs_buffer *b, size_t done, int how)
 {
-	int err = errno, keep = was_interrupted(how) || (how == NOWAIT && (err == EAGAIN ||
-									 err == EWOULDBLOCK));
+	int err = errno, keep = was_interrupted(how) || (how == NOWAIT && bs_would_block(err));
 	size_t rest = b->len - done;
 
 	if (!keep)
 		b->stats.errors++;
-	if (keep || err == EAGAIN || err == EWOULDBLOCK) {
+	if (keep || bs_would_block(err)) {
 		memmove(b->data, b->data + done, rest);
 		b->len = rest;
 	} else {
@@ -785,7 +784,7 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
 		err = errno;
 		if (was_interrupted(how))
 			return -1;	/* the rest is held: nothing to report */
-		if (how == NOWAIT && (err == EAGAIN || err == EWOULDBLOCK))
+		if (how == NOWAIT && bs_would_block(err))
 			return -1;	/* the same: the reader is not reading */
 		if (!report)
 			b->error = err;

@@ -20,6 +20,7 @@
 #ifndef BS_BUFFER_H
 #define BS_BUFFER_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -196,6 +197,12 @@ ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len);
 #define BS_REPORT 1
 #define BS_YIELD 2
 #define BS_NOWAIT 4
+
+/* Whether err says a sink would have had to wait for its reader. */
+static inline int bs_would_block(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK;
+}
 int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags);
 
 /* The same, for a caller that holds b's lock (bs_buffer_lock). */

@@ -215,7 +215,7 @@ static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 	uint64_t until = bs_self.hurry_until;
 	ssize_t r;
 
-	if (bs_unlikely(bs_self.no_wait) && f->kind != BS_KIND_FILE && f->kind != BS_KIND_NULL)
+	if (bs_unlikely(bs_self.no_wait))	/* never a file's (leaves_to_helper) */
 		return sink_now(f, iov, n);
 	/* A thread cancelled here would leave the buffer locked. */
 	if (!__libc_single_threaded)
@@ -784,11 +784,6 @@ static int may_hold(struct bs_file *f)
 	return held;
 }
 
-/* Deliver f; at exit, say what could not be delivered; with final, f
- * writes through from now on. A delivery under way in another thread,
- * which may block for as long as its reader does not read, is not waited
- * for: it sends every byte f held when it began. 1 when a waiting signal
- * interrupted it (BS_YIELD): the caller lets it run and starts again. */
 /* The rest of f goes from the helper thread (timer.c) as soon as its
  * reader makes room; where no thread can be made, from here, waiting for
  * the reader as before. 1 when a waiting signal interrupted that. */
@@ -814,6 +809,12 @@ static int leaves_to_helper(const struct bs_file *f, enum bs_reason why, int at_
 	       f->kind != BS_KIND_FILE && f->kind != BS_KIND_NULL;
 }
 
+/* Deliver f; at exit, say what could not be delivered; with final, f
+ * writes through from now on. A delivery under way in another thread,
+ * which may block for as long as its reader does not read, is not waited
+ * for (it sends every byte f held when it began), but at the end of the
+ * process for a file's and for the helper's. 1 when a waiting signal
+ * interrupted it (BS_YIELD): the caller lets it run and starts again. */
 static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int final)
 {
 	struct bs_local *locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
@@ -831,15 +832,14 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 
 	if (!final && !may_hold(f))
 		return 0;	/* nothing held: its lock is not waited for */
-	bs_self.no_wait = nowait;
 	if (locals) {
+		bs_self.no_wait = nowait;
 		rc = bs_local_deliver(locals, why, flags,
 				      (wait_others ? 0 : BS_LOCAL_SKIP_DELIVERING) |
 				      (final ? BS_LOCAL_FINAL : 0));
-		if (bs_yielded(rc)) {
-			bs_self.no_wait = 0;
+		bs_self.no_wait = 0;
+		if (bs_yielded(rc))
 			return 1;
-		}
 		if (rc < 0 && at_exit)
 			say_lost(f, errno);
 		bs_local_note_kept(f, rc);
@@ -849,13 +849,12 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 		/* taken to deliver: by the helper (looked at again, now that
 		 * its lock is seen taken), at the end, is waited for */
 		wait_others = final && bs_timer_delivering(f);
-		if (!wait_others) {
-			bs_self.no_wait = 0;
+		if (!wait_others)
 			return stuck ? hand_over(f) : 0;
-		}
 	}
 	if (wait_others)
 		bs_buffer_lock(&f->buf);
+	bs_self.no_wait = nowait;
 	rc = bs_buffer_deliver_held(&f->buf, why, flags);
 	err = errno;
 	bs_self.no_wait = 0;
@@ -863,7 +862,7 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 		bs_buffer_unlock(&f->buf);
 		return 1;
 	}
-	if (rc < 0 && nowait && (err == EAGAIN || err == EWOULDBLOCK))
+	if (rc < 0 && nowait && bs_would_block(err))
 		stuck = 1;
 	if (final)
 		bs_buffer_set_passthrough_held(&f->buf);	/* counts what is dropped */

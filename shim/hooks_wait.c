@@ -159,8 +159,7 @@ static int sem_shared(const sem_t *s)
 
 BS_EXPORT int sem_post(sem_t *s)
 {
-	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && sem_shared(s))
-		bs_deliver_before_wait();
+	before_wait(sem_shared(s));
 	return BS_REAL(sem_post)(s);
 }
 

@@ -31,11 +31,11 @@ sighandler_t bsd_signal(int sig, sighandler_t handler);
 #define NSIGS 65		/* signals 1..64 */
 #define BIT(sig) ((uint64_t)1 << ((sig) - 1))
 
-/* What the program would be told about one signal. */
-/* A signal's action as the kernel keeps it: 32 bytes, not a struct
- * sigaction's 152 (its mask has room for 1024 signals; the kernel keeps
- * 64). The table is written whole when the library arms: one page, not
- * three, for every process that buffers a byte. */
+/* What the program would be told about one signal: its action as the
+ * kernel keeps it, in 32 bytes, not a struct sigaction's 152 (whose mask
+ * has room for 1024 signals; the kernel keeps 64). The table is written
+ * whole when the library arms: one page, not three, for every process
+ * that buffers a byte. */
 struct slot {
 	void (*handler)(int);	/* sa_handler, or sa_sigaction with SA_SIGINFO */
 	void (*restorer)(void);
@@ -105,19 +105,6 @@ static int may_block(long nr)
 }
 
 /* ---- the table, under a lock that signals do not take ------------------------------ */
-
-/* sig's action as a struct sigaction, the mask's bits past 64 clear. */
-static struct sigaction slot_act(int sig)
-{
-	struct sigaction a;
-
-	memset(&a, 0, sizeof a);
-	a.sa_handler = slots[sig].handler;
-	memcpy(&a.sa_mask, &slots[sig].mask, sizeof slots[sig].mask);
-	a.sa_flags = slots[sig].flags;
-	a.sa_restorer = slots[sig].restorer;
-	return a;
-}
 
 static void slot_put(int sig, const struct sigaction *a)
 {
@@ -427,18 +414,18 @@ static void dispatch(int sig, siginfo_t *info, void *ctx)
 
 /* What the C library would answer: the kernel's 64 mask bits, the rest
  * of the set cleared. */
-static void report(const struct sigaction *from, struct sigaction *old)
+static void report(const struct slot *from, struct sigaction *old)
 {
-	old->sa_handler = from->sa_handler;
+	old->sa_handler = from->handler;
 	sigemptyset(&old->sa_mask);
-	memcpy(&old->sa_mask, &from->sa_mask, sizeof(uint64_t));
-	old->sa_flags = from->sa_flags;
-	old->sa_restorer = from->sa_restorer;
+	memcpy(&old->sa_mask, &from->mask, sizeof from->mask);
+	old->sa_flags = from->flags;
+	old->sa_restorer = from->restorer;
 }
 
 static int set_action(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	struct sigaction prev;
+	struct slot prev;
 	int rc = 0;
 
 	bs_init();
@@ -447,7 +434,7 @@ static int set_action(int sig, const struct sigaction *act, struct sigaction *ol
 	bs_enter();
 	lock_slots();
 	know(sig);
-	prev = slot_act(sig);
+	prev = slots[sig];
 	if (act)
 		rc = install(sig, act);
 	unlock_slots();

@@ -75,28 +75,13 @@ static struct bridge *bridge_of(FILE *fp)
 
 /* ---- the cookie stream -------------------------------------------------------------- */
 
-/* Nobody buffers this fd: write as glibc would, partial writes resumed. */
-static ssize_t write_direct(int fd, const char *buf, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = bs_sys_write(fd, buf + done, n - done);
-
-		if (r < 0)
-			return done ? (ssize_t)done : -1;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
-}
-
 static ssize_t cookie_write_once(struct bridge *b, const char *buf, size_t n)
 {
 	enum bs_mode mode;
 	struct bs_file *f = bs_write_begin(b->fd, &mode);
 
 	if (!f)
-		return write_direct(b->fd, buf, n);
+		return bs_sys_write(b->fd, buf, n);	/* nobody buffers this fd */
 	/* A buffered stream hands over at a line's end, a full buffer or an
 	 * explicit fflush: in line mode a person may be watching. An
 	 * unbuffered one hands over every call: in line mode its pieces wait
