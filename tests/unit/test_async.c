@@ -242,16 +242,23 @@ START_TEST(next_hand_over_waits_for_the_first)
 }
 END_TEST
 
-/* A flight that fails: its bytes are dropped (counted) and the failure is
- * the next write's, reported once; the next report has nothing more. */
-START_TEST(failed_flight_reported_by_the_next_write)
+/* 40 bytes of x handed over by 40 of y, and the helper's write of the x
+ * block fails with err; errno cleared for what the test looks at next. */
+static void fail_a_flight(int err)
 {
 	setup(CAP);
-	sink->script[0].err = ENOSPC;
+	sink->script[0].err = err;
 	ck_assert_int_eq(bs_buffer_write(&buf, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 40), 40);
 	ck_assert_int_eq(bs_buffer_write(&buf, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 40), 40);
 	run_one();
 	errno = 0;
+}
+
+/* A flight that fails: its bytes are dropped (counted) and the failure is
+ * the next write's, reported once; the next report has nothing more. */
+START_TEST(failed_flight_reported_by_the_next_write)
+{
+	fail_a_flight(ENOSPC);
 	ck_assert_int_eq(bs_buffer_write(&buf, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 40), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	ck_assert_uint_eq(buf.stats.dropped, 40);
@@ -268,12 +275,7 @@ END_TEST
  * the block is full again or at close (the bridge's fflush never failed). */
 START_TEST(failed_flight_reported_by_a_write_that_fits)
 {
-	setup(CAP);
-	sink->script[0].err = ENOSPC;
-	ck_assert_int_eq(bs_buffer_write(&buf, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 40), 40);
-	ck_assert_int_eq(bs_buffer_write(&buf, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 40), 40);
-	run_one();
-	errno = 0;
+	fail_a_flight(ENOSPC);
 	ck_assert_int_eq(bs_buffer_write(&buf, "z", 1), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	ck_assert_int_eq(bs_buffer_write(&buf, "z", 1), 1);	/* reported once */
@@ -287,12 +289,7 @@ END_TEST
 /* ... or by the next delivery that reports (fsync, close). */
 START_TEST(failed_flight_reported_by_a_delivery)
 {
-	setup(CAP);
-	sink->script[0].err = EIO;
-	ck_assert_int_eq(bs_buffer_write(&buf, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 40), 40);
-	ck_assert_int_eq(bs_buffer_write(&buf, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 40), 40);
-	run_one();
-	errno = 0;
+	fail_a_flight(EIO);
 	ck_assert_int_eq(bs_buffer_deliver(&buf, BS_DELIVER_SYNC, BS_REPORT), -1);
 	ck_assert_int_eq(errno, EIO);
 	ck_assert_uint_eq(sink->len, 40);		/* the rest still delivered */
