@@ -60,9 +60,12 @@ all: $(LIB) $(CMD)
 
 # Bound lazily: binding our ~50 imports at load cost every process 27000
 # instructions (callgrind, /bin/true), most of its start-up price.
+# No DT_FINI (-fini names no function): the C runtime's _fini does nothing,
+# sits on the last page of our code, and cost every process a page fault
+# at exit; what we do at the end is in the destructor.
 $(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(B)
 	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -fvisibility=hidden \
-		-Wl,--version-script=$(B)/libbufshim.map \
+		-Wl,--version-script=$(B)/libbufshim.map -Wl,-fini=bs_no_dt_fini \
 		-o $@ $(CORE_SRC) $(SHIM_SRC) -ldl -lpthread
 
 # The command has the install paths built in (it looks for the library in
