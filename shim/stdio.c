@@ -64,6 +64,8 @@ struct bridge {
 };
 
 static struct bridge bridges[2] BS_STARTUP;
+/* each bridge's stream buffer, when glibc's size for it fits */
+static char bridge_room[2][BUFSIZ];
 
 static struct bridge *bridge_of(FILE *fp)
 {
@@ -176,7 +178,7 @@ BS_STARTUP_TEXT static void original_buffering(FILE *orig, int fd, int cfg_mode,
 	/* setvbuf(_IOLBF) with no buffer (stdbuf -oL), line mode, or nothing
 	 * chosen yet: the size glibc would allocate, and its mode */
 	*mode = (orig->_flags & BS_IO_LINE_BUF) || cfg_mode == BS_MODE_LINE ? _IOLBF : _IOFBF;
-	if (BS_REAL(fstat)(fd, &st) == 0) {
+	if (bs_sys_fstat(fd, &st) == 0) {
 		if (S_ISCHR(st.st_mode) && isatty(fd))
 			*mode = _IOLBF;
 		if (st.st_blksize > 0 && st.st_blksize < BUFSIZ)
@@ -190,6 +192,7 @@ BS_STARTUP_TEXT static void bridge_one(struct bridge *b, FILE **var, int fd)
 		.write = cookie_write, .seek = cookie_seek, .close = cookie_close,
 	};
 	FILE *orig = *var, *cookie;
+	char *room = bridge_room[b - bridges];
 	size_t size;
 	char *buf = NULL;
 	int mode, cfg_mode;
@@ -198,7 +201,12 @@ BS_STARTUP_TEXT static void bridge_one(struct bridge *b, FILE **var, int fd)
 		return;		/* replaced already, or not open: leave it */
 	cfg_mode = bs_cfg.stdio ? bs_config_fd_mode(&bs_cfg, fd) : -1;
 	original_buffering(orig, fd, cfg_mode, &mode, &size);
-	if (mode != _IONBF && !(buf = malloc(size)))
+	/* The buffer glibc would make on the first output, made now: one of
+	 * ours, whose pages no process touches before its first output (a
+	 * malloc here cost every process a page fault at start). */
+	if (mode != _IONBF)
+		buf = size <= BUFSIZ ? room : malloc(size);
+	if (mode != _IONBF && !buf)
 		return;
 	if (orig->_IO_write_ptr > orig->_IO_write_base)
 		bs_libc_fflush(orig);	/* what a constructor before ours printed */
@@ -206,7 +214,8 @@ BS_STARTUP_TEXT static void bridge_one(struct bridge *b, FILE **var, int fd)
 	b->line = cfg_mode == BS_MODE_LINE;
 	cookie = fopencookie(b, "w", io);
 	if (!cookie) {
-		free(buf);
+		if (buf != room)
+			free(buf);
 		return;
 	}
 	/* buf is the stream's for good */
