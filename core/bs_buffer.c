@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "bs_buffer.h"
+#include "bs_text.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -64,13 +65,13 @@ static bs_fence_fn fence_enable, fence_others;
  * waiters make it; relied on by unlocks. */
 static int fence_tried, fence_ready, fence_ok;
 
-void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake)
+BS_TEXT_START void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake)
 {
 	futex_wait = wait;
 	futex_wake = wake;
 }
 
-void bs_buffer_set_fence(bs_fence_fn enable, bs_fence_fn fence)
+BS_TEXT_HOT void bs_buffer_set_fence(bs_fence_fn enable, bs_fence_fn fence)
 {
 	fence_enable = enable;
 	fence_others = fence;
@@ -135,7 +136,7 @@ __attribute__((noinline)) static void lock_wait(struct bs_buffer *b)
 	}
 }
 
-void bs_buffer_lock(struct bs_buffer *b)
+BS_TEXT_HOT void bs_buffer_lock(struct bs_buffer *b)
 {
 	if (!bs_buffer_trylock(b))
 		lock_wait(b);
@@ -149,7 +150,7 @@ int bs_buffer_trylock(struct bs_buffer *b)
 					   __ATOMIC_RELAXED);
 }
 
-int bs_buffer_lock_unless_delivering(struct bs_buffer *b)
+BS_TEXT_HOT int bs_buffer_lock_unless_delivering(struct bs_buffer *b)
 {
 	while (!bs_buffer_trylock(b)) {
 		if (__atomic_load_n(&b->delivering, __ATOMIC_RELAXED))
@@ -168,7 +169,7 @@ __attribute__((noinline)) static void wake_one(struct bs_buffer *b)
 /* An unlock before the fence is relied on: an exchange (a full fence
  * between the store and the load), and the first one made while the
  * process has threads makes the fence ready. */
-__attribute__((noinline)) static void unlock_fenced(struct bs_buffer *b)
+BS_TEXT_HOT __attribute__((noinline)) static void unlock_fenced(struct bs_buffer *b)
 {
 	__atomic_exchange_n(&b->lock, 0, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&b->waiters, __ATOMIC_SEQ_CST))
@@ -189,7 +190,7 @@ static inline __attribute__((always_inline)) void unlock(struct bs_buffer *b)
 		wake_one(b);
 }
 
-void bs_buffer_unlock(struct bs_buffer *b)
+BS_TEXT_HOT void bs_buffer_unlock(struct bs_buffer *b)
 {
 	unlock(b);
 }
@@ -234,7 +235,7 @@ static int never(void)
 
 static int (*interrupted)(void) = never;
 
-void bs_buffer_set_interrupted(int (*fn)(void))
+BS_TEXT_START void bs_buffer_set_interrupted(int (*fn)(void))
 {
 	interrupted = fn ? fn : never;
 }
@@ -372,7 +373,7 @@ static int hand_over(struct bs_buffer *b)
 }
 
 /* One sink call, EINTR retried. */
-static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n, int how)
+BS_TEXT_HOT static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n, int how)
 {
 	ssize_t r;
 	int tries = 0;
@@ -394,7 +395,7 @@ static ssize_t sink_once(struct bs_buffer *b, const struct iovec *v, int n, int 
  * consumed. Returns the bytes delivered: want, or fewer with errno saying
  * why (EINTR when a signal ended it).
  */
-static size_t sink_all(struct bs_buffer *b, struct iovec *v, int n, size_t want, int how)
+BS_TEXT_HOT static size_t sink_all(struct bs_buffer *b, struct iovec *v, int n, size_t want, int how)
 {
 	size_t done = 0;
 
@@ -458,7 +459,7 @@ static ssize_t fail_buffered(struct bs_buffer *b, size_t done, int how)
  * bytes): one sink call when the kernel takes it all. Returns the caller's
  * bytes delivered, or -1/errno when none were.
  */
-static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
+BS_TEXT_HOT static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
 			      int n, size_t total, enum bs_reason why, int how)
 {
 	struct iovec v[BS_IOV_LOCAL + 1];
@@ -505,7 +506,7 @@ static ssize_t deliver_locked(struct bs_buffer *b, const struct iovec *iov,
 
 /* ---- the public engine ------------------------------------------------------ */
 
-int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
+BS_TEXT_HOT int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 		   enum bs_mode mode, bs_sink_fn sink, void *ctx)
 {
 	if (cap == 0 || cap > UINT32_MAX || !data || !sink ||
@@ -522,12 +523,12 @@ int bs_buffer_init(struct bs_buffer *b, char *data, size_t cap,
 	return 0;
 }
 
-void bs_buffer_set_resize(bs_resize_fn resize)
+BS_TEXT_HOT void bs_buffer_set_resize(bs_resize_fn resize)
 {
 	resize_fn = resize;
 }
 
-void bs_buffer_set_room(struct bs_buffer *b, size_t room)
+BS_TEXT_HOT void bs_buffer_set_room(struct bs_buffer *b, size_t room)
 {
 	if (room && room < b->cap)
 		b->room = (uint32_t)room;
@@ -742,7 +743,7 @@ ssize_t bs_buffer_direct_rest(struct bs_buffer *b, const void *data, size_t len,
  * straight to the sink, as the general path would send it. Anything else
  * takes that path.
  */
-ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
+BS_TEXT_HOT ssize_t bs_buffer_write_as(struct bs_buffer *b, const void *data, size_t len,
 			   enum bs_mode mode)
 {
 	struct iovec v = { .iov_base = (void *)data, .iov_len = len };
@@ -773,7 +774,7 @@ ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len)
 	return bs_buffer_write_as(b, data, len, b->mode);
 }
 
-static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
+BS_TEXT_HOT static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
 {
 	int err = 0, report = flags & BS_REPORT, how = flags & BS_YIELD ? INTR : WHOLE;
 
@@ -804,7 +805,7 @@ static int flush_locked(struct bs_buffer *b, enum bs_reason why, int flags)
 	return 0;
 }
 
-int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags)
+BS_TEXT_HOT int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags)
 {
 	int locked = lock_maybe(b), rc, err;
 
@@ -815,12 +816,12 @@ int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags)
 	return rc;
 }
 
-int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int flags)
+BS_TEXT_HOT int bs_buffer_deliver_held(struct bs_buffer *b, enum bs_reason why, int flags)
 {
 	return flush_locked(b, why, flags);
 }
 
-void bs_buffer_set_passthrough_held(struct bs_buffer *b)
+BS_TEXT_HOT void bs_buffer_set_passthrough_held(struct bs_buffer *b)
 {
 	settle(b);
 	b->stats.dropped += b->len;	/* kept after EAGAIN: nobody can retry now */
@@ -828,7 +829,7 @@ void bs_buffer_set_passthrough_held(struct bs_buffer *b)
 	b->mode = BS_MODE_NONE;
 }
 
-void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic)
+BS_TEXT_HOT void bs_buffer_set_atomic(struct bs_buffer *b, size_t atomic)
 {
 	b->atomic = atomic > UINT_MAX ? UINT_MAX : (unsigned)atomic;
 	if (atomic && b->cap > atomic)

@@ -6,6 +6,7 @@
  * not in the grammar is an error, reported once, and buffering stays off.
  */
 #include "bs_config.h"
+#include "bs_text.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -278,7 +279,7 @@ static int parse_threads(struct bs_config *c, const char *value,
 	return fail(msg, "BUFSHIM_THREADS", value, "is not shared or local");
 }
 
-int bs_config_parse(struct bs_config *c, const struct bs_env *env,
+BS_TEXT_START int bs_config_parse(struct bs_config *c, const struct bs_env *env,
 		    struct bs_str *msg)
 {
 	memset(c, 0, offsetof(struct bs_config, stats_path));
@@ -320,7 +321,7 @@ int bs_config_parse(struct bs_config *c, const struct bs_env *env,
 	return 0;
 }
 
-void bs_env_read(struct bs_env *env, char *(*lookup)(const char *name))
+BS_TEXT_START void bs_env_read(struct bs_env *env, char *(*lookup)(const char *name))
 {
 	env->fds = lookup("BUFSHIM_FDS");
 	env->size = lookup("BUFSHIM_SIZE");
@@ -332,7 +333,7 @@ void bs_env_read(struct bs_env *env, char *(*lookup)(const char *name))
 	env->async = lookup("BUFSHIM_ASYNC");
 }
 
-int bs_config_fd_mode(const struct bs_config *c, int fd)
+BS_TEXT_START int bs_config_fd_mode(const struct bs_config *c, int fd)
 {
 	if (c->all)
 		return fd >= 0 && fd < BS_FD_LIMIT ? (int)c->mode : -1;

@@ -3,12 +3,13 @@
  * bs_str — a bounded string builder.
  */
 #include "bs_str.h"
+#include "bs_text.h"
 
 #include <string.h>
 
 #define BS_STR_VALUE_MAX 64
 
-void bs_str_init(struct bs_str *s, char *buf, size_t cap)
+BS_TEXT_START void bs_str_init(struct bs_str *s, char *buf, size_t cap)
 {
 	s->p = buf;
 	s->cap = cap;

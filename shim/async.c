@@ -140,7 +140,7 @@ void bs_async_file_new(struct bs_file *f)
 
 /* A file retired (files_lock held, delivered and settled): its second
  * block is given back; f->mapped again describes the block at buf.data. */
-void bs_async_file_retire(struct bs_file *f)
+BS_TEXT_HOT void bs_async_file_retire(struct bs_file *f)
 {
 	struct bs_async *a = f->buf.async;
 

@@ -78,7 +78,7 @@ static bs_ent *fdtab_slot(int fd)
 	return &chunk[fd % FDTAB_CHUNK];
 }
 
-static void fdtab_set(int fd, bs_ent e)
+BS_TEXT_HOT static void fdtab_set(int fd, bs_ent e)
 {
 	bs_ent *slot = fdtab_slot(fd);
 
@@ -119,7 +119,7 @@ static int is_pseudo_fs(int fd)
 
 /* 1 and *kind when fd may be buffered, 0 when it may not, -1 when it is
  * not open (then nothing is remembered). *st and *fl describe fd. */
-static int judge(int fd, enum bs_kind *kind, struct stat *stp, int *flp)
+BS_TEXT_HOT static int judge(int fd, enum bs_kind *kind, struct stat *stp, int *flp)
 {
 	struct stat st;
 	struct termios t;
@@ -208,7 +208,7 @@ static ssize_t sink_now(struct bs_file *f, const struct iovec *iov, int n)
 /* Deliver through the file's fd. A fd that turned non-blocking behind our
  * back (another process shares it) is waited for: the program was told
  * these bytes were written. */
-static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
+BS_TEXT_HOT static ssize_t file_sink(void *ctx, const struct iovec *iov, int n)
 {
 	struct bs_file *f = ctx;
 	int cancel = PTHREAD_CANCEL_DISABLE, err;
@@ -297,7 +297,7 @@ static char *file_resize(void *ctx, char *data, size_t old, size_t size)
 
 /* The first bytes of f's buffer, mapped if need be: the room there, or 0
  * when there is no memory for it (its fd then writes straight through). */
-static size_t file_room(struct bs_file *f)
+BS_TEXT_HOT static size_t file_room(struct bs_file *f)
 {
 	size_t room = bs_cfg.size < BS_ROOM_START ? bs_cfg.size : BS_ROOM_START;
 	size_t len = bs_page_round(room);
@@ -317,7 +317,7 @@ static size_t file_room(struct bs_file *f)
 	return room < f->mapped ? room : f->mapped;
 }
 
-static struct bs_file *file_alloc(void)
+BS_TEXT_HOT static struct bs_file *file_alloc(void)
 {
 	static char *slab;
 	static size_t slab_left;
@@ -380,7 +380,7 @@ static void rejudge_reads(void)
 			__atomic_store_n(&read_kind[fd], 0, __ATOMIC_RELAXED);
 }
 
-static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
+BS_TEXT_HOT static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 				const struct stat *st, int fl)
 {
 	static int fenced;
@@ -437,7 +437,7 @@ static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_mode mode,
 
 /* Deliver f's threads' buffers (local mode), then its own; flags as
  * bs_buffer_deliver's. The first failure is the one reported. */
-static int file_deliver(struct bs_file *f, enum bs_reason why, int flags)
+BS_TEXT_HOT static int file_deliver(struct bs_file *f, enum bs_reason why, int flags)
 {
 	struct bs_local *locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
 	int rc, err = 0;
@@ -481,7 +481,7 @@ static struct bs_file *buffered_inode(dev_t dev, ino_t ino)
 	return NULL;
 }
 
-bs_ent bs_fd_judge(int fd)
+BS_TEXT_HOT bs_ent bs_fd_judge(int fd)
 {
 	enum bs_kind kind = BS_KIND_FILE;
 	struct bs_file *f;
@@ -544,7 +544,7 @@ static int other_member(struct bs_file *f, int fd)
 
 /* fd no longer names its file: leave its buffer, which is retired with
  * its last member. files_lock held; deliver first. */
-static void forget_locked(int fd)
+BS_TEXT_HOT static void forget_locked(int fd)
 {
 	struct bs_file *f = bs_ent_file(bs_fdtab_get(fd)), **p;
 	struct bs_local *locals;
@@ -610,7 +610,7 @@ static void file_forget(int fd)
 	pthread_mutex_unlock(&files_lock);
 }
 
-int bs_fd_release(int fd, int report)
+BS_TEXT_HOT int bs_fd_release(int fd, int report)
 {
 	struct bs_file *f;
 	int err = 0;
@@ -640,7 +640,7 @@ int bs_fd_release(int fd, int report)
 	return report ? err : 0;
 }
 
-void bs_fd_join(int newfd, int oldfd)
+BS_TEXT_HOT void bs_fd_join(int newfd, int oldfd)
 {
 	struct bs_file *f;
 	int cfg;
@@ -769,7 +769,7 @@ static void say_lost(struct bs_file *f, int err)
  * lock, which orders the two; a lock that is held counts as bytes (the
  * delivery then looks under it, or leaves it to a delivery under way).
  */
-static int may_hold(struct bs_file *f)
+BS_TEXT_HOT static int may_hold(struct bs_file *f)
 {
 	int held;
 
@@ -877,7 +877,7 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
  * closing or delivering. A file retired and reused meanwhile is delivered
  * early, which is always allowed. With final, nothing new is buffered.
  * 1 when a waiting signal interrupted it. */
-static int deliver_each(enum bs_reason why, int at_exit, int final)
+BS_TEXT_START static int deliver_each(enum bs_reason why, int at_exit, int final)
 {
 	struct bs_file *batch[64];
 	int n, skip = 0, more;
@@ -923,7 +923,7 @@ int bs_deliver_all(enum bs_reason why, int at_exit)
 	return 0;
 }
 
-void bs_stop_buffering(void)
+BS_TEXT_START void bs_stop_buffering(void)
 {
 	if (bs_inside() || !bs_active)
 		return;
@@ -941,7 +941,7 @@ void bs_stop_buffering(void)
 /* The deliveries below run inside the program's calls: they keep its errno
  * (a delivery error waits in its buffer for the next write or sync). */
 
-void bs_deliver_all_now(enum bs_reason why, int at_exit)
+BS_TEXT_START void bs_deliver_all_now(enum bs_reason why, int at_exit)
 {
 	int err;
 

@@ -38,7 +38,7 @@ int __fxstatat64(int v, int d, const char *p, struct stat64 *st, int fl);
 
 /* The buffered path, out of line so that the pass-through one needs no
  * stack frame: a few loads and a jump to the real write. */
-__attribute__((noinline)) static ssize_t write_once(int fd, const void *buf, size_t n)
+BS_TEXT_HOT __attribute__((noinline)) static ssize_t write_once(int fd, const void *buf, size_t n)
 {
 	enum bs_mode mode;
 	struct bs_file *f;
@@ -63,7 +63,7 @@ static ssize_t write_buffered(int fd, const void *buf, size_t n)
 	return r;
 }
 
-BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+BS_TEXT_HOT BS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	if (bs_likely(bs_fdtab_get(fd) == BS_ENT_PASS))
 		return bs_sys_write(fd, buf, n);
@@ -104,7 +104,7 @@ static int with_error(int rc, int err)
 	return rc;
 }
 
-BS_EXPORT int close(int fd)
+BS_TEXT_HOT BS_EXPORT int close(int fd)
 {
 	int err = bs_fd_release(fd, 1);
 
@@ -198,7 +198,7 @@ BS_EXPORT int shutdown(int fd, int how)
 	return with_error(BS_REAL(shutdown)(fd, how), err);
 }
 
-BS_EXPORT int fclose(FILE *fp)
+BS_TEXT_HOT BS_EXPORT int fclose(FILE *fp)
 {
 	int err, rc;
 
@@ -243,7 +243,7 @@ BS_EXPORT int dup(int fd)
 /* newfd leaves its file (delivered if no other fd of ours keeps it open;
  * the kernel closes it silently, and a delivery error to it only the stats
  * can count), then joins oldfd's. */
-BS_EXPORT int dup2(int oldfd, int newfd)
+BS_TEXT_HOT BS_EXPORT int dup2(int oldfd, int newfd)
 {
 	int r;
 

@@ -42,7 +42,7 @@ static void before_spawn(void)
  */
 static pid_t vfork_parent;
 
-__attribute__((used)) void *bs_vfork_prepare(void)
+BS_TEXT_HOT __attribute__((used)) void *bs_vfork_prepare(void)
 {
 	before_spawn();
 	if (!bs_inside() && bs_active) {
@@ -52,7 +52,7 @@ __attribute__((used)) void *bs_vfork_prepare(void)
 	return (void *)BS_REAL(vfork);
 }
 
-int bs_vfork_inside(void)
+BS_TEXT_HOT int bs_vfork_inside(void)
 {
 	if ((pid_t)bs_sys0(SYS_getpid) != vfork_parent)
 		return 1;	/* the child, until it execs or exits */
@@ -128,7 +128,7 @@ BS_EXPORT pid_t _Fork(void)
 	return pid;
 }
 
-BS_EXPORT void _exit(int status)
+BS_TEXT_HOT BS_EXPORT void _exit(int status)
 {
 	bs_end_process();
 	/* never looked up here: a process that buffered nothing may end from

@@ -22,7 +22,7 @@ static int init_state BS_STARTUP;
  * file its user meant). Without a working directory that fits, no stats:
  * one line says so; buffering goes on.
  */
-static void stats_path_absolute(void)
+BS_TEXT_START static void stats_path_absolute(void)
 {
 	char cwd[BS_PATH_MAX] = "", line[256];
 	size_t clen, plen;
@@ -57,7 +57,7 @@ static void stats_path_absolute(void)
 	bs_cfg.stats = BS_STATS_OFF;
 }
 
-static void configure(void)
+BS_TEXT_START static void configure(void)
 {
 	struct bs_env env;
 	struct bs_str msg;
@@ -85,7 +85,7 @@ static int signal_waits(void)
 	return bs_self.deferred != 0;
 }
 
-void bs_init(void)
+BS_TEXT_START void bs_init(void)
 {
 	int expected = INIT_NONE;
 
@@ -116,7 +116,7 @@ int bs_stats_fd(void)
 	return stats_fd >= 0 ? stats_fd : 2;
 }
 
-void bs_stats_keep_stderr(int fd)
+BS_TEXT_HOT void bs_stats_keep_stderr(int fd)
 {
 	if (fd != 2 || stats_fd >= 0 || !bs_active || bs_cfg.stats != BS_STATS_STDERR)
 		return;

@@ -241,7 +241,7 @@ void bs_local_start(void)
 		bs_local_set_barrier(bs_sys_barrier);
 }
 
-void bs_local_file_new(struct bs_file *f)
+BS_TEXT_HOT void bs_local_file_new(struct bs_file *f)
 {
 	if (!bs_threads_local)
 		return;

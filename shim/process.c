@@ -18,7 +18,7 @@ static void at_exit_deliver(void)
 	bs_deliver_all_now(BS_DELIVER_EXIT, 1);
 }
 
-void bs_end_process(void)
+BS_TEXT_START void bs_end_process(void)
 {
 	if (bs_inside() || !bs_active)
 		return;		/* inside us (a signal handler): nothing is safe */
@@ -79,13 +79,13 @@ extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 extern int __cxa_at_quick_exit(void (*fn)(void *), void *dso);
 extern void *__dso_handle;
 
-static void at_exit_deliver_arg(void *unused)
+BS_TEXT_START static void at_exit_deliver_arg(void *unused)
 {
 	(void)unused;
 	at_exit_deliver();
 }
 
-static void end_process_arg(void *unused)
+BS_TEXT_START static void end_process_arg(void *unused)
 {
 	(void)unused;
 	bs_end_process();

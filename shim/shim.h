@@ -48,6 +48,7 @@
 #include "../core/bs_config.h"
 #include "../core/bs_local.h"
 #include "../core/bs_str.h"
+#include "../core/bs_text.h"
 
 /* glibc's fortified and internal entry points have no prototype of their own. */
 ssize_t __read_chk(int, void *, size_t, size_t);
@@ -92,9 +93,7 @@ int io_getevents(void *, long, long, struct io_event *, struct timespec *);
  * linker writes anyway, rather than spread over pages of .bss that would
  * each cost a page fault (tens of microseconds on some virtual machines). */
 #define BS_STARTUP __attribute__((section(".data.bs_startup")))
-/* The same for code: what runs at every start sits beside the constructor
- * (the linker puts .text.startup first), not on pages of its own. */
-#define BS_STARTUP_TEXT __attribute__((section(".text.startup")))
+/* The same for code: BS_TEXT_START and BS_TEXT_HOT (core/bs_text.h). */
 
 /* A hook that does one thing before its real function: most of them. */
 #define BS_HOOK(ret, name, params, args, ...)				\

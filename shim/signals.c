@@ -144,7 +144,7 @@ static void know(int sig)
  * and stops restarting what they interrupted (a stop and continue leave a
  * program's read as it was). SA_RESETHAND is done by the dispatcher: the
  * kernel's would leave a signal queued again by us to SIG_DFL. */
-static struct sigaction dispatcher_for(int sig, const struct sigaction *prog)
+BS_TEXT_HOT static struct sigaction dispatcher_for(int sig, const struct sigaction *prog)
 {
 	struct sigaction k;
 
@@ -177,7 +177,7 @@ static int needs_dispatcher(int sig, void (*handler)(int))
  * (unknown flags dropped, the C library's added, SIGKILL and SIGSTOP not in
  * the mask). Lock held. 0, or -1 and errno.
  */
-static int install(int sig, const struct sigaction *prog)
+BS_TEXT_HOT static int install(int sig, const struct sigaction *prog)
 {
 	int ours = needs_dispatcher(sig, prog->sa_handler);
 	struct sigaction k = ours ? dispatcher_for(sig, prog) : *prog, back;
@@ -217,7 +217,7 @@ static int install(int sig, const struct sigaction *prog)
  * or stop it gets our dispatcher, where the program left the default.
  * One sigaction per signal (two where something else was there).
  */
-void bs_signals_arm(void)
+BS_TEXT_HOT void bs_signals_arm(void)
 {
 	struct sigaction dfl, old;
 
@@ -423,7 +423,7 @@ static void report(const struct slot *from, struct sigaction *old)
 	old->sa_restorer = from->restorer;
 }
 
-static int set_action(int sig, const struct sigaction *act, struct sigaction *old)
+BS_TEXT_HOT static int set_action(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct slot prev;
 	int rc = 0;
@@ -444,7 +444,7 @@ static int set_action(int sig, const struct sigaction *act, struct sigaction *ol
 	return rc;
 }
 
-BS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+BS_TEXT_HOT BS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	return set_action(sig, act, old);
 }

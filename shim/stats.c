@@ -153,7 +153,7 @@ static void report_one(struct bs_file *f, void *arg)
 	memset(&f->buf.stats, 0, sizeof f->buf.stats);
 }
 
-static void report(int hurried)
+BS_TEXT_START static void report(int hurried)
 {
 	struct report r = { .fd = -1, .who.name = name, .hurried = hurried };
 
@@ -180,7 +180,7 @@ static void report(int hurried)
 	bs_leave();
 }
 
-void bs_report_stats(void)
+BS_TEXT_START void bs_report_stats(void)
 {
 	report(0);
 }

@@ -100,7 +100,7 @@ static ssize_t cookie_write_once(struct bridge *b, const char *buf, size_t n)
  * write of the rest, until all is written or a write fails, and then the
  * count so far, with errno from the failure (a full disk: ENOSPC). The
  * stream marks its error on a short count and does not write again. */
-static ssize_t cookie_write(void *c, const char *buf, size_t n)
+BS_TEXT_HOT static ssize_t cookie_write(void *c, const char *buf, size_t n)
 {
 	size_t done = 0;
 	ssize_t r;
@@ -134,7 +134,7 @@ static int cookie_seek(void *c, off64_t *pos, int whence)
 }
 
 /* As close: delivers, and reports a failure. */
-static int cookie_close(void *c)
+BS_TEXT_HOT static int cookie_close(void *c)
 {
 	struct bridge *b = c;
 	int err, rc;
@@ -156,7 +156,7 @@ static int cookie_close(void *c)
  * what glibc would give it on its first output. cfg_mode is the fd's
  * configured mode, or -1 when the bridge leaves stdio's buffering alone.
  */
-BS_STARTUP_TEXT static void original_buffering(FILE *orig, int fd, int cfg_mode, int *mode, size_t *size)
+BS_TEXT_START static void original_buffering(FILE *orig, int fd, int cfg_mode, int *mode, size_t *size)
 {
 	struct stat st;
 
@@ -186,7 +186,7 @@ BS_STARTUP_TEXT static void original_buffering(FILE *orig, int fd, int cfg_mode,
 	}
 }
 
-BS_STARTUP_TEXT static void bridge_one(struct bridge *b, FILE **var, int fd)
+BS_TEXT_START static void bridge_one(struct bridge *b, FILE **var, int fd)
 {
 	cookie_io_functions_t io = {
 		.write = cookie_write, .seek = cookie_seek, .close = cookie_close,
@@ -230,7 +230,7 @@ BS_STARTUP_TEXT static void bridge_one(struct bridge *b, FILE **var, int fd)
 	/* cppcheck-suppress memleak */
 }
 
-BS_STARTUP_TEXT void bs_stdio_bridge(void)
+BS_TEXT_START void bs_stdio_bridge(void)
 {
 	bs_enter();
 	bridge_one(&bridges[0], &stdout, 1);
@@ -262,7 +262,7 @@ int bs_stdio_fd(FILE *fp)
 	return b ? b->fd : fp ? fp->_fileno : -1;
 }
 
-BS_EXPORT int fileno(FILE *fp)
+BS_TEXT_HOT BS_EXPORT int fileno(FILE *fp)
 {
 	struct bridge *b = bridge_of(fp);
 
@@ -325,7 +325,7 @@ FILE *bs_stdio_unbridge(FILE *fp)
 	return unbridge(fp);
 }
 
-int bs_stdio_close_bridged(FILE *fp, int *rc)
+BS_TEXT_HOT int bs_stdio_close_bridged(FILE *fp, int *rc)
 {
 	if (!bridge_of(fp))
 		return 0;
@@ -418,7 +418,7 @@ BS_EXPORT int bs_gnu_vfscanf(FILE *fp, const char *f, va_list ap)
  * output or positioning call. Its fd's pending bytes go out before each such
  * call; one load when nothing is pending. Our own streams have no fd.
  */
-static inline void before_fd_write(int fd)
+BS_TEXT_HOT static inline void before_fd_write(int fd)
 {
 	bs_ent e;
 	struct bs_file *f;
@@ -515,7 +515,7 @@ static void before_flush_all(void)
 /* An explicit fflush of one of our streams (fp NULL: of every stream) in
  * line mode delivers at once: the pieces an unbuffered stream handed over
  * wait in our buffer, where stdio's fflush does not reach them. */
-static int after_flush(FILE *fp, int rc)
+BS_TEXT_HOT static int after_flush(FILE *fp, int rc)
 {
 	int err = errno;
 
@@ -526,7 +526,7 @@ static int after_flush(FILE *fp, int rc)
 	return rc;
 }
 
-BS_EXPORT int fflush(FILE *fp)
+BS_TEXT_HOT BS_EXPORT int fflush(FILE *fp)
 {
 	if (!fp) {
 		if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) && !bs_inside())

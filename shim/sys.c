@@ -15,7 +15,7 @@
 struct bs_real bs_real;
 int bs_write_is_libc;
 
-void *bs_resolve(const char *name)
+BS_TEXT_HOT void *bs_resolve(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
 }
@@ -23,7 +23,7 @@ void *bs_resolve(const char *name)
 /* Whether fn is the C library's write (no other preload library's): the
  * C library's own alias of it, which no preload library defines, is the
  * same function. (A dlopen of the C library to ask cost 3.5 times more.) */
-static int is_libc_write(void *fn)
+BS_TEXT_HOT static int is_libc_write(void *fn)
 {
 	return fn && bs_resolve("__write") == fn;
 }
@@ -34,7 +34,7 @@ static int is_libc_write(void *fn)
  * first buffer is made, in a process that buffers at all (a lookup of them
  * all at every process start cost 8000 instructions).
  */
-void bs_sys_resolve(void)
+BS_TEXT_HOT void bs_sys_resolve(void)
 {
 	static int done;
 
@@ -73,7 +73,7 @@ ssize_t bs_sys_writev_early(int fd, const struct iovec *iov, int n)
 
 /* struct stat is the kernel's own on the processors with a raw syscall;
  * elsewhere the C library translates. */
-int bs_sys_fstat(int fd, struct stat *st)
+BS_TEXT_START int bs_sys_fstat(int fd, struct stat *st)
 {
 #if BS_ARCH_RAW_SYSCALL
 	return (int)bs_sys2(SYS_fstat, fd, st);
@@ -101,7 +101,7 @@ int bs_sys_poll(struct pollfd *p, nfds_t n, int timeout_ms)
 				timeout_ms < 0 ? 0 : (long)&ts, 0, _NSIG / 8, 0);
 }
 
-void *bs_sys_map(size_t len)
+BS_TEXT_HOT void *bs_sys_map(size_t len)
 {
 	long r = bs_sys_call(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -135,7 +135,7 @@ int bs_sys_futex_wait_ns(int *addr, int val, uint64_t ns)
 			   0) == 0 ? 0 : -1;
 }
 
-void bs_sys_futex_wake(int *addr)
+BS_TEXT_HOT void bs_sys_futex_wake(int *addr)
 {
 	bs_sys_call(SYS_futex, (long)addr, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 }
@@ -174,7 +174,7 @@ void bs_sys_barrier(void)
 	errno = err;
 }
 
-int bs_sys_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+BS_TEXT_HOT int bs_sys_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	return BS_REAL(sigaction)(sig, act, old);
 }

@@ -64,7 +64,7 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
  * the jump goes through x16, the register a guarded real vfork accepts.
  */
 #define BS_ARCH_VFORK_STUB						\
-	".text\n"							\
+	".pushsection .text.hot,\"ax\",%progbits\n"				\
 	".globl vfork\n"						\
 	".type vfork, %function\n"					\
 	"vfork:\n"							\
@@ -75,7 +75,8 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
 	"	ldp x29, x30, [sp], #16\n"				\
 	"	mov x16, x0\n"						\
 	"	br x16\n"						\
-	".size vfork, .-vfork\n"
+	".size vfork, .-vfork\n"						\
+	".popsection\n"
 
 /* A moment's pause in a loop that waits for another processor. */
 static inline void bs_arch_relax(void)

@@ -62,7 +62,7 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
  * which returns straight to the program, in the child and in the parent.
  */
 #define BS_ARCH_VFORK_STUB						\
-	".text\n"							\
+	".pushsection .text.hot,\"ax\",@progbits\n"				\
 	".globl vfork\n"						\
 	".type vfork, @function\n"					\
 	"vfork:\n"							\
@@ -70,7 +70,8 @@ static inline int bs_arch_restart_to_eintr(void *ctx, int (*ok)(long nr))
 	"	call bs_vfork_prepare\n"				\
 	"	add $8, %rsp\n"						\
 	"	jmp *%rax\n"						\
-	".size vfork, .-vfork\n"
+	".size vfork, .-vfork\n"						\
+	".popsection\n"
 
 /* A moment's pause in a loop that waits for another processor. */
 static inline void bs_arch_relax(void)
