@@ -28,6 +28,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -158,6 +160,7 @@ BS_TEXT_HOT static int cookie_close(void *c)
  */
 BS_TEXT_START static void original_buffering(FILE *orig, int fd, int cfg_mode, int *mode, size_t *size)
 {
+	struct termios t;
 	struct stat st;
 
 	*size = BUFSIZ;
@@ -179,7 +182,7 @@ BS_TEXT_START static void original_buffering(FILE *orig, int fd, int cfg_mode, i
 	 * chosen yet: the size glibc would allocate, and its mode */
 	*mode = (orig->_flags & BS_IO_LINE_BUF) || cfg_mode == BS_MODE_LINE ? _IOLBF : _IOFBF;
 	if (bs_sys_fstat(fd, &st) == 0) {
-		if (S_ISCHR(st.st_mode) && isatty(fd))
+		if (S_ISCHR(st.st_mode) && bs_sys_ioctl(fd, TCGETS, &t) == 0)	/* isatty */
 			*mode = _IOLBF;
 		if (st.st_blksize > 0 && st.st_blksize < BUFSIZ)
 			*size = (size_t)st.st_blksize;
