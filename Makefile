@@ -60,12 +60,15 @@ all: $(LIB) $(CMD)
 
 # Bound lazily: binding our ~50 imports at load cost every process 27000
 # instructions (callgrind, /bin/true), most of its start-up price.
-# No DT_FINI (-fini names no function): the C runtime's _fini does nothing,
-# sits on the last page of our code, and cost every process a page fault
-# at exit; what we do at the end is in the destructor.
+# Without the C runtime's start files (-nostartfiles): their _init, _fini,
+# frame_dummy and __do_global_dtors_aux do nothing a library that is never
+# unloaded needs, and ran at every start and end on pages of our code that
+# nothing else touched, a page fault each; our constructor and destructor
+# are plain .init_array and .fini_array entries. process.c defines the
+# __dso_handle they would have.
 $(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(B)
-	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -fvisibility=hidden \
-		-Wl,--version-script=$(B)/libbufshim.map -Wl,-fini=bs_no_dt_fini \
+	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -nostartfiles -fvisibility=hidden \
+		-Wl,--version-script=$(B)/libbufshim.map \
 		-o $@ $(CORE_SRC) $(SHIM_SRC) -ldl -lpthread
 
 # The command has the install paths built in (it looks for the library in

@@ -77,7 +77,11 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void),
 			     void (*child)(void), void *dso);
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 extern int __cxa_at_quick_exit(void (*fn)(void *), void *dso);
-extern void *__dso_handle;
+/* What identifies this library to those calls. The C runtime's start files
+ * (crtbeginS) would define it, with code of their own that runs at every
+ * start and end on a page of ours that nothing else needs; the library is
+ * linked without them (Makefile), so it is ours. */
+__attribute__((visibility("hidden"))) void *__dso_handle = &__dso_handle;
 
 BS_TEXT_START static void at_exit_deliver_arg(void *unused)
 {
