@@ -794,6 +794,13 @@ static int hand_over(struct bs_file *f)
 	return bs_yielded(file_deliver(f, BS_DELIVER_WAIT, BS_YIELD));
 }
 
+/* A delivery to a regular file or /dev/null ends soon: no reader can make
+ * it wait. */
+static inline int ends_soon(const struct bs_file *f)
+{
+	return f->kind == BS_KIND_FILE || f->kind == BS_KIND_NULL;
+}
+
 /*
  * Whether a delivery before a wait leaves f to the helper thread when its
  * reader is not reading (a full pipe or socket). A thread of a process
@@ -806,7 +813,7 @@ static int hand_over(struct bs_file *f)
 static int leaves_to_helper(const struct bs_file *f, enum bs_reason why, int at_exit, int final)
 {
 	return why == BS_DELIVER_WAIT && !at_exit && !final && !__libc_single_threaded &&
-	       f->kind != BS_KIND_FILE && f->kind != BS_KIND_NULL;
+	       !ends_soon(f);
 }
 
 /* Deliver f; at exit, say what could not be delivered; with final, f
@@ -826,8 +833,7 @@ static int deliver_one(struct bs_file *f, enum bs_reason why, int at_exit, int f
 	 * that does not read would keep the process from ending, as it does
 	 * when the helper delivers: its bytes are all ones whose writes
 	 * returned (a program thread's own write may be in its delivery). */
-	int wait_others = final && (f->kind == BS_KIND_FILE || f->kind == BS_KIND_NULL ||
-				    bs_timer_delivering(f));
+	int wait_others = final && (ends_soon(f) || bs_timer_delivering(f));
 	int rc, err, stuck = 0;
 
 	if (!final && !may_hold(f))
