@@ -101,7 +101,10 @@ static ssize_t cookie_write_once(struct bridge *b, const char *buf, size_t n)
 /* As glibc's own file streams write: a short count is followed by a
  * write of the rest, until all is written or a write fails, and then the
  * count so far, with errno from the failure (a full disk: ENOSPC). The
- * stream marks its error on a short count and does not write again. */
+ * stream marks its error on a short count and does not write again. A
+ * failure before any byte is 0, never -1: glibc takes the count as
+ * unsigned (fopencookie(3)), and -1 made it copy from far past the
+ * caller's string. */
 BS_TEXT_HOT static ssize_t cookie_write(void *c, const char *buf, size_t n)
 {
 	size_t done = 0;
@@ -112,7 +115,7 @@ BS_TEXT_HOT static ssize_t cookie_write(void *c, const char *buf, size_t n)
 			r = cookie_write_once(c, buf + done, n - done);
 		while (bs_write_again(r));
 		if (r <= 0)
-			return done ? (ssize_t)done : r;
+			return (ssize_t)done;
 		done += (size_t)r;
 	}
 	return (ssize_t)done;

@@ -15,6 +15,8 @@
  *             dprintf on fd 1): run with BUFSHIM_FDS=all
  *   coproc    printf + fflush, then fgets from a child over pipes
  *   prompt    printf("name? "), fgets(stdin), printf("hi ...")
+ *   bigfail   three printfs larger than the stream's buffer, each one
+ *             reported with errno (run with stdout /dev/full or read-only)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -169,6 +171,23 @@ static int prompt(void)
 	return 0;
 }
 
+/* Larger than the stream's buffer, so glibc writes it from the caller's
+ * string, where a count it cannot take once crashed it. */
+static int bigfail(void)
+{
+	static char big[20000];
+
+	memset(big, 'x', sizeof big - 1);
+	for (int i = 0; i < 3; i++) {
+		int r;
+
+		errno = 0;
+		r = printf("%s", big);
+		fprintf(stderr, "printf %d %s\n", r, r < 0 ? strerrorname_np(errno) : "ok");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
@@ -198,6 +217,9 @@ int main(int argc, char **argv)
 		return coproc();
 	if (!strcmp(c, "prompt"))
 		return prompt();
-	fputs("usage: stdio_mix mix|setvbuf|ftell|freopen PATH|fclose|wide|streams PATH|coproc|prompt\n", stderr);
+	if (!strcmp(c, "bigfail"))
+		return bigfail();
+	fputs("usage: stdio_mix mix|setvbuf|ftell|freopen PATH|fclose|wide|streams PATH|coproc|prompt|bigfail\n",
+	      stderr);
 	return 2;
 }
