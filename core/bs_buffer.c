@@ -123,32 +123,41 @@ static int trylock_sc(struct bs_buffer *b)
 					   __ATOMIC_SEQ_CST);
 }
 
-__attribute__((noinline)) static void lock_wait(struct bs_buffer *b)
+static int (*interrupted)(void);	/* see bs_buffer_set_interrupted */
+
+/* Wait for b's lock and take it: 1. With yield, a signal that waits for
+ * this thread ends the wait instead: 0, the lock not taken (a holder in a
+ * sink call may wait for a reader for ever; the signal may be what ends
+ * the program). */
+__attribute__((noinline)) static int lock_wait(struct bs_buffer *b, int yield)
 {
 	for (;;) {
 		int may_sleep;
+
+		if (yield && interrupted())
+			return 0;
 
 		/* marked first, then the lock looked at again: see above. A
 		 * holder in a sink call promised a full fence at its unlock
 		 * (BS_LOCK_FENCED), which then sees the mark: no barrier. */
 		__atomic_exchange_n(&b->waiters, 1, __ATOMIC_SEQ_CST);
 		if (trylock_sc(b))
-			return;	/* let go meanwhile (woken): no fence needed */
+			return 1;	/* let go meanwhile (woken): no fence needed */
 		may_sleep = __atomic_load_n(&b->lock, __ATOMIC_SEQ_CST) == BS_LOCK_FENCED ||
 			    fence_before_sleep();
 		if (trylock_sc(b))
-			return;
+			return 1;
 		if (!may_sleep)
 			sched_yield();
 		else if (futex_wait(&b->waiters, 1) < 0 && trylock_sc(b))
-			return;	/* not woken: nobody left it to us to mark */
+			return 1;	/* not woken: nobody left it to us to mark */
 	}
 }
 
 BS_TEXT_HOT void bs_buffer_lock(struct bs_buffer *b)
 {
 	if (!bs_buffer_trylock(b))
-		lock_wait(b);
+		lock_wait(b, 0);
 }
 
 int bs_buffer_trylock(struct bs_buffer *b)
@@ -833,8 +842,15 @@ BS_TEXT_HOT static int flush_locked(struct bs_buffer *b, enum bs_reason why, int
 
 BS_TEXT_HOT int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags)
 {
-	int locked = lock_maybe(b), rc, err;
+	int locked = 0, rc, err;
 
+	if (!__libc_single_threaded) {
+		if (!bs_buffer_trylock(b) && !lock_wait(b, flags & BS_YIELD)) {
+			errno = EINTR;	/* a signal waits: nothing delivered */
+			return -1;
+		}
+		locked = 1;
+	}
 	rc = flush_locked(b, why, flags);
 	err = errno;
 	unlock_maybe(b, locked);

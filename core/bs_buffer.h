@@ -187,8 +187,9 @@ ssize_t bs_buffer_write(struct bs_buffer *b, const void *data, size_t len);
  * counts as reported; without it a failure is kept for the next write or
  * sync to report, and still returned as -1/errno for the caller's own use.
  * With BS_YIELD, a delivery that a waiting signal interrupts (see
- * bs_buffer_set_interrupted) stops there: -1/EINTR, the rest held, nothing
- * recorded; the caller lets the signal run and delivers again.
+ * bs_buffer_set_interrupted), in its wait for the lock too, stops there:
+ * -1/EINTR, the rest held, nothing recorded; the caller lets the signal
+ * run and delivers again.
  * With BS_NOWAIT (and BS_YIELD's interruptions), a sink that says EAGAIN
  * (the caller asked it not to block, and the reader is not reading) ends
  * the delivery there the same way: -1/EAGAIN, the rest held, nothing

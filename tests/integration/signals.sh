@@ -380,3 +380,25 @@ test_signals_overflow_inside_a_write() {
 			"$T/out" || return 1
 	done
 }
+
+# A close waits for another thread's delivery to the same pipe when that
+# delivery waits for a reader that does not read (a known limit: without
+# the library, close returns and that thread's write stays blocked).
+# SIGTERM, as from timeout or systemctl stop, still ends the program, of
+# SIGTERM, with what it wrote to stdout delivered: the wait for the lock
+# gives way to a signal that waits (before, only SIGKILL ended it).
+test_signals_term_ends_a_close_behind_a_blocked_delivery() {
+	skip_under_prefix "kills with deadlines"
+	local st=0
+	"$P/threads" blocked 2 0 >"$T/plain" || fail "plain: status $?" || return 1
+	( exec env LD_PRELOAD="$LIB" BUFSHIM_FDS=all "$P/threads" blocked 2 0 >"$T/out" ) &
+	sleep 1		# the threads fill the pipe in 0.3 s; then main closes it
+	kill -TERM $!
+	if ! wait_until 10 eval '! kill -0 $! 2>/dev/null'; then
+		kill -KILL $!
+		fail "SIGTERM did not end it"
+	fi
+	wait $! 2>/dev/null || st=$?
+	(( st == 143 )) || fail "status $st" || return 1
+	[[ $(cat "$T/out") == main ]] || fail "stdout: '$(cat "$T/out")'"
+}

@@ -3,6 +3,9 @@
  * threads write T N  — T threads write N records each on fd 1.
  * threads check T N  — read the records on stdin: every one whole, each
  * thread's in order, none missing. Records: "t:i:" padding "\n".
+ * threads blocked T 0 — T threads write to a pipe nobody reads until they
+ * block; then the main thread writes "main\n" on fd 1, closes the pipe
+ * and writes "closed\n".
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -29,6 +32,33 @@ static void *run(void *arg)
 			return (void *)1;
 	}
 	return NULL;
+}
+
+static int unread[2];
+
+static void *fill(void *arg)
+{
+	char rec[100];
+
+	memset(rec, 'z', sizeof rec);
+	for (;;)
+		if (write(unread[1], rec, sizeof rec) < 0)
+			return arg;
+}
+
+static int blocked(int threads)
+{
+	pthread_t th;
+	struct timespec pause = { 0, 300000000 };
+
+	if (pipe(unread) < 0)
+		return 2;
+	for (int t = 0; t < threads; t++)
+		pthread_create(&th, NULL, fill, NULL);
+	nanosleep(&pause, NULL);	/* they fill the pipe and block */
+	if (write(1, "main\n", 5) != 5 || close(unread[1]) < 0)
+		return 1;
+	return write(1, "closed\n", 7) == 7 ? 0 : 1;
 }
 
 static int check(int threads)
@@ -75,6 +105,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (!strcmp(argv[1], "check"))
 		return check(threads);
+	if (!strcmp(argv[1], "blocked"))
+		return blocked(threads);
 	for (int t = 0; t < threads; t++)
 		pthread_create(&th[t], NULL, run, (void *)(intptr_t)t);
 	for (int t = 0; t < threads; t++) {
