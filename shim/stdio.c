@@ -63,6 +63,7 @@ struct bridge {
 	int fd;
 	int on;
 	int line;		/* the fd's configured mode is line */
+	int closed;		/* fclosed: the cookie stream stays, inert */
 };
 
 static struct bridge bridges[2] BS_STARTUP;
@@ -82,7 +83,13 @@ static struct bridge *bridge_of(FILE *fp)
 static ssize_t cookie_write_once(struct bridge *b, const char *buf, size_t n)
 {
 	enum bs_mode mode;
-	struct bs_file *f = bs_write_begin(b->fd, &mode);
+	struct bs_file *f;
+
+	if (b->closed) {	/* a copy of the pointer, used after fclose */
+		errno = EBADF;
+		return -1;
+	}
+	f = bs_write_begin(b->fd, &mode);
 
 	if (!f)
 		return bs_sys_write(b->fd, buf, n);	/* nobody buffers this fd */
@@ -331,11 +338,33 @@ FILE *bs_stdio_unbridge(FILE *fp)
 	return unbridge(fp);
 }
 
+/*
+ * fclose of a bridged stream, as glibc closes its own stdout, whose memory
+ * it never frees: programs use the variable after closing it (gnulib's
+ * close_stdout, then error(), which flushes stdout). So the cookie stream
+ * is not freed: its bytes join ours, the variable gets the original stream
+ * back, what we hold for the fd is delivered and the fd released, and
+ * glibc closes the original stream, and the fd with it. The cookie stream
+ * stays, inert (writes through an old copy of the pointer fail: EBADF).
+ */
 BS_TEXT_HOT int bs_stdio_close_bridged(FILE *fp, int *rc)
 {
-	if (!bridge_of(fp))
+	struct bridge *b = bridge_of(fp);
+	int err, ferr = 0;
+
+	if (!b)
 		return 0;
-	*rc = BS_REAL(fclose)(fp);	/* flushes into us, then cookie_close */
+	if (bs_libc_fflush(fp) != 0)
+		ferr = errno;
+	b->on = 0;
+	b->closed = 1;
+	*b->var = b->orig;
+	err = bs_fd_release(b->fd, 1);
+	*rc = BS_REAL(fclose)(b->orig);
+	if (*rc == 0 && (ferr || err)) {
+		errno = ferr ? ferr : err;
+		*rc = EOF;
+	}
 	return 1;
 }
 

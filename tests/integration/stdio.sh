@@ -298,3 +298,25 @@ test_stdio_failed_large_printf_reported_not_crashing() {
 			fail "$how: '$(cat "$T/plain.err")' / '$(cat "$T/shim.err")'" || return 1
 	done
 }
+
+# gnulib's close_stdout (coreutils, find, ...) closes stdout and then may
+# call error(), which flushes stdout: glibc never frees its own stdout,
+# and the bridge's stream must not be freed either (it was: a use after
+# free, SIGSEGV or a heap abort). To a file and to /dev/full (fclose
+# fails), the output, stderr and status as without the library.
+test_stdio_stdout_used_after_fclose() {
+	local how pre st
+	for how in file full; do
+		for pre in plain shim; do
+			local run=("$P/stdio_mix" closeuse) out=$T/$pre.out
+			[[ $pre == shim ]] && run=(shim "${run[@]}")
+			[[ $how == full ]] && out=/dev/full
+			st=0
+			"${run[@]}" >"$out" 2>"$T/$pre.err" || st=$?
+			echo "status $st" >>"$T/$pre.err"
+		done
+		same_files "$T/plain.err" "$T/shim.err" ||
+			fail "$how: '$(cat "$T/plain.err")' / '$(cat "$T/shim.err")'" || return 1
+		[[ $how == full ]] || same_files "$T/plain.out" "$T/shim.out" || return 1
+	done
+}

@@ -17,9 +17,12 @@
  *   prompt    printf("name? "), fgets(stdin), printf("hi ...")
  *   bigfail   three printfs larger than the stream's buffer, each one
  *             reported with errno (run with stdout /dev/full or read-only)
+ *   closeuse  printf, fclose(stdout) (its result on stderr), then error(),
+ *             which flushes stdout, as gnulib's close_stdout does
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <error.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +191,27 @@ static int bigfail(void)
 	return 0;
 }
 
+/* The stream is used after fclose: glibc never frees its own stdout. */
+static int closeuse(void)
+{
+	char *keep[64];
+	int rc;
+
+	for (int i = 0; i < 20; i++)
+		printf("line %d\n", i);
+	rc = fclose(stdout);
+	fprintf(stderr, "fclose %d %s\n", rc, rc ? strerrorname_np(errno) : "ok");
+	for (int i = 0; i < 64; i++) {	/* freed memory, if it was, reused */
+		keep[i] = malloc(280);
+		if (keep[i])
+			memset(keep[i], 'A', 280);
+	}
+	error(0, 0, "after close");
+	for (int i = 0; i < 64; i++)
+		free(keep[i]);
+	return 3;
+}
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
@@ -219,7 +243,9 @@ int main(int argc, char **argv)
 		return prompt();
 	if (!strcmp(c, "bigfail"))
 		return bigfail();
-	fputs("usage: stdio_mix mix|setvbuf|ftell|freopen PATH|fclose|wide|streams PATH|coproc|prompt|bigfail\n",
-	      stderr);
+	if (!strcmp(c, "closeuse"))
+		return closeuse();
+	fputs("usage: stdio_mix mix|setvbuf|ftell|freopen PATH|fclose|wide|streams PATH|coproc|prompt|"
+	      "bigfail|closeuse\n", stderr);
 	return 2;
 }
