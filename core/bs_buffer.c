@@ -65,10 +65,6 @@ static bs_fence_fn fence_enable, fence_others;
  * waiters make it; relied on by unlocks. */
 static int fence_tried, fence_ready, fence_ok;
 
-/* The lock word: 0 free, 1 held, BS_LOCK_FENCED held by a thread in a sink
- * call, whose unlock makes a full fence (see promise_fenced_unlock). */
-#define BS_LOCK_FENCED 2
-
 BS_TEXT_START void bs_buffer_set_futex(bs_futex_wait_fn wait, bs_futex_wake_fn wake)
 {
 	futex_wait = wait;
@@ -225,12 +221,21 @@ void bs_buffer_forget_waiters(struct bs_buffer *b)
 	b->waiters = 0;
 }
 
-static inline __attribute__((always_inline)) int lock_maybe(struct bs_buffer *b)
+/* Lock b unless the process has no other thread: 1 when locked, 0 when
+ * not needed, -1 when yield let a waiting signal end the wait (see
+ * lock_wait). */
+static inline __attribute__((always_inline)) int lock_maybe_yield(struct bs_buffer *b, int yield)
 {
 	if (__libc_single_threaded)
 		return 0;
-	bs_buffer_lock(b);
+	if (!bs_buffer_trylock(b) && !lock_wait(b, yield))
+		return -1;
 	return 1;
+}
+
+static inline __attribute__((always_inline)) int lock_maybe(struct bs_buffer *b)
+{
+	return lock_maybe_yield(b, 0);
 }
 
 static inline __attribute__((always_inline)) void unlock_maybe(struct bs_buffer *b, int locked)
@@ -842,14 +847,11 @@ BS_TEXT_HOT static int flush_locked(struct bs_buffer *b, enum bs_reason why, int
 
 BS_TEXT_HOT int bs_buffer_deliver(struct bs_buffer *b, enum bs_reason why, int flags)
 {
-	int locked = 0, rc, err;
+	int locked = lock_maybe_yield(b, flags & BS_YIELD), rc, err;
 
-	if (!__libc_single_threaded) {
-		if (!bs_buffer_trylock(b) && !lock_wait(b, flags & BS_YIELD)) {
-			errno = EINTR;	/* a signal waits: nothing delivered */
-			return -1;
-		}
-		locked = 1;
+	if (locked < 0) {
+		errno = EINTR;	/* a signal waits: nothing delivered */
+		return -1;
 	}
 	rc = flush_locked(b, why, flags);
 	err = errno;

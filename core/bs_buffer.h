@@ -77,8 +77,13 @@ typedef ssize_t (*bs_sink_fn)(void *ctx, const struct iovec *iov, int iovcnt);
 struct bs_async;
 
 
+/* The lock word of a holder in a sink call: its unlock makes a full fence,
+ * so a waiter sleeps without making one (see promise_fenced_unlock). */
+#define BS_LOCK_FENCED 2
+
 struct bs_buffer {
-	int lock;		/* a futex: 0 free, 1 held (see bs_buffer_lock) */
+	int lock;		/* a futex: 0 free, 1 held, BS_LOCK_FENCED held by a
+				 * thread in a sink call (see bs_buffer_lock) */
 	int waiters;		/* 1: a thread may sleep on the lock */
 	int delivering;		/* the lock's holder is in a sink call */
 	unsigned atomic;	/* a delivery joins bytes only up to this (0: no limit) */

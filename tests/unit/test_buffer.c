@@ -1114,7 +1114,7 @@ START_TEST(lock_handoff_loses_no_wake_up)
 
 		bs_buffer_lock(&lockbuf);
 		if (_i)
-			__atomic_store_n(&lockbuf.lock, 2, __ATOMIC_RELAXED);
+			__atomic_store_n(&lockbuf.lock, BS_LOCK_FENCED, __ATOMIC_RELAXED);
 		__atomic_store_n(&handoff_go, i, __ATOMIC_RELEASE);
 		seed = seed * 1103515245 + 12345;
 		for (unsigned k = (seed >> 16) % 512; k > 0; k--)
@@ -1229,7 +1229,7 @@ static int sink_waits, fences_while_waiting;
 static ssize_t sink_that_waits(void *ctx, const struct iovec *iov, int n)
 {
 	if (!sink_waits++) {
-		ck_assert_int_eq(lockbuf.lock, 2);	/* the holder's promise */
+		ck_assert_int_eq(lockbuf.lock, BS_LOCK_FENCED);	/* the holder's promise */
 		played_fences = 0;
 		bs_buffer_lock(&lockbuf);	/* sleeps, is woken, takes it */
 		fences_while_waiting = played_fences;
