@@ -251,6 +251,17 @@ BS_TEXT_START void bs_stdio_bridge(void)
 	bs_leave();
 }
 
+/* The cookie stream's bytes join ours, in order, and the variable gets the
+ * original stream back: 0, or EOF with errno if that flush failed. */
+BS_TEXT_HOT static int give_back(struct bridge *b)
+{
+	int rc = bs_libc_fflush(b->cookie);
+
+	b->on = 0;
+	*b->var = b->orig;
+	return rc;
+}
+
 /* Put the original stream back: the program needs what a cookie stream
  * cannot do. Its writes then bypass us, so nothing may be held any more. */
 static FILE *unbridge(FILE *fp)
@@ -259,9 +270,7 @@ static FILE *unbridge(FILE *fp)
 
 	if (!b)
 		return fp;
-	bs_libc_fflush(b->cookie);	/* its bytes join ours, in order */
-	b->on = 0;
-	*b->var = b->orig;
+	give_back(b);
 	bs_stop_buffering();
 	return b->orig;
 }
@@ -354,11 +363,9 @@ BS_TEXT_HOT int bs_stdio_close_bridged(FILE *fp, int *rc)
 
 	if (!b)
 		return 0;
-	if (bs_libc_fflush(fp) != 0)
+	if (give_back(b) != 0)
 		ferr = errno;
-	b->on = 0;
 	b->closed = 1;
-	*b->var = b->orig;
 	err = bs_fd_release(b->fd, 1);
 	*rc = BS_REAL(fclose)(b->orig);
 	if (*rc == 0 && (ferr || err)) {
