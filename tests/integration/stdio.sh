@@ -276,27 +276,34 @@ test_stdio_write_error_names_its_cause() {
 	done
 }
 
+# mix_plain_and_shim CASE HOW: stdio_mix CASE without and with the library,
+# its stdout /dev/full (full), open only for reading (readonly) or
+# $T/PRE.out (file); its stderr, then its status, in $T/PRE.err (PRE:
+# plain, shim), and the two compared
+mix_plain_and_shim() {
+	local pre st
+	for pre in plain shim; do
+		local run=("$P/stdio_mix" "$1")
+		[[ $pre == shim ]] && run=(shim "${run[@]}")
+		st=0
+		case $2 in
+		full) "${run[@]}" >/dev/full 2>"$T/$pre.err" || st=$? ;;
+		readonly) "${run[@]}" 1</dev/null 2>"$T/$pre.err" || st=$? ;;
+		file) "${run[@]}" >"$T/$pre.out" 2>"$T/$pre.err" || st=$? ;;
+		esac
+		echo "status $st" >>"$T/$pre.err"
+	done
+	same_files "$T/plain.err" "$T/shim.err" ||
+		fail "$2: '$(cat "$T/plain.err")' / '$(cat "$T/shim.err")'"
+}
+
 # A stdio write that fails (a full disk, stdout not open for writing) is a
 # short count that glibc can take: printf says -1 with the cause, as
 # without the library, and the program goes on (a count of -1 from the
 # bridge once made glibc copy from far past the string: SIGSEGV).
 test_stdio_failed_large_printf_reported_not_crashing() {
-	local how st pre
-	for how in full readonly; do
-		for pre in plain shim; do
-			local run=("$P/stdio_mix" bigfail)
-			[[ $pre == shim ]] && run=(shim "${run[@]}")
-			st=0
-			if [[ $how == full ]]; then
-				"${run[@]}" >/dev/full 2>"$T/$pre.err" || st=$?
-			else
-				"${run[@]}" 1</dev/null 2>"$T/$pre.err" || st=$?
-			fi
-			echo "status $st" >>"$T/$pre.err"
-		done
-		same_files "$T/plain.err" "$T/shim.err" ||
-			fail "$how: '$(cat "$T/plain.err")' / '$(cat "$T/shim.err")'" || return 1
-	done
+	mix_plain_and_shim bigfail full || return 1
+	mix_plain_and_shim bigfail readonly
 }
 
 # gnulib's close_stdout (coreutils, find, ...) closes stdout and then may
@@ -305,18 +312,7 @@ test_stdio_failed_large_printf_reported_not_crashing() {
 # free, SIGSEGV or a heap abort). To a file and to /dev/full (fclose
 # fails), the output, stderr and status as without the library.
 test_stdio_stdout_used_after_fclose() {
-	local how pre st
-	for how in file full; do
-		for pre in plain shim; do
-			local run=("$P/stdio_mix" closeuse) out=$T/$pre.out
-			[[ $pre == shim ]] && run=(shim "${run[@]}")
-			[[ $how == full ]] && out=/dev/full
-			st=0
-			"${run[@]}" >"$out" 2>"$T/$pre.err" || st=$?
-			echo "status $st" >>"$T/$pre.err"
-		done
-		same_files "$T/plain.err" "$T/shim.err" ||
-			fail "$how: '$(cat "$T/plain.err")' / '$(cat "$T/shim.err")'" || return 1
-		[[ $how == full ]] || same_files "$T/plain.out" "$T/shim.out" || return 1
-	done
+	mix_plain_and_shim closeuse file || return 1
+	same_files "$T/plain.out" "$T/shim.out" || return 1
+	mix_plain_and_shim closeuse full
 }
