@@ -200,7 +200,7 @@ wait_until() {
 # in each, the handler's line comes after every line a write had accepted,
 # none lost, none out of order
 handler_race_runs() {
-	local n=$1 i f bad=0
+	local n=$1 i bad=0
 	# under the sanitizers (make check SAN=...) the point is what they
 	# find, not the race's odds: a quarter of the runs, and CI's time
 	[[ -z ${PRELOAD_FIRST:-} ]] || n=$(( n / 4 ))
@@ -208,13 +208,7 @@ handler_race_runs() {
 		shim BUFSHIM_SIZE=64K "$P/signals" race 100000000 >"$T/race.$((i % 4))" &
 		(( i % 4 )) && continue
 		wait
-		for f in "$T"/race.*; do
-			awk '/^line / { if ($2 != n) { print "out of order:", $0; exit 1 } n++; next }
-			     /^handler after/ { if (n < $3) { print "lost: " $3 " accepted, " n " arrived"; exit 1 }
-						if (getline > 0) { print "after the handler:", $0; exit 1 } ok = 1; exit 0 }
-			     { print "stray:", $0; exit 1 }
-			     END { if (!ok) exit 1 }' "$f" || bad=$((bad + 1))
-		done
+		"$P/records" race "$T"/race.* || bad=$((bad + $?))
 	done
 	(( bad == 0 )) || fail "$bad of $n runs lost or reordered lines"
 }

@@ -235,26 +235,7 @@ test_signals_threads_die_losing_nothing() {
 # thread_records_kept OUT COUNTS: what `signals threads` wrote to OUT holds
 # every record whose write returned (COUNTS), whole, once, in order
 thread_records_kept() {
-	local out=$1 tail=
-	od -An -v -t d8 -N 24 "$2" | tr -s ' ' '\n' | grep . >"$T/returned"
-	if [[ -s $out && $(tail -c 1 "$out" | od -An -c | tr -d ' ') != '\n' ]]; then
-		tail="$(tail -n 1 "$out")"
-		(( $(stat -c %s "$out") % 4096 == 0 )) ||
-			fail "the file ends in \"$tail\", not at a page boundary" || return 1
-		head -c "-${#tail}" "$out" >"$T/whole"
-	else
-		cp "$out" "$T/whole"
-	fi
-	awk -v counts="$T/returned" -v tail="$tail" '
-		BEGIN { t = 0; while ((getline c < counts) > 0) want[t++] = c }
-		!/^thread [0-2] record [0-9]+ end$/ { print "torn: " $0; bad = 1; exit 1 }
-		{ if ($4 != next_[$2] + 0) { print "thread " $2 ": record " $4 " where " next_[$2] + 0 " was due"; bad = 1; exit 1 }
-		  next_[$2]++ }
-		END { if (bad) exit 1
-		      for (t = 0; t < 3; t++) if (next_[t] + 0 < want[t]) { print "thread " t ": " next_[t] + 0 " of " want[t] " records"; exit 1 }
-		      if (tail == "") exit 0
-		      for (t = 0; t < 3; t++) if (index("thread " t " record " next_[t] + 0 " end", tail) == 1) exit 0
-		      print "torn: " tail " is no record that was due"; exit 1 }' "$T/whole"
+	"$P/records" threads "$1" "$2"
 }
 
 # The process ends (exit, _exit, return from main) while three threads

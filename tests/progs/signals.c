@@ -10,7 +10,7 @@
  *                                it (wait: "ready" on stderr first)
  *   signals compute N S          N lines, "ready" on stderr, S seconds of
  *                                computing, then "done"
- *   signals race N               lines until a timer's (2-10 ms)
+ *   signals race N               lines until a timer's (1-5 ms)
  *                                SIGALRM handler writes its own line and
  *                                _exits; the handler says how many writes
  *                                had returned
@@ -205,9 +205,9 @@ static void race_handler(int sig)
 
 static int race(long n)
 {
-	/* somewhere in the first 10 ms (tens of thousands of lines, many
+	/* somewhere in the first 5 ms (tens of thousands of lines, many
 	 * buffers): each run lands elsewhere */
-	struct itimerval t = { .it_value = { 0, 2000 + getpid() % 8000 } };
+	struct itimerval t = { .it_value = { 0, 1000 + getpid() % 4000 } };
 	char b[64];
 
 	signal(SIGALRM, race_handler);
@@ -307,8 +307,9 @@ static int threads(const char *file, int sig)
 		return 2;
 	for (long t = 0; t < 3; t++)
 		pthread_create(&th[t], NULL, writer, (void *)t);
+	/* asleep, not spinning: the writers get the CPUs */
 	while (__atomic_load_n(&counts[2], __ATOMIC_ACQUIRE) < 20000)
-		;
+		quiet_pause();
 	if (sig == -1)
 		exit(0);
 	if (sig == -2)
