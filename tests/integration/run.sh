@@ -106,11 +106,15 @@ trap 'rm -rf "$R"' EXIT
 # interrupt of the runner ends them too
 trap 'for p in "${!NAME_OF[@]}"; do kill -TERM "$p" 2>/dev/null; done; exit 130' INT TERM
 
-# python3 on PATH may be a version manager's shell script that execs the
-# interpreter: the tests preload into the interpreter and count its
-# syscalls, not the script's, so they find the interpreter first
-if py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [[ -x $py ]] &&
-	[[ $(head -c 2 "$(command -v python3)") == '#!' ]]; then
+# python3: TEST_PYTHON if set, else the system's own interpreter
+# (/usr/bin/python3, the one Debian's packages and users' scripts run),
+# else the first on PATH. A version manager's python3 on PATH is a shell
+# script that execs an interpreter: the tests preload into the interpreter
+# and count its syscalls, not the script's, so they run the interpreter.
+py=${TEST_PYTHON:-}
+[[ -n $py || ! -x /usr/bin/python3 ]] || py=/usr/bin/python3
+[[ -n $py ]] || py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || py=
+if [[ -n $py && -x $py ]]; then
 	mkdir "$R/bin" && ln -s "$py" "$R/bin/python3" && export PATH=$R/bin:$PATH
 fi
 
