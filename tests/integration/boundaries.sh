@@ -207,7 +207,7 @@ stopped_now() { [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == T ]]; }
 
 # A semaphore shared between processes orders them: A writes, then posts;
 # B waits for it, then writes. B's line must not come first, though A
-# computes a second before it ends (Python's multiprocessing.Semaphore, as
+# computes 0.3 s before it ends (Python's multiprocessing.Semaphore, as
 # its Lock, is such a semaphore). A semaphore private to the process hands
 # nothing over: Python's threading.Lock posts one at every release, and a
 # line written under it is not delivered at the release.
@@ -217,7 +217,7 @@ def first(sem):
     os.write(1, b"A-first\n")
     sem.release()
     t = time.time()
-    while time.time() - t < 1:
+    while time.time() - t < 0.3:
         pass
 def second(sem):
     sem.acquire()

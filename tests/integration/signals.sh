@@ -256,15 +256,19 @@ test_threads_end_of_process_loses_nothing() {
 	done
 }
 
-# SIGTSTP delivers before the stop; SIGCONT resumes it, nothing lost.
+# SIGTSTP delivers before the stop; SIGCONT resumes it, nothing lost. The
+# program computes (no call a wait would make) until a SIGUSR1 after the
+# SIGCONT, or 20 s.
 test_signals_stop_delivers_first() {
 	skip_under_prefix "stops and continues with deadlines"
 	rm -f "$T/ready"
-	( exec env LD_PRELOAD="$LIB" BUFSHIM_FDS=1,2 python3 -u -c "import os, time
+	( exec env LD_PRELOAD="$LIB" BUFSHIM_FDS=1,2 python3 -u -c "import os, signal, time
+go = []
+signal.signal(signal.SIGUSR1, lambda s, f: go.append(s))
 for i in range(300): print('line', i)
 os.close(os.open('$T/ready', os.O_CREAT | os.O_WRONLY))
 t = time.time()
-while time.time() - t < 3: pass
+while not go and time.time() - t < 20: pass
 print('done')" >"$T/out" ) &
 	local pid=$! st
 	wait_until 20 test -e "$T/ready" || fail "never ready" || return 1
@@ -272,6 +276,7 @@ print('done')" >"$T/out" ) &
 	wait_until 5 stopped "$pid" || fail "not stopped" || return 1
 	[[ $(wc -l <"$T/out") == 300 ]] || fail "stopped with $(wc -l <"$T/out") of 300 lines out" || return 1
 	kill -CONT $pid
+	kill -USR1 $pid
 	st=0; wait $pid || st=$?
 	(( st == 0 )) && [[ $(tail -1 "$T/out") == done && $(wc -l <"$T/out") == 301 ]] ||
 		fail "after SIGCONT: status $st, $(wc -l <"$T/out") lines"

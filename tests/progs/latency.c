@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * latency write BUSY_MS [fork]  — write one line holding the monotonic
- *                                 time, then spin BUSY_MS without a call
- *                                 into the library (in a forked child with
- *                                 "fork").
+ *                                 time, then compute BUSY_MS: no call into
+ *                                 the library (in a forked child with
+ *                                 "fork"); asleep to the machine
+ *                                 (quiet.h)
  * latency read                  — read that line, print how many ms it took
  *                                 to arrive.
  * latency busy MS               — write 40-byte records for MS ms; print the
  *                                 count on stderr.
  * latency idle MS               — write a line, then sleep MS ms.
  * latency partial BUSY_MS       — write "working since T" (T the monotonic
- *                                 time in s, no newline), spin BUSY_MS,
- *                                 then end the line.
+ *                                 time in s, no newline), compute BUSY_MS
+ *                                 as write does, then end the line.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -22,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "quiet.h"
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -30,12 +33,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* a program computing for ms, to the library: no call it sees */
 static void spin(uint64_t ms)
 {
 	uint64_t end = now_ns() + ms * 1000000u;
 
 	while (now_ns() < end)
-		;
+		quiet_pause();
 }
 
 static int stamp_and_spin(uint64_t ms)
