@@ -159,10 +159,10 @@ test_secure_execution_does_nothing() {
 	skip_under_prefix "a set-user-ID program runs as itself"
 	local libdir name=libbufshim-securetest-$$.so d
 	libdir=$(dirname "$(ldd /bin/true | awk '/libc.so/ { print $3 }')")
-	d=$(mktemp -d -p "$T") && chmod 755 "$T" "$d"
-	SECURE_LIB=$libdir/$name
-	trap 'rm -f "$SECURE_LIB"; rm -rf "$T"' EXIT
-	install -m 4755 "$LIBFILE" "$SECURE_LIB"
+	# (out of $T: the runner's directories are the runner's user's alone)
+	d=$(mktemp -d) && chmod 755 "$d"
+	CLEANUP="rm -rf '$libdir/$name' '$d'"
+	install -m 4755 "$LIBFILE" "$libdir/$name"
 	install -m 4755 "$P/writer" "$d/suid_writer"
 	install -m 755 "$P/writer" "$d/plain_writer"
 	# env runs inside setpriv, so that only the program gets the library
@@ -175,5 +175,4 @@ test_secure_execution_does_nothing() {
 	cmp -s "$T/out" <("$P/writer" 5 10) || fail "secure mode: output"
 	"${as_nobody[@]}" BUFSHIM_STATS=1 "$d/suid_writer" 5 10 >/dev/null 2>"$T/err"
 	[[ ! -s $T/err ]] || fail "secure mode: stats: $(cat "$T/err")"
-	rm -f "$SECURE_LIB"
 }

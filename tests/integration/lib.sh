@@ -8,7 +8,8 @@
 # runs under `set -e`: any failing command, [[ ]] or (( )) fails it, and
 # `fail MESSAGE` says why.
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=${HERE:?lib.sh is sourced by run.sh}
+ROOT=${ROOT%/tests/integration}
 BUILD=$ROOT/${BUFSHIM_BUILD:-build}
 LIBFILE=$BUILD/libbufshim.so
 CMD=$BUILD/bufshim
@@ -137,7 +138,11 @@ run_preloaded() {
 		[[ " $* " == *" $P/"* ]] ||
 			{ echo "under $TEST_EMULATOR only the test programs load the library: $*" >&2; return 1; }
 	fi
-	"${limit[@]}" "${PREFIX[@]}" env "$var=$libs" "${envs[@]}" "$@" || st=$?
+	if (( ${#limit[@]} + ${#PREFIX[@]} )); then
+		"${limit[@]}" "${PREFIX[@]}" env "$var=$libs" "${envs[@]}" "$@" || st=$?
+	else	# the shell sets the environment: no env(1) in between
+		( export "$var=$libs" "${envs[@]}"; exec "$@" ) || st=$?
+	fi
 	if [[ -n ${TEST_PREFIX:-} ]] && (( st == TEST_PREFIX_ERROR )); then
 		echo "$*" >>"$T/prefix-errors"
 	fi

@@ -18,19 +18,30 @@
 # every preloaded program under that wrapper (see lib.sh).
 set -u
 (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )) || { echo "run.sh needs bash 5.1 (wait -n -p)"; exit 1; }
-HERE=$(cd "$(dirname "$0")" && pwd)
+# this directory (the runner tells each test's bash: one process less each)
+if [[ -n ${TEST_HERE:-} ]]; then
+	HERE=$TEST_HERE
+elif [[ $0 == */* ]]; then
+	HERE=$(cd "${0%/*}" && pwd)
+else
+	HERE=$PWD
+fi
 SERIAL=() SLOW=()
 # shellcheck source=tests/integration/lib.sh
 source "$HERE/lib.sh"
 
 # run.sh --one FILE NAME: test_NAME of FILE (a path), in this bash
 if [[ ${1:-} == --one ]]; then
-	export -n SKIP_FILE
+	export -n SKIP_FILE TEST_HERE TEST_DIR
 	source "$2"
-	T=$(mktemp -d)
-	# errors the wrapper found fail the test, whatever else happened
+	# the runner made the test's directory (TEST_DIR), all in one go
+	if [[ -n ${TEST_DIR:-} ]]; then T=$TEST_DIR; else T=$(mktemp -d); fi
+	# errors the wrapper found fail the test, whatever else happened; a
+	# test that leaves something outside $T sets CLEANUP to remove it
+	CLEANUP=
 	finish() {
 		local st=$?
+		eval "$CLEANUP"
 		if [[ -s $T/prefix-errors ]]; then
 			echo "$TEST_PREFIX found errors in:"
 			cat "$T/prefix-errors"
@@ -102,6 +113,10 @@ for t in "${TESTS[@]}"; do [[ -z ${IS_SLOW[$t]:-} && -z ${IS_SERIAL[$t]:-} ]] &&
 
 R=$(mktemp -d)
 trap 'rm -rf "$R"' EXIT
+# a directory for each test, $R/t/N: short, for the sockets a test makes
+declare -A DIR_OF=()
+for t in "${TESTS[@]}"; do DIR_OF[$t]=$R/t/$(( ${#DIR_OF[@]} + 1 )); done
+mkdir -p "${DIR_OF[@]}"
 # each test runs under timeout(1), in a process group of its own: an
 # interrupt of the runner ends them too
 trap 'for p in "${!NAME_OF[@]}"; do kill -TERM "$p" 2>/dev/null; done; exit 130' INT TERM
@@ -128,7 +143,8 @@ declare -A NAME_OF=() START=()
 
 # start NAME: run test_NAME in the background, its output to $R/NAME.out
 start() {
-	SKIP_FILE=$R/$1.skip timeout -k 10 "$LIMIT" bash "$0" --one "${FILE_OF[$1]}" "$1" \
+	SKIP_FILE=$R/$1.skip TEST_HERE=$HERE TEST_DIR=${DIR_OF[$1]} \
+		timeout -k 10 "$LIMIT" bash "$0" --one "${FILE_OF[$1]}" "$1" \
 		</dev/null >"$R/$1.out" 2>&1 &
 	NAME_OF[$!]=$1
 	START[$1]=${EPOCHREALTIME/./}
