@@ -187,6 +187,13 @@ at_least_times_fewer() {
 
 same_files() { cmp -s "$1" "$2" || fail "output differs: $(cmp "$1" "$2" 2>&1 | head -1)"; }
 
+# same_trees DIR1 DIR2: the same files, with the same bytes, in both (one
+# process for any number of files)
+same_trees() {
+	local d
+	d=$(diff -rq "$1" "$2" 2>&1) || fail "$(head -3 <<<"$d")"
+}
+
 # wait_until SECONDS CMD...: run CMD until it succeeds, sleeping 10 ms after
 # the first try and twice as long after each next one (at most 0.5 s), for
 # at most SECONDS in all (then status 1)

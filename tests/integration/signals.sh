@@ -46,13 +46,16 @@ test_faults_abort_and_assert_deliver_first() {
 same_ending() {
 	local name=$1 ps=0 ss=0
 	shift
+	# sh redirects: the shell that reports a death is then not writing
+	# to the program's stderr
 	{ sh -c 'exec "$@" >"$0.out" 2>"$0.err"' "$T/p" "$@"; } 2>/dev/null || ps=$?
 	{ shim BUFSHIM_FDS=1,2 BUFSHIM_SIZE=64K sh -c 'exec "$@" >"$0.out" 2>"$0.err"' "$T/s" "$@"; } \
 		2>/dev/null || ss=$?
-	sed -i 's/0x[0-9a-f]\{6,\}/0xADDRESS/g' "$T/p.err" "$T/s.err"
 	(( ps == ss )) || fail "$name: status $ps plain, $ss preloaded" || return 1
 	cmp -s "$T/p.out" "$T/s.out" ||
 		fail "$name: stdout $(wc -c <"$T/p.out") bytes plain, $(wc -c <"$T/s.out") preloaded" || return 1
+	cmp -s "$T/p.err" "$T/s.err" && return 0
+	sed -i 's/0x[0-9a-f]\{6,\}/0xADDRESS/g' "$T/p.err" "$T/s.err"
 	cmp -s "$T/p.err" "$T/s.err" || fail "$name: stderr differs: $(diff "$T/p.err" "$T/s.err" | head -3)"
 }
 
