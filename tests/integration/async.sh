@@ -40,6 +40,7 @@ test_async_same_bytes_helper_writes() {
 # stderr, so its delivery at the boundary is not held back and would
 # overtake a flight it did not wait for. (fork is crossed by another
 # thread, whose first write is held back as long as the flight.)
+SLOW+=(test_async_boundaries_wait_for_the_flight)
 test_async_boundaries_wait_for_the_flight() {
 	skip_under_prefix "injects delays under strace"
 	local b want st

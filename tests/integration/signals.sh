@@ -186,6 +186,7 @@ test_signals_handler_during_a_write_loop_200_runs() {
 
 # A handler without SA_RESTART interrupts a 1 MiB write to a pipe read
 # later: the same short count as without the library; with SA_RESTART too.
+SLOW+=(test_signals_interrupt_a_blocked_write)
 test_signals_interrupt_a_blocked_write() {
 	skip_under_prefix "relies on a reader that starts late"
 	# Python's handler runs, and os.write says what the kernel said
@@ -292,6 +293,7 @@ stopped() { [[ $(ps -o stat= -p "$1") == T* ]]; }
 # ^Z while stdout's reader has stopped reading: the stop is prompt, no
 # write fails, no line is lost (before, a write said EAGAIN and a line
 # went missing, and the stop came a second late)
+SLOW+=(test_signals_stop_with_a_stalled_reader)
 test_signals_stop_with_a_stalled_reader() {
 	skip_under_prefix "stops and continues with deadlines"
 	local mode pid
@@ -317,6 +319,7 @@ test_signals_stop_with_a_stalled_reader() {
 
 # A handler runs when its signal comes, though the delivery before a
 # sleep, or at a close, is blocked on a reader that reads 3.5 s later
+SLOW+=(test_signals_handler_runs_during_a_blocked_delivery)
 test_signals_handler_runs_during_a_blocked_delivery() {
 	skip_under_prefix "relies on a reader that starts late"
 	local how
@@ -331,6 +334,7 @@ test_signals_handler_runs_during_a_blocked_delivery() {
 
 # A death while stdout and stderr share a pipe nobody reads: the process
 # ends within the grace of a second or two, and says what it lost
+SLOW+=(test_signals_death_with_a_stalled_reader_ends)
 test_signals_death_with_a_stalled_reader_ends() {
 	skip_under_prefix "times a death"
 	local start took

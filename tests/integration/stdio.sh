@@ -165,6 +165,7 @@ stdbuf_lib() { env -i PATH="$PATH" stdbuf -oL printenv LD_PRELOAD; }
 # library (stdbuf's constructor before ours, as both commands order them,
 # and after it), the line must reach the reader at once, as under stdbuf
 # -oL alone; plain grep holds it the 2 s.
+SLOW+=(test_line_mode_and_stdbuf_deliver_each_line_of_grep)
 test_line_mode_and_stdbuf_deliver_each_line_of_grep() {
 	skip_under_prefix "measures arrival times"
 	local sl i=0 s

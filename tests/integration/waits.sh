@@ -148,16 +148,19 @@ late() {
 	done
 }
 
+SLOW+=(test_waits_other_threads_deliver_first)
 test_waits_other_threads_deliver_first() {
 	skip_under_prefix "measures arrival times"
 	late cond cond_timed cond_clock sem sem_timed sem_clock join join_timed barrier futex
 }
 
+SLOW+=(test_waits_locks_and_ipc_deliver_first)
 test_waits_locks_and_ipc_deliver_first() {
 	skip_under_prefix "measures arrival times"
 	late flock lockf setlkw ofd_setlkw msgrcv semop mq_receive
 }
 
+SLOW+=(test_waits_python_threads_and_locks_deliver_first)
 test_waits_python_threads_and_locks_deliver_first() {
 	skip_under_prefix "measures arrival times"
 	local i=0 prog ms
@@ -255,6 +258,7 @@ print("read", got)'
 # reader (seen once in CI: a threaded writer's last records missing).
 # The same when the process sends itself SIGKILL, which no handler sees:
 # nothing goes to the helper, which would die with it.
+SLOW+=(test_waits_hand_over_delivered_before_the_end)
 test_waits_hand_over_delivered_before_the_end() {
 	local how
 	for how in exit_after_hand_over kill_after_full_pipe; do
