@@ -55,21 +55,21 @@ static char *slurp(const char *path, size_t *size)
 	return b;
 }
 
-/* the next line of [*p, end) without its newline; NULL at the end */
+/* the next line of [*p, end) without its newline; NULL at the end. A NUL
+ * in it (a hole in the file) becomes '@': no line has that shape. */
 static char *next_line(char **p, char *end, int *whole)
 {
-	char *line = *p, *nl;
+	char *line = *p, *nl, *z;
 
 	if (line >= end)
 		return NULL;
 	nl = memchr(line, '\n', (size_t)(end - line));
 	*whole = nl != NULL;
-	if (nl) {
+	*p = nl ? nl + 1 : end;
+	if (nl)
 		*nl = '\0';
-		*p = nl + 1;
-	} else {
-		*p = end;
-	}
+	while ((z = memchr(line, '\0', (size_t)((nl ? nl : end) - line))))
+		*z = '@';
 	return line;
 }
 
