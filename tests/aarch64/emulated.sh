@@ -204,20 +204,6 @@ test_emulated_signals_handler_during_a_write_loop_48_runs() {
 	handler_race_runs 48
 }
 
-test_emulated_quick_exit_and__Exit_deliver() {
-	[[ -n ${CROSS_CC:-} ]] || skip "CROSS_CC is not set"
-	local how q P=$T/emulated
-	for how in quick_exit _Exit; do
-		q=$(emulated_program "q_$how")
-		printf '#include <stdlib.h>\n#include <unistd.h>\nstatic void h(void) { write(1, "handler\\n", 8); }\nint main(void) { at_quick_exit(h); write(1, "main\\n", 5); %s(0); }\n' \
-			"$how" >"$T/q.c"
-		"$CROSS_CC" -o "$T/progs/q_$how" "$T/q.c"
-		shim BUFSHIM_MODE=full "$q" >"$T/out"
-		"$q" >"$T/plain"
-		same_files "$T/plain" "$T/out" || fail "$how"
-	done
-}
-
 # A thread blocked writing 1 MiB into a pipe the main thread reads only
 # after a line of its own. (waits.sh's test also has the process _exit
 # 200 ms after a thread starts its write: too short a time for the

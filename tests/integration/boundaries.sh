@@ -48,11 +48,8 @@ test_vfork_stays_vfork() {
 test_quick_exit_and__Exit_deliver() {
 	local how
 	for how in quick_exit _Exit; do
-		printf '#include <stdlib.h>\n#include <unistd.h>\nstatic void h(void) { write(1, "handler\\n", 8); }\nint main(void) { at_quick_exit(h); write(1, "main\\n", 5); %s(0); }\n' \
-			"$how" >"$T/q.c"
-		cc -o "$T/q" "$T/q.c"
-		shim BUFSHIM_MODE=full "$T/q" >"$T/out"
-		"$T/q" >"$T/plain"
+		shim BUFSHIM_MODE=full "$P/boundaries" $how >"$T/out"
+		"$P/boundaries" $how >"$T/plain"
 		same_files "$T/plain" "$T/out" || fail "$how"
 	done
 }
@@ -103,13 +100,10 @@ test_write_is_still_a_cancellation_point() {
 test_write_before_our_constructor() {
 	# another preloaded library writes from its constructor, before or
 	# after ours has run
-	printf '#include <unistd.h>\n__attribute__((constructor)) static void early(void) { write(1, "early\\n", 6); }\n' >"$T/early.c"
-	[[ -n $TEST_CC ]] || skip "CROSS_CC is not set"
-	"$TEST_CC" -shared -fPIC -o "$T/early.so" "$T/early.c"
+	local early=$BUILD/progs/libearly_write.so order
 	"$P/writer" 3 10 >"$T/w"
 	{ echo early; cat "$T/w"; } >"$T/plain"
-	local order
-	for order in "$LIB:$T/early.so" "$T/early.so:$LIB"; do
+	for order in "$LIB:$early" "$early:$LIB"; do
 		preload "$order" BUFSHIM_MODE=full "$P/writer" 3 10 >"$T/out" || fail "$order: status $?"
 		same_files "$T/plain" "$T/out" || fail "LD_PRELOAD=$order"
 	done

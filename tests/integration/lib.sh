@@ -25,10 +25,6 @@ LIB=${PRELOAD_FIRST:-}$LIBFILE
 # alone, and refuse a command that runs none of the test programs: the
 # library cannot load into a host program, and the test would prove nothing.
 [[ -z ${TEST_EMULATOR:-} ]] || P=$BUILD/emulated
-# the compiler of a library a test builds to preload beside ours: one for
-# the build's processor
-TEST_CC=cc
-[[ -z ${TEST_EMULATOR:-} ]] || TEST_CC=${CROSS_CC:-}
 
 # ---- the environment: only what a test sets reaches its programs ---------------------
 

@@ -14,6 +14,9 @@
  *   coproc    request/response with a child over two pipes: no deadlock
  *   cancel    a thread writing in a loop is cancelled at a write
  *   vmsplice  fd 1 a pipe: write, vmsplice, write arrive in that order
+ *   quick_exit, _Exit
+ *             "main" written, then the process ends that way (quick_exit
+ *             runs an at_quick_exit handler that writes "handler")
  * Run the socket, eventfd and pipe cases with BUFSHIM_FDS=all.
  */
 #define _GNU_SOURCE
@@ -242,19 +245,39 @@ static int cancel(void)
 	return 0;
 }
 
+static void quick_handler(void)
+{
+	(void)!write(1, "handler\n", 8);
+}
+
+static int do_quick_exit(void)
+{
+	at_quick_exit(quick_handler);
+	(void)!write(1, "main\n", 5);
+	quick_exit(0);
+}
+
+static int do__Exit(void)
+{
+	at_quick_exit(quick_handler);	/* not run by _Exit */
+	(void)!write(1, "main\n", 5);
+	_Exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(void); } cases[] = {
 		{ "seek", seek }, { "dgram", dgram }, { "eventfd", evfd },
 		{ "nonblock", nonblock }, { "signals", signals },
 		{ "fclose", do_fclose }, { "coproc", coproc }, { "cancel", cancel },
-		{ "vmsplice", do_vmsplice },
+		{ "vmsplice", do_vmsplice }, { "quick_exit", do_quick_exit },
+		{ "_Exit", do__Exit },
 	};
 
 	for (size_t i = 0; argc > 1 && i < sizeof cases / sizeof cases[0]; i++)
 		if (!strcmp(argv[1], cases[i].name))
 			return cases[i].fn();
-	fputs("usage: boundaries seek|dgram|eventfd|nonblock|signals|fclose|coproc|cancel|vmsplice\n",
-	      stderr);
+	fputs("usage: boundaries seek|dgram|eventfd|nonblock|signals|fclose|coproc|cancel|vmsplice"
+	      "|quick_exit|_Exit\n", stderr);
 	return 2;
 }
