@@ -51,11 +51,12 @@ test_memory_given_back_after_a_large_delivery() {
 	skip_under_asan "resident sizes count its shadow memory"
 	local held after
 	shim BUFSHIM_SIZE=1G "$P/memory" rss 32 >/dev/null 2>"$T/err" || fail "$(cat "$T/err")" || return 1
-	held=$(awk '/^held/ { print $2 }' "$T/err")
-	after=$(awk '/^after/ { print $2 }' "$T/err")
+	# above the resident size at the start (an emulator's own is 17 MB)
+	held=$(awk '/^start/ { s = $2 } /^held/ { print $2 - s }' "$T/err")
+	after=$(awk '/^start/ { s = $2 } /^after/ { print $2 - s }' "$T/err")
 	(( held > 25000 )) || fail "only $held kB resident: not buffered?" || return 1
-	(( after < 10000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
-	echo "VmRSS $held kB held, $after kB after"
+	(( after < 8000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
+	echo "VmRSS $held kB more held, $after kB more after"
 }
 
 # With asynchronous delivery each file has a second block, as large as the
@@ -65,10 +66,11 @@ test_memory_async_second_block_given_back() {
 	local held after
 	shim BUFSHIM_SIZE=16M BUFSHIM_ASYNC=1 "$P/memory" rss 48 >"$T/out" 2>"$T/err" ||
 		fail "$(cat "$T/err")" || return 1
-	held=$(awk '/^held/ { print $2 }' "$T/err")
-	after=$(awk '/^after/ { print $2 }' "$T/err")
+	# above the resident size at the start (an emulator's own is 17 MB)
+	held=$(awk '/^start/ { s = $2 } /^held/ { print $2 - s }' "$T/err")
+	after=$(awk '/^start/ { s = $2 } /^after/ { print $2 - s }' "$T/err")
 	(( held > 24000 )) || fail "only $held kB resident: not two blocks?" || return 1
-	(( after < 10000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
+	(( after < 8000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
 	(( $(stat -c %s "$T/out") == 48 * 1048576 )) || fail "the file has $(stat -c %s "$T/out") bytes"
-	echo "VmRSS $held kB held, $after kB after"
+	echo "VmRSS $held kB more held, $after kB more after"
 }

@@ -8,8 +8,9 @@
  *   memory squeeze DIR N     the same, after taking all the address space
  *                            the process may have (run it under ulimit -v)
  *                            but 1 MiB
- *   memory rss MB            write MB MiB to fd 1 in 64 KiB writes, print
- *                            "held KB" (VmRSS), sleep 1 ms (the library
+ *   memory rss MB            print "start KB" (VmRSS), write MB MiB to fd 1
+ *                            in 64 KiB writes, print "held KB" (VmRSS),
+ *                            sleep 1 ms (the library
  *                            delivers before a sleep), print "after KB"
  *
  * /proc/self/status is read with read(2): a regular file's read makes the
@@ -87,6 +88,7 @@ static int rss(long mb)
 	struct timespec ms = { 0, 1000000 };
 
 	memset(chunk, 'r', sizeof chunk);
+	fprintf(stderr, "start %ld\n", status_kb("VmRSS:"));
 	for (long i = 0; i < mb * 16; i++)
 		if (write(1, chunk, sizeof chunk) != (ssize_t)sizeof chunk) {
 			perror("write");
