@@ -79,12 +79,14 @@ arrival() {
 SERIAL+=(test_flush_ms_bounds_the_wait_of_a_busy_program)
 test_flush_ms_bounds_the_wait_of_a_busy_program() {
 	skip_under_prefix "measures arrival times"
-	arrival BUFSHIM_FLUSH_MS=100 >"$T/ms" &
-	FORK=fork arrival BUFSHIM_FLUSH_MS=100 >"$T/child" &
-	arrival >"$T/held" &
-	wait
-	local ms child held
-	ms=$(cat "$T/ms") child=$(cat "$T/child") held=$(cat "$T/held")
+	local ms child held p pids=()
+	arrival BUFSHIM_FLUSH_MS=100 >"$T/ms" & pids+=($!)
+	FORK=fork arrival BUFSHIM_FLUSH_MS=100 >"$T/child" & pids+=($!)
+	arrival >"$T/held" & pids+=($!)
+	for p in "${pids[@]}"; do wait "$p" || fail "an arrival failed: status $?" || return 1; done
+	ms=$(<"$T/ms") child=$(<"$T/child") held=$(<"$T/held")
+	[[ $ms =~ ^[0-9]+$ && $child =~ ^[0-9]+$ && $held =~ ^[0-9]+$ ]] ||
+		fail "arrivals: '$ms' '$child' '$held'" || return 1
 	(( ms < 400 )) || fail "bound 100 ms: arrived after $ms ms" || return 1
 	(( child < 400 )) || fail "forked child, bound 100 ms: arrived after $child ms" || return 1
 	(( held >= 850 )) || fail "without a bound the byte should wait for exit: $held ms" || return 1
