@@ -161,7 +161,7 @@ test_secure_execution_does_nothing() {
 	libdir=$(dirname "$(ldd /bin/true | awk '/libc.so/ { print $3 }')")
 	# (out of $T: the runner's directories are the runner's user's alone)
 	d=$(mktemp -d) && chmod 755 "$d"
-	CLEANUP="rm -rf '$libdir/$name' '$d'"
+	printf -v CLEANUP 'rm -rf -- %q %q' "$libdir/$name" "$d"
 	install -m 4755 "$LIBFILE" "$libdir/$name"
 	install -m 4755 "$P/writer" "$d/suid_writer"
 	install -m 755 "$P/writer" "$d/plain_writer"

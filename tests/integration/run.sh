@@ -19,8 +19,8 @@
 set -u
 (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )) || { echo "run.sh needs bash 5.1 (wait -n -p)"; exit 1; }
 # this directory (the runner tells each test's bash: one process less each)
-if [[ -n ${TEST_HERE:-} ]]; then
-	HERE=$TEST_HERE
+if [[ ${1:-} == --one && -n ${5:-} ]]; then
+	HERE=$5
 elif [[ $0 == */* ]]; then
 	HERE=$(cd "${0%/*}" && pwd)
 else
@@ -30,18 +30,19 @@ SERIAL=() SLOW=()
 # shellcheck source=tests/integration/lib.sh
 source "$HERE/lib.sh"
 
-# run.sh --one FILE NAME: test_NAME of FILE (a path), in this bash
+# run.sh --one FILE NAME [DIR HERE]: test_NAME of FILE (a path), in this
+# bash, in the directory DIR (the runner makes them all in one go; else a
+# new one), HERE this file's directory
 if [[ ${1:-} == --one ]]; then
-	export -n SKIP_FILE TEST_HERE TEST_DIR
+	export -n SKIP_FILE
 	source "$2"
-	# the runner made the test's directory (TEST_DIR), all in one go
-	if [[ -n ${TEST_DIR:-} ]]; then T=$TEST_DIR; else T=$(mktemp -d); fi
+	if [[ -n ${4:-} ]]; then T=$4; else T=$(mktemp -d); fi
 	# errors the wrapper found fail the test, whatever else happened; a
 	# test that leaves something outside $T sets CLEANUP to remove it
 	CLEANUP=
 	finish() {
 		local st=$?
-		eval "$CLEANUP"
+		eval "$CLEANUP" || true
 		if [[ -s $T/prefix-errors ]]; then
 			echo "$TEST_PREFIX found errors in:"
 			cat "$T/prefix-errors"
@@ -126,7 +127,11 @@ trap 'for p in "${!NAME_OF[@]}"; do kill -TERM "$p" 2>/dev/null; done; exit 130'
 # else the first on PATH. A version manager's python3 on PATH is a shell
 # script that execs an interpreter: the tests preload into the interpreter
 # and count its syscalls, not the script's, so they run the interpreter.
-py=${TEST_PYTHON:-}
+py=
+if [[ -n ${TEST_PYTHON:-} ]]; then
+	py=$(command -v -- "$TEST_PYTHON") && py=$(realpath -- "$py") && [[ -x $py ]] ||
+		{ echo "TEST_PYTHON=$TEST_PYTHON: no such program"; exit 1; }
+fi
 [[ -n $py || ! -x /usr/bin/python3 ]] || py=/usr/bin/python3
 [[ -n $py ]] || py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || py=
 if [[ -n $py && -x $py ]]; then
@@ -143,8 +148,8 @@ declare -A NAME_OF=() START=()
 
 # start NAME: run test_NAME in the background, its output to $R/NAME.out
 start() {
-	SKIP_FILE=$R/$1.skip TEST_HERE=$HERE TEST_DIR=${DIR_OF[$1]} \
-		timeout -k 10 "$LIMIT" bash "$0" --one "${FILE_OF[$1]}" "$1" \
+	SKIP_FILE=$R/$1.skip timeout -k 10 "$LIMIT" \
+		bash "$0" --one "${FILE_OF[$1]}" "$1" "${DIR_OF[$1]}" "$HERE" \
 		</dev/null >"$R/$1.out" 2>&1 &
 	NAME_OF[$!]=$1
 	START[$1]=${EPOCHREALTIME/./}
