@@ -94,13 +94,14 @@ SCRIPT
 # Ctrl-Z is typed a second after the job has written everything (it then
 # makes a file), so a slow start cannot have it stopped too early, and cat
 # has had time to show it (Ctrl-Z discards what the terminal still holds).
+# Ctrl-C comes 0.3 s after fg: nothing is written in between.
 test_terminal_ctrl_z_and_ctrl_c_on_a_pipeline() {
 	skip_under_prefix "drives a terminal with deadlines"
 	cat >"$T/script" <<'SCRIPT'
 expect $ 
 send python3 -u -c 'import time; [print("line", i) for i in range(300)]; print("compu" + "ting"); open("READY", "w"); t = time.time(); exec("while time.time() - t < 30: pass")' | cat\n
 until READY
-sleep 0.3
+sleep 1
 send \x1a
 expect Stopped
 send jobs\n

@@ -209,7 +209,7 @@ test_system_programs_unchanged() {
 	)
 	# each command's stdout, stderr, status, and both through one pipe, in
 	# plain/N.* and shim/N.*: compared all at once
-	local i st dir pre
+	local i st dir pre line
 	mkdir "$T/plain" "$T/shim"
 	for dir in plain shim; do
 		pre=()
@@ -223,9 +223,15 @@ test_system_programs_unchanged() {
 		done
 	done
 	if ! diff -rq "$T/plain" "$T/shim" >"$T/differs"; then
-		while read -r _ a _; do
-			i=${a##*/}
-			echo "differs (${i#*.}): ${cmds[${i%%.*}]}"
+		while read -r line; do
+			if [[ $line == Files\ * ]]; then	# Files A and B differ
+				i=${line#Files }
+				i=${i%% *}
+				i=${i##*/}
+				echo "differs (${i#*.}): ${cmds[${i%%.*}]}"
+			else
+				echo "$line"
+			fi
 		done <"$T/differs"
 		return 1
 	fi
