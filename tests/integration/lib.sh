@@ -31,7 +31,7 @@ LIB=${PRELOAD_FIRST:-}$LIBFILE
 # (BUFSHIM_BUILD, the harness's own, stays: each test's own bash reads it
 # again, and without it a sanitized, guarded or emulated run would test
 # the plain build)
-for _v in $(compgen -v BUFSHIM_); do
+for _v in "${!BUFSHIM_@}"; do
 	[[ $_v == BUFSHIM_BUILD ]] || unset "$_v"
 done
 unset _v LD_PRELOAD PYTHONUNBUFFERED PYTHONSTARTUP PYTHONINSPECT PERLIO PERL5OPT \

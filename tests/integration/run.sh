@@ -36,7 +36,8 @@ source "$HERE/lib.sh"
 if [[ ${1:-} == --one ]]; then
 	export -n SKIP_FILE
 	source "$2"
-	if [[ -n ${4:-} ]]; then T=$4; else T=$(mktemp -d); fi
+	# (the runner removes its directories, a few at a time)
+	if [[ -n ${4:-} ]]; then T=$4 MADE_T=0; else T=$(mktemp -d) MADE_T=1; fi
 	# errors the wrapper found fail the test, whatever else happened; a
 	# test that leaves something outside $T sets CLEANUP to remove it
 	CLEANUP=
@@ -48,7 +49,7 @@ if [[ ${1:-} == --one ]]; then
 			cat "$T/prefix-errors"
 			st=1
 		fi
-		rm -rf "$T"
+		(( ! MADE_T )) || rm -rf "$T"
 		exit $st
 	}
 	trap finish EXIT
@@ -158,7 +159,7 @@ start() {
 # report NAME STATUS: one line (and the output of a failure)
 report() {
 	local t=$1 st=$2 out us took
-	out=$(cat "$R/$t.out")
+	out=$(<"$R/$t.out")
 	us=$(( ${EPOCHREALTIME/./} - START[$t] ))
 	took="[$((us / 1000000)).$((us / 100000 % 10)) s]"
 	if [[ $t == :alongside ]]; then
@@ -179,12 +180,20 @@ report() {
 	fi
 }
 
-# wait_one: wait for any running test, report it
+# wait_one: wait for any running test, report it; the directories of
+# those done go sixteen at a time (one rm for many tests)
+DONE_DIRS=()
 wait_one() {
-	local pid st=0
+	local pid st=0 t
 	wait -n -p pid || st=$?
-	report "${NAME_OF[$pid]}" "$st"
+	t=${NAME_OF[$pid]}
+	report "$t" "$st"
 	unset "NAME_OF[$pid]"
+	[[ -z ${DIR_OF[$t]:-} ]] || DONE_DIRS+=("${DIR_OF[$t]}")
+	if (( ${#DONE_DIRS[@]} >= 16 )); then
+		rm -rf "${DONE_DIRS[@]}"
+		DONE_DIRS=()
+	fi
 }
 
 if [[ -n $ALONGSIDE ]]; then
