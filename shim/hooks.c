@@ -22,6 +22,7 @@
 #include <utime.h>
 #include <sys/xattr.h>
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The stat functions of the C library's old ABI: no header declares them. */
@@ -268,7 +269,9 @@ BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 	return r;
 }
 
-/* F_SETFL may turn O_NONBLOCK or O_DIRECT on or off: deliver, judge anew. */
+/* F_SETFL may turn O_NONBLOCK or O_DIRECT on or off: deliver, judge anew.
+ * A record lock set or given up, waiting or not: everything first (see
+ * flock in hooks_wait.c). */
 #define BS_FCNTL_HOOK(name)						\
 	BS_EXPORT int name(int fd, int cmd, ...)			\
 	{								\
@@ -281,7 +284,8 @@ BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 		va_end(ap);						\
 		if (cmd == F_SETFL)					\
 			bs_fd_regroup(fd);				\
-		if (cmd == F_SETLKW || cmd == F_OFD_SETLKW)		\
+		if (cmd == F_SETLK || cmd == F_SETLKW ||		\
+		    cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW)		\
 			bs_deliver_before_wait();			\
 		r = BS_REAL(name)(fd, cmd, arg);			\
 		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)		\
@@ -320,6 +324,30 @@ BS_OPEN_HOOK(open)		// NOLINT(clang-analyzer-valist.Uninitialized)
 BS_OPEN_HOOK(open64)		// NOLINT(clang-analyzer-valist.Uninitialized)
 BS_OPENAT_HOOK(openat)		// NOLINT(clang-analyzer-valist.Uninitialized)
 BS_OPENAT_HOOK(openat64)	// NOLINT(clang-analyzer-valist.Uninitialized)
+
+/* What -D_FORTIFY_SOURCE makes of an open whose flags the compiler cannot
+ * see (no mode: they refuse O_CREAT and O_TMPFILE); declared by the C
+ * library's headers only under it */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+#define BS_OPEN2_HOOK(name)						\
+	BS_EXPORT int name(const char *path, int flags)			\
+	{								\
+		bs_before_open(AT_FDCWD, path, flags);			\
+		return bs_fd_fresh(BS_REAL(name)(path, flags));		\
+	}
+#define BS_OPENAT2_HOOK(name)						\
+	BS_EXPORT int name(int dirfd, const char *path, int flags)	\
+	{								\
+		bs_before_open(dirfd, path, flags);			\
+		return bs_fd_fresh(BS_REAL(name)(dirfd, path, flags));	\
+	}
+BS_OPEN2_HOOK(__open_2)
+BS_OPEN2_HOOK(__open64_2)
+BS_OPENAT2_HOOK(__openat_2)
+BS_OPENAT2_HOOK(__openat64_2)
 
 /* A truncating open (O_TRUNC, creat, fopen "w") of a file we hold bytes
  * for: they reach it before it is cut, as they did without us. */
@@ -386,8 +414,42 @@ BS_FD_FIRST(int, sync_file_range, (int fd, off64_t o, off64_t n, unsigned fl), (
 BS_FD_FIRST(ssize_t, send, (int fd, const void *b, size_t n, int fl), (fd, b, n, fl))
 BS_FD_FIRST(ssize_t, sendto, (int fd, const void *b, size_t n, int fl,
 			      const struct sockaddr *a, socklen_t al), (fd, b, n, fl, a, al))
-BS_FD_FIRST(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))
-BS_FD_FIRST(int, sendmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl), (fd, m, n, fl))
+
+/* The fds a message passes to another process (SCM_RIGHTS), which may
+ * write to them at once: what we hold for them goes first. */
+static void deliver_passed(const struct msghdr *m)
+{
+	if (!m || !m->msg_control || m->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		const unsigned char *d = CMSG_DATA(c);
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, d + i * sizeof fd, sizeof fd);
+			bs_fd_deliver(fd, 0);
+			bs_before_look(fd);
+		}
+	}
+}
+
+static inline int holding(void)
+{
+	return bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside();
+}
+
+BS_HOOK(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl),
+	if (holding()) deliver_passed(m);
+	bs_fd_deliver(fd, 0); bs_before_look(fd))
+BS_HOOK(int, sendmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl), (fd, m, n, fl),
+	for (unsigned i = 0; holding() && m && i < n; i++) deliver_passed(&m[i].msg_hdr);
+	bs_fd_deliver(fd, 0); bs_before_look(fd))
 BS_FD_FIRST(ssize_t, vmsplice, (int fd, const struct iovec *v, size_t n, unsigned fl),
 	    (fd, v, n, fl))
 

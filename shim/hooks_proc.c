@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 /* The image is about to be replaced: deliver, say what could not be, and
@@ -113,6 +114,56 @@ BS_EXPORT int raise(int sig)
 	if (sig == SIGKILL || sig == SIGSTOP)
 		before_signal(sig);
 	return BS_REAL(raise)(sig);
+}
+
+/* A signal through a pidfd is a signal as kill sends it. */
+BS_EXPORT int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags)
+{
+	before_signal(sig);
+	return BS_REAL(pidfd_send_signal)(pidfd, sig, info, flags);
+}
+
+/*
+ * clone without CLONE_VM makes a process with a copy of our memory, as
+ * fork does, but runs no fork handlers: what we held would be in both.
+ * It is made as a fork is (prepare, then parent or child); the child gets
+ * its part from a trampoline around its function, whose frame is here (a
+ * copy of it in the child's memory). With CLONE_VM the child shares our
+ * memory: a thread, or a vfork-like child; left as it comes.
+ */
+struct clone_start {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static int clone_child_start(void *p)
+{
+	struct clone_start *s = p;
+
+	bs_fork_child();
+	return s->fn(s->arg);
+}
+
+BS_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	struct clone_start s = { fn, arg };
+	pid_t *ptid, *ctid;
+	void *tls;
+	va_list ap;
+	int r;
+
+	/* read whether or not flags ask for them, passed on as they are */
+	va_start(ap, arg);
+	ptid = va_arg(ap, pid_t *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (flags & CLONE_VM)
+		return BS_REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+	bs_fork_prepare();
+	r = BS_REAL(clone)(clone_child_start, stack, flags, &s, ptid, tls, ctid);
+	bs_fork_parent();
+	return r;
 }
 
 BS_EXPORT pid_t _Fork(void)

@@ -172,9 +172,13 @@ BS_WAIT_HOOK(int, pthread_barrier_wait, (pthread_barrier_t *b), 1, (b))
 
 /* ---- locks and System V / POSIX IPC -------------------------------------------------- */
 
-BS_WAIT_HOOK(int, flock, (int fd, int op), !(op & LOCK_NB), (fd, op))
-BS_WAIT_HOOK(int, lockf, (int fd, int cmd, off_t len), cmd == F_LOCK, (fd, cmd, len))
-BS_WAIT_HOOK(int, lockf64, (int fd, int cmd, off64_t len), cmd == F_LOCK, (fd, cmd, len))
+/* A lock taken or given up, waiting or not, orders this process's writes
+ * with another's (and lockf counts from the file position, which held
+ * bytes would leave behind): what we hold goes first. Only lockf's F_TEST
+ * changes nothing. */
+BS_WAIT_HOOK(int, flock, (int fd, int op), 1, (fd, op))
+BS_WAIT_HOOK(int, lockf, (int fd, int cmd, off_t len), cmd != F_TEST, (fd, cmd, len))
+BS_WAIT_HOOK(int, lockf64, (int fd, int cmd, off64_t len), cmd != F_TEST, (fd, cmd, len))
 BS_WAIT_AGAIN_HOOK(ssize_t, msgrcv, (int id, void *p, size_t n, long type, int fl),
 	     !(fl & IPC_NOWAIT), (id, p, n, type, fl))
 BS_WAIT_AGAIN_HOOK(int, msgsnd, (int id, const void *p, size_t n, int fl), !(fl & IPC_NOWAIT),

@@ -29,6 +29,10 @@
 	X(open64, int, (const char *, int, ...))			\
 	X(openat, int, (int, const char *, int, ...))			\
 	X(openat64, int, (int, const char *, int, ...))			\
+	X(__open_2, int, (const char *, int))				\
+	X(__open64_2, int, (const char *, int))				\
+	X(__openat_2, int, (int, const char *, int))			\
+	X(__openat64_2, int, (int, const char *, int))			\
 	X(creat, int, (const char *, mode_t))				\
 	X(creat64, int, (const char *, mode_t))				\
 	X(fopen, FILE *, (const char *, const char *))			\
@@ -115,6 +119,8 @@
 /* process boundaries (invariant 5) */
 #define BS_REAL_PROC_FUNCS(X)						\
 	X(_Fork, pid_t, (void))						\
+	X(clone, int, (int (*)(void *), void *, int, void *, ...))	\
+	X(pidfd_send_signal, int, (int, int, siginfo_t *, unsigned int)) \
 	X(vfork, pid_t, (void))						\
 	X(execve, int, (const char *, char *const[], char *const[]))	\
 	X(execv, int, (const char *, char *const[]))			\

@@ -54,6 +54,23 @@ test_quick_exit_and__Exit_deliver() {
 	done
 }
 
+# Bytes handed to another process by a call that is neither a read, a wait
+# nor an exit (tests/progs/passing): clone without CLONE_VM (a copy of the
+# buffer went with it), the fortified open with O_TRUNC, a lock given up
+# (fcntl F_SETLK, lockf), an fd passed over a socket, a signal sent through
+# a pidfd. The same stdout and file as without the library.
+SLOW+=(test_passed_by_other_means_keep_order)
+test_passed_by_other_means_keep_order() {
+	local c pids=()
+	for c in clone open2 fcntl lockf scm pidfd; do
+		mkdir -p "$T/plain/$c" "$T/shim/$c"
+		"$P/passing" $c "$T/plain/$c" >"$T/plain/$c/out" 2>&1 & pids+=($!)
+		shim BUFSHIM_FDS=all "$P/passing" $c "$T/shim/$c" >"$T/shim/$c/out" 2>&1 & pids+=($!)
+	done
+	for c in "${pids[@]}"; do wait "$c" || fail "a run ended with status $?" || return 1; done
+	same_trees "$T/plain" "$T/shim"
+}
+
 test_python_exec_exit_system_spawn_keep_order() {
 	local prog='import os, subprocess, sys
 w = lambda s: os.write(1, s.encode())

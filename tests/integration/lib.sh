@@ -187,7 +187,7 @@ same_files() { cmp -s "$1" "$2" || fail "output differs: $(cmp "$1" "$2" 2>&1 | 
 # process for any number of files)
 same_trees() {
 	local d
-	d=$(diff -rq "$1" "$2" 2>&1) || fail "$(head -3 <<<"$d")"
+	d=$(diff -rq "$1" "$2" 2>&1) || fail "$(head -8 <<<"$d")"
 }
 
 # wait_until SECONDS CMD...: run CMD until it succeeds, sleeping 10 ms after
