@@ -133,6 +133,12 @@ static int statx_again(long r, const struct statx *st)
 
 /* Waits made through syscall(): futexes (a thread library of its own),
  * and libaio's completion waits. */
+/* Whether this thread may deliver and there is anything to */
+static inline int holding(void)
+{
+	return bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside();
+}
+
 static int syscall_waits(long n, long a1)
 {
 	long op = a1 & FUTEX_CMD_MASK;
@@ -439,11 +445,6 @@ static void deliver_passed(const struct msghdr *m)
 	}
 }
 
-static inline int holding(void)
-{
-	return bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside();
-}
-
 BS_HOOK(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl),
 	if (holding()) deliver_passed(m);
 	bs_fd_deliver(fd, 0); bs_before_look(fd))
@@ -577,6 +578,31 @@ BS_EXPORT void sync(void)
 BS_HOOK(int, syncfs, (int fd), (fd), bs_deliver_all_now(BS_DELIVER_SYNC, 0))
 
 /* FIONBIO turns O_NONBLOCK on or off, like F_SETFL. */
+/*
+ * A terminal's settings changed (its output processing: a newline becomes
+ * \r\n or not), its output drained, flushed, stopped or a break sent:
+ * what was written before goes out under the settings it was written
+ * under, before the change, as without us. The terminal may be reached
+ * through another fd than the one written (tcsetattr on fd 0): all go.
+ */
+static void before_terminal(void)
+{
+	if (holding())
+		bs_deliver_before_wait();
+}
+
+static int terminal_request(unsigned long req)
+{
+	switch (req) {
+	case TCSETS: case TCSETSW: case TCSETSF:
+	case TCSETA: case TCSETAW: case TCSETAF:
+	case TCSBRK: case TCSBRKP: case TIOCSBRK: case TCXONC: case TCFLSH:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 BS_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	va_list ap;
@@ -587,8 +613,18 @@ BS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (req == FIONBIO)
 		bs_fd_regroup(fd);
+	else if (terminal_request(req))
+		before_terminal();
 	return BS_REAL(ioctl)(fd, req, arg);
 }
+
+/* the C library's own, which make the ioctl inside it */
+BS_HOOK(int, tcsetattr, (int fd, int when, const struct termios *t), (fd, when, t),
+	before_terminal())
+BS_HOOK(int, tcdrain, (int fd), (fd), before_terminal())
+BS_HOOK(int, tcflush, (int fd, int queue), (fd, queue), before_terminal())
+BS_HOOK(int, tcflow, (int fd, int action), (fd, action), before_terminal())
+BS_HOOK(int, tcsendbreak, (int fd, int duration), (fd, duration), before_terminal())
 
 BS_HOOK(int, close_range, (unsigned first, unsigned last, int flags), (first, last, flags),
 	bs_fd_range_release(first, last, !(flags & CLOSE_RANGE_CLOEXEC)))

@@ -114,7 +114,12 @@
 	X(syncfs, int, (int))						\
 	X(sync_file_range, int, (int, off64_t, off64_t, unsigned))	\
 	X(shutdown, int, (int, int))					\
-	X(ioctl, int, (int, unsigned long, ...))
+	X(ioctl, int, (int, unsigned long, ...))				\
+	X(tcsetattr, int, (int, int, const struct termios *))		\
+	X(tcdrain, int, (int))						\
+	X(tcflush, int, (int, int))					\
+	X(tcflow, int, (int, int))					\
+	X(tcsendbreak, int, (int, int))
 
 /* process boundaries (invariant 5) */
 #define BS_REAL_PROC_FUNCS(X)						\

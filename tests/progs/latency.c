@@ -10,6 +10,9 @@
  * latency busy MS               — write 40-byte records for MS ms; print the
  *                                 count on stderr.
  * latency idle MS               — write a line, then sleep MS ms.
+ * latency opost                 — on a terminal: "a\nb\n", output processing
+ *                                 off (tcsetattr), "c\n", on again by
+ *                                 ioctl(TCSETS), "d\n"
  * latency partial BUSY_MS       — write "working since T" (T the monotonic
  *                                 time in s, no newline), compute BUSY_MS
  *                                 as write does, then end the line.
@@ -19,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,6 +111,20 @@ int main(int argc, char **argv)
 		spin(strtoull(argv[2], NULL, 10));
 		return write(1, "\n", 1) != 1;
 	}
-	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS\n", stderr);
+	if (argc == 2 && !strcmp(argv[1], "opost")) {
+		struct termios t;
+
+		if (write(1, "a\nb\n", 4) != 4 || tcgetattr(1, &t) < 0)
+			return 1;
+		t.c_oflag &= ~(tcflag_t)OPOST;
+		tcsetattr(1, TCSANOW, &t);
+		if (write(1, "c\n", 2) != 2)
+			return 1;
+		t.c_oflag |= OPOST;
+		ioctl(1, TCSETS, &t);
+		return write(1, "d\n", 2) != 2;
+	}
+	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS | opost\n",
+	      stderr);
 	return 2;
 }
