@@ -613,6 +613,8 @@ BS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (req == FIONBIO)
 		bs_fd_regroup(fd);
+	else if (req == FIONREAD)	/* how much is there to read: a look, as poll */
+		bs_before_read(fd);
 	else if (terminal_request(req))
 		before_terminal();
 	return BS_REAL(ioctl)(fd, req, arg);

@@ -10,7 +10,8 @@
  * cond, cond_timed, cond_clock, sem, sem_timed, sem_clock, join, join_timed,
  * barrier, flock, lockf, setlkw, ofd_setlkw, msgrcv, semop, mq_receive,
  * futex, fifo_open, poll0 (no wait: a zero-timeout poll must see our own
- * pipe readable), select0 (the same with select), selfpipe (a thread
+ * pipe readable), select0 (the same with select), fionread0 (the same
+ * asked by ioctl(FIONREAD): "readable: 1" when its byte is there), selfpipe (a thread
  * writes 1 MiB into a pipe the main thread reads after a line of its own:
  * "read 1048576"), exit_while_blocked (a thread blocks writing 1 MiB to
  * stdout, the main thread _exits), cond_full_pipe (a pipe of our own is
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/select.h>
@@ -401,7 +403,8 @@ static int run_wait(const char *kind)
 		close(fd);
 		unlink(path);
 		waitpid(pid, NULL, 0);
-	} else if (strcmp(kind, "poll0") == 0 || strcmp(kind, "select0") == 0) {
+	} else if (strcmp(kind, "poll0") == 0 || strcmp(kind, "select0") == 0 ||
+		   strcmp(kind, "fionread0") == 0) {
 		/* our own pipe: written, then asked whether it is readable */
 		int p[2], ready;
 
@@ -412,6 +415,10 @@ static int run_wait(const char *kind)
 			struct pollfd pf = { .fd = p[0], .events = POLLIN };
 
 			ready = poll(&pf, 1, 0);
+		} else if (strcmp(kind, "fionread0") == 0) {
+			int n = -1;
+
+			ready = ioctl(p[0], FIONREAD, &n) == 0 ? n : -1;
 		} else {
 			fd_set r;
 			struct timeval tv = { 0, 0 };
