@@ -133,12 +133,6 @@ static int statx_again(long r, const struct statx *st)
 
 /* Waits made through syscall(): futexes (a thread library of its own),
  * and libaio's completion waits. */
-/* Whether this thread may deliver and there is anything to */
-static inline int holding(void)
-{
-	return bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside();
-}
-
 static int syscall_waits(long n, long a1)
 {
 	long op = a1 & FUTEX_CMD_MASK;
@@ -389,8 +383,14 @@ BS_FOPEN_HOOK(fopen64)
 /* ---- calls that act on a buffered fd's file: its bytes go first ------------------------ */
 
 /* fd's own bytes, and those of its file through another fd of ours */
+static inline void fd_first(int fd)
+{
+	bs_fd_deliver(fd, 0);
+	bs_before_look(fd);
+}
+
 #define BS_FD_FIRST(ret, name, params, args)				\
-	BS_HOOK(ret, name, params, args, bs_fd_deliver(fd, 0); bs_before_look(fd))
+	BS_HOOK(ret, name, params, args, fd_first(fd))
 BS_FD_FIRST(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
 BS_FD_FIRST(ssize_t, pwrite64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))
 BS_FD_FIRST(ssize_t, pwritev, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))
@@ -439,18 +439,19 @@ static void deliver_passed(const struct msghdr *m)
 			int fd;
 
 			memcpy(&fd, d + i * sizeof fd, sizeof fd);
-			bs_fd_deliver(fd, 0);
-			bs_before_look(fd);
+			fd_first(fd);
 		}
 	}
 }
 
 BS_HOOK(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl),
-	if (holding()) deliver_passed(m);
-	bs_fd_deliver(fd, 0); bs_before_look(fd))
+	if (bs_holding()) deliver_passed(m);
+	fd_first(fd))
 BS_HOOK(int, sendmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl), (fd, m, n, fl),
-	for (unsigned i = 0; holding() && m && i < n; i++) deliver_passed(&m[i].msg_hdr);
-	bs_fd_deliver(fd, 0); bs_before_look(fd))
+	if (bs_holding() && m)
+		for (unsigned i = 0; i < n; i++)
+			deliver_passed(&m[i].msg_hdr);
+	fd_first(fd))
 BS_FD_FIRST(ssize_t, vmsplice, (int fd, const struct iovec *v, size_t n, unsigned fl),
 	    (fd, v, n, fl))
 
@@ -577,7 +578,6 @@ BS_EXPORT void sync(void)
 
 BS_HOOK(int, syncfs, (int fd), (fd), bs_deliver_all_now(BS_DELIVER_SYNC, 0))
 
-/* FIONBIO turns O_NONBLOCK on or off, like F_SETFL. */
 /*
  * A terminal's settings changed (its output processing: a newline becomes
  * \r\n or not), its output drained, flushed, stopped or a break sent:
@@ -585,12 +585,6 @@ BS_HOOK(int, syncfs, (int fd), (fd), bs_deliver_all_now(BS_DELIVER_SYNC, 0))
  * under, before the change, as without us. The terminal may be reached
  * through another fd than the one written (tcsetattr on fd 0): all go.
  */
-static void before_terminal(void)
-{
-	if (holding())
-		bs_deliver_before_wait();
-}
-
 static int terminal_request(unsigned long req)
 {
 	switch (req) {
@@ -603,6 +597,7 @@ static int terminal_request(unsigned long req)
 	}
 }
 
+/* FIONBIO turns O_NONBLOCK on or off, like F_SETFL. */
 BS_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	va_list ap;
@@ -616,17 +611,17 @@ BS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	else if (req == FIONREAD)	/* how much is there to read: a look, as poll */
 		bs_before_read(fd);
 	else if (terminal_request(req))
-		before_terminal();
+		bs_deliver_before_wait();
 	return BS_REAL(ioctl)(fd, req, arg);
 }
 
 /* the C library's own, which make the ioctl inside it */
 BS_HOOK(int, tcsetattr, (int fd, int when, const struct termios *t), (fd, when, t),
-	before_terminal())
-BS_HOOK(int, tcdrain, (int fd), (fd), before_terminal())
-BS_HOOK(int, tcflush, (int fd, int queue), (fd, queue), before_terminal())
-BS_HOOK(int, tcflow, (int fd, int action), (fd, action), before_terminal())
-BS_HOOK(int, tcsendbreak, (int fd, int duration), (fd, duration), before_terminal())
+	bs_deliver_before_wait())
+BS_HOOK(int, tcdrain, (int fd), (fd), bs_deliver_before_wait())
+BS_HOOK(int, tcflush, (int fd, int queue), (fd, queue), bs_deliver_before_wait())
+BS_HOOK(int, tcflow, (int fd, int action), (fd, action), bs_deliver_before_wait())
+BS_HOOK(int, tcsendbreak, (int fd, int duration), (fd, duration), bs_deliver_before_wait())
 
 BS_HOOK(int, close_range, (unsigned first, unsigned last, int flags), (first, last, flags),
 	bs_fd_range_release(first, last, !(flags & CLOSE_RANGE_CLOEXEC)))

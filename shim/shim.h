@@ -288,9 +288,16 @@ void bs_stop_buffering(void);
  */
 void bs_before_read_slow(int fd, int may_wait);
 
+/* Whether something is held that this thread may deliver: one load when
+ * nothing is. */
+static inline int bs_holding(void)
+{
+	return bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside();
+}
+
 static inline void bs_before_read(int fd)
 {
-	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside() && fd >= 0)
+	if (bs_holding() && fd >= 0)
 		bs_before_read_slow(fd, 1);
 }
 
@@ -299,7 +306,7 @@ static inline void bs_before_read(int fd)
  * SEEK_END...): the buffers of regular files go first when fd is on one. */
 static inline void bs_before_look(int fd)
 {
-	if (bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside() && fd >= 0)
+	if (bs_holding() && fd >= 0)
 		bs_before_read_slow(fd, 0);
 }
 

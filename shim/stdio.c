@@ -571,7 +571,7 @@ BS_TEXT_HOT static int after_flush(FILE *fp, int rc)
 BS_TEXT_HOT BS_EXPORT int fflush(FILE *fp)
 {
 	if (!fp) {
-		if (__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED) && !bs_inside())
+		if (bs_holding())
 			before_flush_all();
 	} else {
 		before_stream_write(fp);
