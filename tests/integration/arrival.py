@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""arrival.py [--pty] [--partial] [--chunks] [VAR=VAL...] -- CMD...
+"""arrival.py [--pty] [--partial] [--chunks] [--bytes] [VAR=VAL...] -- CMD...
 
 Run CMD with stdout on a pipe (or a pseudo-terminal), and say how late its
 first line arrived: the line is "before T" or "... T" with T the
 CLOCK_MONOTONIC time it was written, or, for --chunks, print each chunk's
-arrival time (s since the start) and bytes. The rest is read to the end.
+arrival time (s since the start) and bytes, or, for --bytes, all it wrote
+as one bytes literal. The rest is read to the end.
 """
 import os, pty, subprocess, sys, time
 
 args = sys.argv[1:]
-use_pty = chunks = partial = False
+use_pty = chunks = partial = whole = False
 while args and args[0].startswith('--') and args[0] != '--':
     if args[0] == '--pty': use_pty = True
     if args[0] == '--chunks': chunks = True
+    if args[0] == '--bytes': whole = True
     if args[0] == '--partial': partial = True
     args = args[1:]
 i = args.index('--')
@@ -48,6 +50,9 @@ else:
     p.wait()
 if chunks:
     print(" ".join("%.2f:%r" % (t - t0, d) for t, d in seen))
+    sys.exit(0)
+if whole:
+    print(repr(got))
     sys.exit(0)
 first = (seen[0][1] if partial and seen else got.split(b"\n", 1)[0]).split()
 arrived = seen[0][0] if seen else None

@@ -45,15 +45,17 @@ test_memory_fds_without_memory_are_counted() {
 	echo "$buffered buffered, $straight without memory"
 }
 
-# 128 MiB held in a 1 GiB buffer is resident until delivered; delivered
+# rss_kb WHAT: the resident kB `memory rss` reported in $T/err as WHAT
+# (held, after), above its own at the start (an emulator's is 17 MB)
+rss_kb() { awk -v what="$1" '$1 == "start" { s = $2 } $1 == what { print $2 - s }' "$T/err"; }
+
+# 32 MiB held in a 1 GiB buffer is resident until delivered; delivered
 # before the program sleeps, the memory goes back.
 test_memory_given_back_after_a_large_delivery() {
 	skip_under_asan "resident sizes count its shadow memory"
 	local held after
 	shim BUFSHIM_SIZE=1G "$P/memory" rss 32 >/dev/null 2>"$T/err" || fail "$(cat "$T/err")" || return 1
-	# above the resident size at the start (an emulator's own is 17 MB)
-	held=$(awk '/^start/ { s = $2 } /^held/ { print $2 - s }' "$T/err")
-	after=$(awk '/^start/ { s = $2 } /^after/ { print $2 - s }' "$T/err")
+	held=$(rss_kb held) after=$(rss_kb after)
 	(( held > 25000 )) || fail "only $held kB resident: not buffered?" || return 1
 	(( after < 8000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
 	echo "VmRSS $held kB more held, $after kB more after"
@@ -66,9 +68,7 @@ test_memory_async_second_block_given_back() {
 	local held after
 	shim BUFSHIM_SIZE=16M BUFSHIM_ASYNC=1 "$P/memory" rss 48 >"$T/out" 2>"$T/err" ||
 		fail "$(cat "$T/err")" || return 1
-	# above the resident size at the start (an emulator's own is 17 MB)
-	held=$(awk '/^start/ { s = $2 } /^held/ { print $2 - s }' "$T/err")
-	after=$(awk '/^start/ { s = $2 } /^after/ { print $2 - s }' "$T/err")
+	held=$(rss_kb held) after=$(rss_kb after)
 	(( held > 24000 )) || fail "only $held kB resident: not two blocks?" || return 1
 	(( after < 8000 )) || fail "$after kB still resident after the delivery (held $held kB)" || return 1
 	(( $(stat -c %s "$T/out") == 48 * 1048576 )) || fail "the file has $(stat -c %s "$T/out") bytes"

@@ -57,25 +57,11 @@ os.write(1, b"\n")')
 # itself) between writes held in full mode: each line reaches the terminal
 # under the settings it was written under ("c" without a carriage return).
 test_terminal_settings_changed_between_writes() {
-	local py='import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-out = b""
-while True:
-    try:
-        d = os.read(fd, 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-os.waitpid(pid, 0)
-sys.stdout.write(repr(out))'
 	local var=LD_PRELOAD	# (under the emulator, the guest's: see run_preloaded)
 	[[ -z ${TEST_EMULATOR:-} ]] || var=GUEST_LD_PRELOAD
-	python3 -c "$py" "$P/latency" opost >"$T/plain"
-	python3 -c "$py" env "$var=$LIB" BUFSHIM_MODE=full "$P/latency" opost >"$T/out"
+	python3 "$HERE/arrival.py" --pty --bytes -- "$P/latency" opost >"$T/plain"
+	python3 "$HERE/arrival.py" --pty --bytes "$var=$LIB" BUFSHIM_MODE=full -- \
+		"$P/latency" opost >"$T/out"
 	grep -qF "b'a\\r\\nb\\r\\nc\\nd\\r\\n'" "$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
 	same_files "$T/plain" "$T/out" || fail "$(cat "$T/out"), plain $(cat "$T/plain")"
 }
