@@ -39,6 +39,12 @@ SHIM_SRC := shim/sys.c shim/init.c shim/files.c shim/stats.c shim/signals.c shim
 CORE_HDR := $(wildcard core/*.h)
 SHIM_HDR := $(wildcard shim/*.h shim/arch/*.h)
 
+# Each source is compiled once, position-independent, into $(B)/obj: the
+# library, the command and the unit tests link the same objects, and make -j
+# compiles them side by side (one compiler run over every source took 7 s).
+CORE_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRC))
+SHIM_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(SHIM_SRC))
+
 LIB := $(B)/libbufshim.so
 CMD := $(B)/bufshim
 
@@ -66,10 +72,14 @@ all: $(LIB) $(CMD)
 # nothing else touched, a page fault each; our constructor and destructor
 # are plain .init_array and .fini_array entries. process.c defines the
 # __dso_handle they would have.
-$(LIB): $(CORE_SRC) $(SHIM_SRC) $(CORE_HDR) $(SHIM_HDR) $(B)/libbufshim.map | $(B)
-	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -nostartfiles -fvisibility=hidden \
+$(LIB): $(CORE_OBJ) $(SHIM_OBJ) $(B)/libbufshim.map
+	$(CC) $(BASE) $(CFLAGS) -shared -nostartfiles \
 		-Wl,--version-script=$(B)/libbufshim.map \
-		-o $@ $(CORE_SRC) $(SHIM_SRC) -ldl -lpthread
+		-o $@ $(CORE_OBJ) $(SHIM_OBJ) -ldl -lpthread
+
+$(B)/obj/%.o: %.c $(CORE_HDR) $(SHIM_HDR) | $(B)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 # The command has the install paths built in (it looks for the library in
 # LIBDIR, and at LIBDIR's place relative to BINDIR so that a DESTDIR staging
@@ -82,10 +92,10 @@ $(B)/cmd-paths: FORCE | $(B)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(CMD_PATHS)' ] || echo '$(CMD_PATHS)' >$@
 FORCE:
 
-$(CMD): cmd/bufshim.c $(CORE_SRC) $(CORE_HDR) $(B)/cmd-paths | $(B)
+$(CMD): cmd/bufshim.c $(CORE_OBJ) $(CORE_HDR) $(B)/cmd-paths | $(B)
 	$(CC) $(BASE) $(CFLAGS) -DBUFSHIM_VERSION='"$(VERSION)"' \
 		-DBUFSHIM_LIBDIR='"$(LIBDIR)"' -DBUFSHIM_LIBDIR_REL='"$(LIBDIR_REL)"' \
-		-o $@ cmd/bufshim.c $(CORE_SRC) -lpthread
+		-o $@ cmd/bufshim.c $(CORE_OBJ) -lpthread
 
 $(B)/libbufshim.map: shim/libbufshim.map.in shim/real_funcs.h | $(B)
 	$(CC) -E -P -x c shim/libbufshim.map.in -o $@
@@ -105,9 +115,9 @@ $(B)/progs/static_hello: tests/progs/static_hello.c | $(B)
 	@mkdir -p $(B)/progs
 	$(CC) $(BASE) -O2 -static -o $@ $<
 
-$(B)/test_%: tests/unit/test_%.c tests/unit/fake_sink.h $(CORE_SRC) $(CORE_HDR) | $(B)
+$(B)/test_%: tests/unit/test_%.c tests/unit/fake_sink.h $(CORE_OBJ) $(CORE_HDR) | $(B)
 	@test -n "$(PKG_CHECK)" || { echo "Check is missing: run scripts/install-deps.sh (Debian: apt-get install check pkg-config)"; exit 1; }
-	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(CORE_SRC) $(PKG_CHECK) -lpthread
+	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(CORE_OBJ) $(PKG_CHECK) -lpthread
 
 # other preload libraries, for tests of how ours goes along with them
 $(B)/progs/lib%.so: tests/preload/%.c | $(B)
