@@ -49,18 +49,26 @@ test_command_keeps_ld_preload_and_finds_the_library() {
 	[[ -n $other ]] || skip "no second library to preload"
 	[[ $(LD_PRELOAD=$other "$CMD" printenv LD_PRELOAD) == "$LIB:$other" ]] || fail "LD_PRELOAD not kept"
 	[[ $(BUFSHIM_LIB=$other "$CMD" printenv LD_PRELOAD) == "$other" ]] || fail "BUFSHIM_LIB ignored"
-	# an install into a staging tree finds its own library
-	make -s -C "$ROOT" install DESTDIR="$T/stage" PREFIX=/usr >/dev/null
-	[[ -x $T/stage/usr/bin/bufshim && -x $T/stage/usr/bin/bufshim-compare &&
-	   -f $T/stage/usr/lib/bufshim/libbufshim.so && -f $T/stage/usr/share/man/man1/bufshim.1 ]] ||
+	# an install into a staging tree finds its own library. Another
+	# PREFIX rebuilds the command: in a copy of the build, so that the
+	# other tests' command is never rewritten while they run it (a
+	# sanitized build would need its flags: it installs as built)
+	local b=$BUILD pre=/usr/local
+	if [[ -z ${PRELOAD_FIRST:-} ]]; then
+		cp -a "$BUILD" "$T/build"
+		b=$T/build pre=/usr
+	fi
+	make -s -C "$ROOT" install B="$b" DESTDIR="$T/stage" PREFIX=$pre >/dev/null
+	[[ -x $T/stage$pre/bin/bufshim && -x $T/stage$pre/bin/bufshim-compare &&
+	   -f $T/stage$pre/lib/bufshim/libbufshim.so && -f $T/stage$pre/share/man/man1/bufshim.1 ]] ||
 		fail "install: $(cd "$T/stage" && find . -type f)"
-	[[ $(env -u BUFSHIM_LIB "$T/stage/usr/bin/bufshim" printenv LD_PRELOAD) == "$T/stage/usr/bin/../lib/bufshim/libbufshim.so" ]] ||
-		fail "installed command: $(env -u BUFSHIM_LIB "$T/stage/usr/bin/bufshim" printenv LD_PRELOAD)"
+	[[ $(env -u BUFSHIM_LIB "$T/stage$pre/bin/bufshim" printenv LD_PRELOAD) == "$T/stage$pre/bin/../lib/bufshim/libbufshim.so" ]] ||
+		fail "installed command: $(env -u BUFSHIM_LIB "$T/stage$pre/bin/bufshim" printenv LD_PRELOAD)"
 	if [[ -z ${PRELOAD_FIRST:-} ]]; then	# the installed library is not sanitized
-		env -u BUFSHIM_LIB "$T/stage/usr/bin/bufshim" -m full "$P/writer" 100 10 |
+		env -u BUFSHIM_LIB "$T/stage$pre/bin/bufshim" -m full "$P/writer" 100 10 |
 			cmp -s - <("$P/writer" 100 10) || fail "installed bufshim changed the output"
 	fi
-	make -s -C "$ROOT" uninstall DESTDIR="$T/stage" PREFIX=/usr >/dev/null
+	make -s -C "$ROOT" uninstall B="$b" DESTDIR="$T/stage" PREFIX=$pre >/dev/null
 	[[ -z $(find "$T/stage" -type f) ]] || fail "uninstall left $(find "$T/stage" -type f)"
 }
 
