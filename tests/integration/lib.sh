@@ -100,6 +100,14 @@ skip_dd_under_asan() {
 	return 0
 }
 
+# stopped PID: the process is stopped (by a signal; read without a fork)
+stopped() {
+	local s
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+	s=${s##*) }
+	[[ $s == T* ]]
+}
+
 # skip_under_prefix WHAT: a test that counts syscalls under strace or times
 # something cannot run under a wrapper such as valgrind
 skip_under_prefix() {

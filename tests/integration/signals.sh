@@ -286,8 +286,6 @@ print('done')" >"$T/out" ) &
 		fail "after SIGCONT: status $st, $(wc -l <"$T/out") lines"
 }
 
-stopped() { [[ $(ps -o stat= -p "$1") == T* ]]; }
-
 # ---- signals while a reader does not read ----------------------------------------------
 
 # ^Z while stdout's reader has stopped reading: the stop is prompt, no

@@ -147,7 +147,6 @@ test_summary_ends_as_the_command_ends() {
 
 # gone PID: the process has ended (or is a zombie)
 gone() { [[ ! -e /proc/$1/stat || $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
-stopped() { [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == T ]]; }
 running() { ! gone "$1" && ! stopped "$1"; }
 has_child() { [[ -n $(pgrep -P "$1") ]]; }
 
