@@ -28,16 +28,34 @@ BS_TEXT_START void bs_end_process(void)
 
 /* ---- fork ------------------------------------------------------------------------------ */
 
+/* From the prepare handler to the parent's or the child's, the thread that
+ * forks is inside the library: a signal handler that comes meanwhile (the
+ * delivery can wait on a reader) runs in the parent once fork is done,
+ * not on buffers held half-way or locked by its own thread. The child's
+ * leave only unblocks: a child starts with no signal pending. */
+static int fork_guarded;
+
 void bs_fork_prepare(void)
 {
 	if (bs_inside() || !bs_active)
 		return;		/* a fork from a signal handler inside us */
+	bs_enter();
+	fork_guarded = 1;
 	bs_files_fork_hold();
+}
+
+static void fork_done(void)
+{
+	if (fork_guarded) {
+		fork_guarded = 0;
+		bs_leave();
+	}
 }
 
 void bs_fork_parent(void)
 {
 	bs_files_fork_release(0);
+	fork_done();
 }
 
 void bs_fork_child(void)
@@ -45,6 +63,7 @@ void bs_fork_child(void)
 	bs_files_fork_release(1);
 	bs_timer_fork_child();
 	bs_async_fork_child();
+	fork_done();
 }
 
 /* ---- the library's own threads ------------------------------------------------------ */

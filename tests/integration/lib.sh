@@ -124,7 +124,8 @@ preload() { run_preloaded 0 "$@"; }
 shim() { run_preloaded 0 "$LIB" "$@"; }
 
 # shim_within SECONDS [VAR=VAL...] CMD...: shim, killed after SECONDS (ten
-# times as long under TEST_PREFIX); status 124 when it was
+# times as long under TEST_PREFIX); status 124 when it was, 137 when it
+# did not end within 3 s of that SIGTERM (SIGKILL then: a hung test ends)
 shim_within() {
 	local s=$1
 	shift
@@ -134,7 +135,7 @@ shim_within() {
 
 run_preloaded() {
 	local limit=() libs=$2 envs=() st=0 var=LD_PRELOAD
-	(( $1 == 0 )) || limit=(timeout "$1")
+	(( $1 == 0 )) || limit=(timeout -k 3 "$1")
 	shift 2
 	while [[ $1 == [A-Za-z_]*=* ]]; do envs+=("$1"); shift; done
 	if [[ -n ${TEST_EMULATOR:-} ]]; then

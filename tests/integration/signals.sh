@@ -330,6 +330,34 @@ test_signals_handler_runs_during_a_blocked_delivery() {
 	done
 }
 
+# A handler that writes to stdout while fork's delivery waits on a reader
+# (the pipe is full): its line is kept, and beside a second thread nothing
+# deadlocks (before, the line was lost, or the handler waited for a lock
+# its own thread held and the process hung for good). It runs once fork
+# is done, after "tail" (whose write had returned): as when the pipe has
+# room. The child's line may come before it or after.
+SLOW+=(test_signals_handler_during_a_fork_delivery)
+test_signals_handler_during_a_fork_delivery() {
+	skip_under_prefix "relies on a reader that starts late"
+	local how st
+	for how in alone thread; do
+		"$P/signals" forkhandler $how | (sleep 0.6; cat) >"$T/plain-$how" &
+		( shim_within 10 "$P/signals" forkhandler $how | (sleep 0.6; cat) >"$T/shim-$how"
+		  echo "${PIPESTATUS[0]}" >"$T/st-$how" ) &
+	done
+	wait
+	for how in alone thread; do
+		st=$(<"$T/st-$how")
+		(( st == 0 )) || fail "$how: status $st (124, 137: it hung)" || return 1
+		[[ $(tr -cd x <"$T/shim-$how" | wc -c) == 65536 ]] || fail "$how: the 64 KiB changed" || return 1
+		[[ $(tr -d x <"$T/shim-$how" | sort) == "$(tr -d x <"$T/plain-$how" | sort)" ]] ||
+			fail "$how: $(tr -d x <"$T/shim-$how" | tr '\n' ' ') against $(tr -d x <"$T/plain-$how" | tr '\n' ' ')" ||
+			return 1
+		[[ $(tr -d x <"$T/shim-$how" | grep -v handler | tr '\n' ' ') == "tail child parent " ]] ||
+			fail "$how: order $(tr -d x <"$T/shim-$how" | tr '\n' ' ')" || return 1
+	done
+}
+
 # A death while stdout and stderr share a pipe nobody reads: the process
 # ends within the grace of a second or two, and says what it lost
 SLOW+=(test_signals_death_with_a_stalled_reader_ends)

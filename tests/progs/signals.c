@@ -34,6 +34,11 @@
  *                                SIGALRM in a second, one line more, then a
  *                                sleep or a close: the handler says when it
  *                                ran (s), and the program when it ended
+ *   signals forkhandler [thread] 64 KiB to stdout (a pipe read later), a
+ *                                SIGALRM in 0.2 s whose handler writes a line
+ *                                to stdout, one line more, then a fork while
+ *                                the pipe is full (with an idle thread: the
+ *                                handler waits on no lock of its own)
  *   signals double_free N        N lines; a SIGABRT handler that returns,
  *                                then a double free (the C library aborts)
  *   signals overflow             one line per level of a recursion until
@@ -55,6 +60,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "quiet.h"
@@ -442,6 +448,45 @@ static int boundary(const char *what)
 	return 0;
 }
 
+static void alarm_line(int sig)
+{
+	(void)sig;
+	say(1, "handler\n");
+}
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int fork_handler(int thread)
+{
+	struct itimerval t = { .it_value = { 0, 200000 } };
+	struct sigaction sa = { .sa_handler = alarm_line, .sa_flags = SA_RESTART };
+	char *big = malloc(65536);
+	pthread_t th;
+	pid_t pid;
+
+	if (thread && pthread_create(&th, NULL, idle_thread, NULL) != 0)
+		return 1;
+	sigaction(SIGALRM, &sa, NULL);
+	memset(big, 'x', 65536);
+	(void)!write(1, big, 65536);
+	setitimer(ITIMER_REAL, &t, NULL);
+	say(1, "tail\n");
+	pid = fork();
+	if (pid == 0) {
+		say(1, "child\n");
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	say(1, "parent\n");
+	return 0;
+}
+
 static void abort_handler(int sig)
 {
 	(void)sig;
@@ -535,6 +580,8 @@ int main(int argc, char **argv)
 		return handlers();
 	if (strcmp(what, "boundary") == 0 && argc > 2)
 		return boundary(argv[2]);
+	if (strcmp(what, "forkhandler") == 0)
+		return fork_handler(argc > 2 && strcmp(argv[2], "thread") == 0);
 	if (strcmp(what, "double_free") == 0 && argc > 2)
 		return double_free(atol(argv[2]));
 	if (strcmp(what, "overflow") == 0)
