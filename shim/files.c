@@ -41,6 +41,39 @@ enum {
 };
 static unsigned char read_kind[FDTAB_CHUNK];
 
+/* A delivery error of a buffer that an fd left while staying open
+ * (F_SETFL, FIONBIO: judged anew): it goes to the fd's next buffer, or to
+ * its next close or fsync, so that a call still reports it (invariant 3).
+ * files_lock held. Only for fds below FDTAB_CHUNK; errno values fit. */
+static unsigned char carried_err[FDTAB_CHUNK];
+
+static void say_lost(struct bs_file *f, int err);
+static void say_lost_fd(struct bs_file *f, int fd, int err);
+
+/* f's error waiting to be reported, taken: 0 if none */
+static int take_error(struct bs_file *f)
+{
+	int err;
+
+	bs_buffer_lock(&f->buf);
+	err = f->buf.error;
+	f->buf.error = 0;
+	bs_buffer_unlock(&f->buf);
+	return err;
+}
+
+/* fd's carried error, taken: 0 if none. files_lock held. */
+static int take_carried(int fd)
+{
+	int err = 0;
+
+	if ((unsigned)fd < FDTAB_CHUNK) {
+		err = carried_err[fd];
+		carried_err[fd] = 0;
+	}
+	return err;
+}
+
 int bs_dirty BS_STARTUP;
 int bs_stopped BS_STARTUP;
 
@@ -524,8 +557,17 @@ BS_TEXT_HOT bs_ent bs_fd_judge(int fd)
 		f->nfds++;
 	else if (mode != BS_MODE_NONE)
 		f = file_new(fd, kind, mode, &st, fl);
-	if (f)
+	if (f) {
+		int err = take_carried(fd);
+
 		e = (bs_ent)f | mode;
+		if (err) {
+			bs_buffer_lock(&f->buf);
+			if (!f->buf.error)
+				f->buf.error = err;	/* its next write says it */
+			bs_buffer_unlock(&f->buf);
+		}
+	}
 	if (f || mode == BS_MODE_NONE)
 		fdtab_set(fd, e);	/* no memory for a buffer: try again later */
 out:
@@ -613,7 +655,7 @@ static void file_forget(int fd)
 BS_TEXT_HOT int bs_fd_release(int fd, int report)
 {
 	struct bs_file *f;
-	int err = 0;
+	int err = 0, carried;
 
 	bs_stats_keep_stderr(fd);
 	if (bs_inside() || (unsigned)fd >= BS_FD_LIMIT)
@@ -634,6 +676,14 @@ BS_TEXT_HOT int bs_fd_release(int fd, int report)
 		bs_enter();
 	}
 	pthread_mutex_lock(&files_lock);
+	carried = take_carried(fd);
+	if (!err)
+		err = carried;
+	if (!report && f && f->nfds == 1 && !err)
+		err = take_error(f);
+	/* dup2, dup3, freopen: no call is left to report it */
+	if (!report && err)
+		say_lost_fd(f, fd, err);
 	forget_locked(fd);
 	pthread_mutex_unlock(&files_lock);
 	bs_leave();
@@ -674,7 +724,15 @@ void bs_fd_regroup(int fd)
 	pthread_mutex_lock(&files_lock);
 	f = bs_ent_file(bs_fdtab_get(fd));
 	if (f) {
+		int err;
+
 		file_deliver(f, BS_DELIVER_SYNC, 0);
+		/* the fd stays open: its next buffer, close or fsync says it */
+		err = take_error(f);
+		if (err && (unsigned)fd < FDTAB_CHUNK)
+			carried_err[fd] = (unsigned char)err;
+		else if (err)
+			say_lost(f, err);
 		for (int i = 0; i <= fdtab_max; i++)
 			if (bs_ent_file(bs_fdtab_get(i)) == f)
 				forget_locked(i);
@@ -712,8 +770,14 @@ int bs_fd_deliver(int fd, int report)
 	if (bs_inside())
 		return 0;
 	f = bs_ent_file(bs_fdtab_get(fd));
-	if (!f)
-		return 0;
+	if (!f) {
+		if (report && (unsigned)fd < FDTAB_CHUNK && carried_err[fd]) {
+			pthread_mutex_lock(&files_lock);
+			err = take_carried(fd);
+			pthread_mutex_unlock(&files_lock);
+		}
+		return err;
+	}
 	bs_enter();
 	for (;;) {
 		int rc = file_deliver(f, BS_DELIVER_SYNC, (report ? BS_REPORT : 0) | BS_YIELD);
@@ -738,25 +802,34 @@ int bs_fd_fresh(int fd)
 
 /* ---- process-wide deliveries ------------------------------------------------------ */
 
-static void say_lost(struct bs_file *f, int err)
+/* One line on stderr for a failure no call is left to report (invariant
+ * 3); f NULL when the buffer is gone already (a carried error). */
+static void say_lost_fd(struct bs_file *f, int fd, int err)
 {
-	uint64_t dropped = f->buf.stats.dropped;
+	uint64_t dropped = f ? f->buf.stats.dropped : 0;
 	char line[256];
 	struct bs_str s;
 
 	/* at exit: the threads' buffers are not written any more */
-	for (struct bs_local *l = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE); l; l = l->next)
+	for (struct bs_local *l = f ? __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE) : NULL; l; l = l->next)
 		dropped += l->buf.stats.dropped;
 
 	bs_str_init(&s, line, sizeof line);
 	bs_str_add(&s, "bufshim: fd ");
-	bs_str_u64(&s, (uint64_t)f->fd);
+	bs_str_u64(&s, (uint64_t)fd);
 	bs_str_add(&s, ": output lost: ");
 	bs_str_add(&s, strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error");
-	bs_str_add(&s, " (");
-	bs_str_u64(&s, dropped);
-	bs_str_add(&s, " B dropped in all)");
+	if (f) {
+		bs_str_add(&s, " (");
+		bs_str_u64(&s, dropped);
+		bs_str_add(&s, " B dropped in all)");
+	}
 	bs_diag(line);
+}
+
+static void say_lost(struct bs_file *f, int err)
+{
+	say_lost_fd(f, f->fd, err);
 }
 
 /*
@@ -1217,11 +1290,23 @@ void bs_fd_range_release(unsigned first, unsigned last, int closing)
 		last = (unsigned)fdtab_max;
 	for (unsigned fd = first; fd <= last && fdtab_max >= 0; fd++) {
 		bs_ent e = bs_fdtab_get((int)fd);
+		struct bs_file *f = bs_ent_file(e);
+		int err;
 
-		if (bs_ent_file(e))
-			file_deliver(bs_ent_file(e), BS_DELIVER_SYNC, 0);
-		if (e && closing)
-			file_forget((int)fd);	/* delivered above */
+		if (f)
+			file_deliver(f, BS_DELIVER_SYNC, 0);
+		if (!closing)
+			continue;
+		/* closed: no call is left to report a failure */
+		pthread_mutex_lock(&files_lock);
+		err = take_carried((int)fd);
+		if (!err && f && f->nfds == 1)
+			err = take_error(f);
+		if (err)
+			say_lost_fd(f, (int)fd, err);
+		if (e)
+			forget_locked((int)fd);	/* delivered above */
+		pthread_mutex_unlock(&files_lock);
 	}
 	bs_leave();
 }

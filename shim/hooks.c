@@ -95,10 +95,12 @@ BS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 
 /* ---- fd boundaries ---------------------------------------------------------------- */
 
-/* rc from the real call, with a delivery error taking precedence. */
+/* rc from the real call, with a delivery error taking precedence: when
+ * the call itself failed too (fsync of a pipe says EINVAL), the error
+ * that lost bytes is the one the program must hear. */
 static int with_error(int rc, int err)
 {
-	if (rc == 0 && err) {
+	if (err) {
 		errno = err;
 		return -1;
 	}
@@ -215,7 +217,7 @@ BS_TEXT_HOT BS_EXPORT int fclose(FILE *fp)
 }
 
 /* freopen closes the stream's fd and opens another file on it. A delivery
- * error has no caller to go to here; the stats count it. */
+ * error has no caller to go to here: one line on stderr. */
 #define BS_FREOPEN_HOOK(name)						\
 	BS_EXPORT FILE *name(const char *path, const char *mode, FILE *fp) \
 	{								\
@@ -242,8 +244,8 @@ BS_EXPORT int dup(int fd)
 }
 
 /* newfd leaves its file (delivered if no other fd of ours keeps it open;
- * the kernel closes it silently, and a delivery error to it only the stats
- * can count), then joins oldfd's. */
+ * the kernel closes it silently, and a delivery error to it is one line
+ * on stderr), then joins oldfd's. */
 BS_TEXT_HOT BS_EXPORT int dup2(int oldfd, int newfd)
 {
 	int r;

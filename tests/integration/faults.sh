@@ -96,6 +96,23 @@ test_faults_epipe_with_sigpipe_default_and_ignored() {
 	same_files "$T/perr" "$T/oerr" || fail "stderr: $(cat "$T/oerr")"
 }
 
+# A failed delivery is reported exactly once (invariant 3): by the next
+# close or fsync of an fd whose flags were set again (F_SETFL, FIONBIO:
+# judged anew, which dropped the error), or, where the fd is closed with
+# no call to say it (close_range, closefrom, dup2 over it), one line on
+# stderr. Plain, the write itself says EPIPE.
+test_faults_failure_reported_once_past_new_flags_and_closes() {
+	local how n
+	for how in setfl fionbio fsync close_range closefrom dup2; do
+		"$P/faults" lostpipe $how >"$T/plain" 2>&1
+		[[ $(grep -c 'Broken pipe' "$T/plain") == 1 ]] || fail "plain $how: $(cat "$T/plain")" || return 1
+		shim BUFSHIM_FDS=all BUFSHIM_MODE=full "$P/faults" lostpipe $how >"$T/out" 2>"$T/err"
+		grep -qx 'write: 5' "$T/out" || fail "$how: the write was not held: $(cat "$T/out")" || return 1
+		n=$(cat "$T/out" "$T/err" | grep -c 'Broken pipe') || true
+		(( n == 1 )) || fail "$how: reported $n times: $(cat "$T/out" "$T/err" | tr '\n' ' ')" || return 1
+	done
+}
+
 test_faults_fd_closed_behind_our_back() {
 	# (a close through syscall() is seen: own_file checks that)
 	[[ $(uname -m) == x86_64 ]] || skip "the raw close is x86-64 assembly"
