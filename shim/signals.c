@@ -382,7 +382,13 @@ static void dispatch(int sig, siginfo_t *info, void *ctx)
 	}
 	if (handler == SIG_IGN)
 		return;
-	if (flags & SA_RESETHAND) {
+	if ((flags & SA_RESETHAND) && bs_self.depth == BS_VFORK_DEPTH && bs_vfork_inside()) {
+		/* a vfork child: the slots are its parent's memory, but its
+		 * actions are its own, as the kernel keeps them; its own go */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		bs_sys_sigaction(sig, &dfl, NULL);
+	} else if (flags & SA_RESETHAND) {
 		/* what the kernel does on delivery: the handler goes, the
 		 * flags stay */
 		__atomic_store_n(&a->handler, SIG_DFL, __ATOMIC_RELEASE);

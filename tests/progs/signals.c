@@ -368,6 +368,7 @@ static void masked_handler(int sig)
 static int handlers(void)
 {
 	struct sigaction a, q;
+	pid_t pid;
 
 	say(1, "handlers\n");
 	memset(&a, 0, sizeof a);
@@ -387,6 +388,19 @@ static int handlers(void)
 	       q.sa_handler == SIG_DFL ? "SIG_DFL" : "not SIG_DFL", (unsigned)q.sa_flags);
 	raise(SIGWINCH);	/* default: ignored */
 	printf("SA_RESETHAND: a second one ran it %d times\n", resethand_runs);
+	/* in a vfork child, which has its own actions: the parent keeps it */
+	sigaction(SIGWINCH, &a, NULL);
+	pid = vfork();
+	if (pid == 0) {
+		raise(SIGWINCH);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	sigaction(SIGWINCH, NULL, &q);
+	printf("SA_RESETHAND in a vfork child: the parent's action is %s\n",
+	       q.sa_handler == once_handler ? "still the handler" : "not the handler");
+	raise(SIGWINCH);
+	printf("SA_RESETHAND: ran %d times in all\n", resethand_runs);
 
 	memset(&a, 0, sizeof a);
 	a.sa_handler = nodefer_handler;
