@@ -233,6 +233,30 @@ BS_TEXT_HOT BS_EXPORT int fclose(FILE *fp)
 BS_FREOPEN_HOOK(freopen)
 BS_FREOPEN_HOOK(freopen64)
 
+/* fdopen with "a" sets O_APPEND with the C library's own fcntl: as for
+ * F_SETFL, what is held goes first and the fd is judged anew (held bytes
+ * written after the flag would land at the end, not where the program's
+ * offset was). */
+BS_EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	if (mode && strchr(mode, 'a'))
+		bs_fd_regroup(fd);
+	return BS_REAL(fdopen)(fd, mode);
+}
+
+/* daemon forks (the fork handlers deliver) and, unless noclose, puts
+ * /dev/null on 0, 1 and 2 with the C library's own dup2: in the process
+ * that returns, those fds are judged anew, not taken for what they were. */
+BS_EXPORT int daemon(int nochdir, int noclose)
+{
+	int r = BS_REAL(daemon)(nochdir, noclose);
+
+	if (r == 0 && !noclose)
+		for (int fd = 0; fd <= 2; fd++)
+			bs_fd_fresh(fd);
+	return r;
+}
+
 /* ---- fds made or replaced ---------------------------------------------------------- */
 
 BS_EXPORT int dup(int fd)
@@ -273,7 +297,8 @@ BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 /* F_SETFL may turn O_NONBLOCK or O_DIRECT on or off: deliver, judge anew.
  * A record lock set or given up, waiting or not: everything first (see
- * flock in hooks_wait.c). */
+ * flock in hooks_wait.c). So too a seal (a memfd sealed against writes
+ * would refuse the bytes written before it). */
 #define BS_FCNTL_HOOK(name)						\
 	BS_EXPORT int name(int fd, int cmd, ...)			\
 	{								\
@@ -287,7 +312,8 @@ BS_EXPORT int dup3(int oldfd, int newfd, int flags)
 		if (cmd == F_SETFL)					\
 			bs_fd_regroup(fd);				\
 		if (cmd == F_SETLK || cmd == F_SETLKW ||		\
-		    cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW)		\
+		    cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW ||	\
+		    cmd == F_ADD_SEALS)					\
 			bs_deliver_before_wait();			\
 		r = BS_REAL(name)(fd, cmd, arg);			\
 		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)		\

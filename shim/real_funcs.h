@@ -20,6 +20,8 @@
 	X(fclose, int, (FILE *))					\
 	X(freopen, FILE *, (const char *, const char *, FILE *))	\
 	X(freopen64, FILE *, (const char *, const char *, FILE *))	\
+	X(fdopen, FILE *, (int, const char *))				\
+	X(daemon, int, (int, int))					\
 	X(dup, int, (int))						\
 	X(dup2, int, (int, int))					\
 	X(dup3, int, (int, int, int))					\

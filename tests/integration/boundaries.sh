@@ -58,11 +58,13 @@ test_quick_exit_and__Exit_deliver() {
 # nor an exit (tests/progs/passing): clone without CLONE_VM (a copy of the
 # buffer went with it), the fortified open with O_TRUNC, a lock given up
 # (fcntl F_SETLK, lockf), an fd passed over a socket, a signal sent through
-# a pidfd. The same stdout and file as without the library.
+# a pidfd, a memfd sealed against writes, fdopen "a" (O_APPEND set inside
+# the C library), daemon() (/dev/null put on stdout by the C library). The
+# same stdout and file as without the library.
 SLOW+=(test_passed_by_other_means_keep_order)
 test_passed_by_other_means_keep_order() {
 	local c pids=()
-	for c in clone open2 fcntl lockf scm pidfd; do
+	for c in clone open2 fcntl lockf scm pidfd seal fdopen daemon; do
 		mkdir -p "$T/plain/$c" "$T/shim/$c"
 		# (stderr apart: a sanitized build warns about the clone's stack)
 		"$P/passing" $c "$T/plain/$c" >"$T/plain/$c/out" 2>"$T/$c.plain.err" & pids+=($!)
@@ -70,6 +72,9 @@ test_passed_by_other_means_keep_order() {
 		pids+=($!)
 	done
 	for c in "${pids[@]}"; do wait "$c" || fail "a run ended with status $?" || return 1; done
+	# the daemon's child goes on after its parent's end
+	wait_until 10 test -e "$T/plain/daemon/f.done" -a -e "$T/shim/daemon/f.done" ||
+		fail "the daemon never finished" || return 1
 	same_trees "$T/plain" "$T/shim"
 }
 

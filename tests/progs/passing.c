@@ -20,6 +20,13 @@
  *   pidfd     the parent writes "parent-data" to DIR/f and signals its
  *             child through pidfd_send_signal; the child then reads DIR/f
  *             and prints what it saw
+ *   seal      "hello" into a memfd, sealed against writes (F_ADD_SEALS),
+ *             then read back: what was read and close's result to stdout
+ *   fdopen    "AAAA" into DIR/f, back to its start, "BB", then fdopen(fd,
+ *             "a") (the C library sets O_APPEND itself) and "CC" through it
+ *   daemon    DIR/f opened for appending as stdout, "before", daemon()
+ *             (/dev/null put on 0, 1, 2 by the C library), then DIR/f
+ *             opened again for appending, "daemon-log", and DIR/done made
  *
  * The parent computes by quiet_pause (quiet.h): no call the library sees.
  */
@@ -30,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -195,6 +203,54 @@ static int do_scm(void)
 	return 0;
 }
 
+static int do_seal(void)
+{
+	int fd = memfd_create("sealed", MFD_ALLOW_SEALING), c;
+	char b[16] = { 0 };
+	ssize_t r;
+
+	if (fd < 0 || write(fd, "hello", 5) != 5)
+		return 1;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		return 1;
+	r = pread(fd, b, sizeof b - 1, 0);
+	c = close(fd);
+	printf("read %zd [%s], close %d\n", r, b, c);
+	return 0;
+}
+
+static int do_fdopen(void)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	FILE *f;
+
+	if (fd < 0 || write(fd, "AAAA", 4) != 4 || lseek(fd, 0, SEEK_SET) != 0 ||
+	    write(fd, "BB", 2) != 2)
+		return 1;
+	f = fdopen(fd, "a");
+	if (!f || fputs("CC", f) < 0 || fclose(f) != 0)
+		return 1;
+	return 0;
+}
+
+static int do_daemon(void)
+{
+	char done[4200];
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+	if (fd < 0 || dup2(fd, 1) < 0 || write(1, "before\n", 7) != 7)
+		return 1;
+	close(fd);
+	if (daemon(1, 0) < 0)
+		return 1;
+	fd = open(path, O_WRONLY | O_APPEND);
+	if (fd < 0 || write(fd, "daemon-log\n", 11) != 11 || close(fd) < 0)
+		return 1;
+	snprintf(done, sizeof done, "%s.done", path);
+	close(open(done, O_WRONLY | O_CREAT, 0644));
+	return 0;
+}
+
 static int do_pidfd(void)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), pfd;
@@ -228,7 +284,7 @@ static int do_pidfd(void)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fputs("usage: passing clone|open2|fcntl|lockf|scm|pidfd DIR\n", stderr);
+		fputs("usage: passing clone|open2|fcntl|lockf|scm|pidfd|seal|fdopen|daemon DIR\n", stderr);
 		return 2;
 	}
 	snprintf(path, sizeof path, "%s/f", argv[2]);
@@ -242,6 +298,12 @@ int main(int argc, char **argv)
 		return do_scm();
 	if (!strcmp(argv[1], "pidfd"))
 		return do_pidfd();
-	fputs("usage: passing clone|open2|fcntl|lockf|scm|pidfd DIR\n", stderr);
+	if (!strcmp(argv[1], "seal"))
+		return do_seal();
+	if (!strcmp(argv[1], "fdopen"))
+		return do_fdopen();
+	if (!strcmp(argv[1], "daemon"))
+		return do_daemon();
+	fputs("usage: passing clone|open2|fcntl|lockf|scm|pidfd|seal|fdopen|daemon DIR\n", stderr);
 	return 2;
 }
