@@ -30,7 +30,10 @@ static int ts_blocks(const struct timespec *ts)
  * A stop (^Z) and continue goes through our handler, after which the
  * kernel ends a poll, a sleep or a semaphore wait with EINTR where, with
  * no handler, it would have gone on waiting. Such a wait, when only our
- * stop ran and no handler of the program's, is made again.
+ * stop ran and no handler of the program's, is made again. Not so the
+ * calls Linux ends with EINTR after a stop even with no handler at all
+ * (signal(7)): epoll_wait and epoll_pwait, semop and semtimedop,
+ * sigtimedwait and sigwaitinfo say EINTR as they would without us.
  */
 static inline int stopped_only(unsigned stops, unsigned handled)
 {
@@ -119,11 +122,11 @@ BS_WAIT_AGAIN_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct 
 	     (n, r, w, e, t))
 BS_WAIT_AGAIN_HOOK(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
 			    const struct timespec *t, const sigset_t *m), 1, (n, r, w, e, t, m))
-BS_WAIT_AGAIN_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1,
+BS_WAIT_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1,
 	     (fd, ev, n, t))
-BS_WAIT_AGAIN_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
+BS_WAIT_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
 				const sigset_t *m), 1, (fd, ev, n, t, m))
-BS_WAIT_AGAIN_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
+BS_WAIT_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
 				 const struct timespec *t, const sigset_t *m), 1, (fd, ev, n, t, m))
 
 /* A blocking connect waits for its peer. */
@@ -183,8 +186,8 @@ BS_WAIT_AGAIN_HOOK(ssize_t, msgrcv, (int id, void *p, size_t n, long type, int f
 	     !(fl & IPC_NOWAIT), (id, p, n, type, fl))
 BS_WAIT_AGAIN_HOOK(int, msgsnd, (int id, const void *p, size_t n, int fl), !(fl & IPC_NOWAIT),
 	     (id, p, n, fl))
-BS_WAIT_AGAIN_HOOK(int, semop, (int id, struct sembuf *ops, size_t n), 1, (id, ops, n))
-BS_WAIT_AGAIN_HOOK(int, semtimedop, (int id, struct sembuf *ops, size_t n, const struct timespec *t),
+BS_WAIT_HOOK(int, semop, (int id, struct sembuf *ops, size_t n), 1, (id, ops, n))
+BS_WAIT_HOOK(int, semtimedop, (int id, struct sembuf *ops, size_t n, const struct timespec *t),
 	     1, (id, ops, n, t))
 BS_WAIT_AGAIN_HOOK(ssize_t, mq_receive, (mqd_t q, char *p, size_t n, unsigned *pr), 1, (q, p, n, pr))
 BS_WAIT_AGAIN_HOOK(ssize_t, mq_timedreceive, (mqd_t q, char *p, size_t n, unsigned *pr,
@@ -271,6 +274,6 @@ BS_EXPORT int clock_nanosleep(clockid_t c, int fl, const struct timespec *t, str
 BS_WAIT_AGAIN_HOOK(int, pause, (void), 1, ())
 BS_WAIT_AGAIN_HOOK(int, sigsuspend, (const sigset_t *m), 1, (m))
 BS_WAIT_HOOK(int, sigwait, (const sigset_t *m, int *s), 1, (m, s))
-BS_WAIT_AGAIN_HOOK(int, sigwaitinfo, (const sigset_t *m, siginfo_t *i), 1, (m, i))
-BS_WAIT_AGAIN_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const struct timespec *t),
+BS_WAIT_HOOK(int, sigwaitinfo, (const sigset_t *m, siginfo_t *i), 1, (m, i))
+BS_WAIT_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const struct timespec *t),
 	     ts_blocks(t), (m, i, t))

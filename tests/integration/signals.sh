@@ -286,6 +286,34 @@ print('done')" >"$T/out" ) &
 		fail "after SIGCONT: status $st, $(wc -l <"$T/out") lines"
 }
 
+# A stop and continue ends epoll_wait, semtimedop and sigtimedwait with
+# EINTR even where no handler runs (signal(7)): so under the library too,
+# which makes other waits again after its own stop action (without it
+# they would have gone on waiting)
+test_signals_stop_ends_the_waits_linux_ends() {
+	skip_under_prefix "stops and continues with deadlines"
+	local c m pids
+	for c in epoll_wait semtimedop sigtimedwait; do
+		pids=()
+		for m in plain shim; do
+			if [[ $m == plain ]]; then
+				( exec "$P/signals" stopwait $c >"$T/$m" ) & pids+=($!)
+			else
+				( exec env LD_PRELOAD="$LIB" "$P/signals" stopwait $c >"$T/$m" ) & pids+=($!)
+			fi
+		done
+		wait_until 5 eval 'grep -q waiting "$T/plain" && grep -q waiting "$T/shim"' ||
+			fail "$c: never waiting" || return 1
+		sleep 0.1	# in the call by now, on a busy machine too
+		kill -TSTP "${pids[@]}"
+		wait_until 5 stopped "${pids[0]}" && wait_until 5 stopped "${pids[1]}" || fail "$c: not stopped" || return 1
+		kill -CONT "${pids[@]}"
+		wait "${pids[@]}"
+		grep -q "$c: -1 EINTR" "$T/plain" || fail "$c plain: $(cat "$T/plain")" || return 1
+		same_files "$T/plain" "$T/shim" || return 1
+	done
+}
+
 # ---- signals while a reader does not read ----------------------------------------------
 
 # ^Z while stdout's reader has stopped reading: the stop is prompt, no

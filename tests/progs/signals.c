@@ -39,6 +39,10 @@
  *                                to stdout, one line more, then a fork while
  *                                the pipe is full (with an idle thread: the
  *                                handler waits on no lock of its own)
+ *   signals stopwait CALL        "waiting" to stdout, then 2 s of CALL
+ *                                (epoll_wait, semtimedop, sigtimedwait),
+ *                                then its result: a stop and continue
+ *                                meanwhile ends these three with EINTR
  *   signals double_free N        N lines; a SIGABRT handler that returns,
  *                                then a double free (the C library aborts)
  *   signals overflow             one line per level of a recursion until
@@ -58,7 +62,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -501,6 +507,40 @@ static int fork_handler(int thread)
 	return 0;
 }
 
+static int stop_wait(const char *call)
+{
+	struct timespec two = { 2, 0 };
+	long r = -2;
+
+	say(1, "waiting\n");
+	if (strcmp(call, "epoll_wait") == 0) {
+		struct epoll_event ev;
+		int ep = epoll_create1(0);
+
+		r = epoll_wait(ep, &ev, 1, 2000);
+	} else if (strcmp(call, "semtimedop") == 0) {
+		int id = semget(IPC_PRIVATE, 1, 0600);
+		struct sembuf op = { .sem_num = 0, .sem_op = -1 };
+
+		r = semtimedop(id, &op, 1, &two);
+		if (r < 0) {
+			int err = errno;
+
+			semctl(id, 0, IPC_RMID);
+			errno = err;
+		}
+	} else if (strcmp(call, "sigtimedwait") == 0) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		r = sigtimedwait(&set, NULL, &two);
+	}
+	printf("%s: %ld %s\n", call, r, r < 0 ? strerrorname_np(errno) : "");
+	return 0;
+}
+
 static void abort_handler(int sig)
 {
 	(void)sig;
@@ -594,6 +634,8 @@ int main(int argc, char **argv)
 		return handlers();
 	if (strcmp(what, "boundary") == 0 && argc > 2)
 		return boundary(argv[2]);
+	if (strcmp(what, "stopwait") == 0 && argc > 2)
+		return stop_wait(argv[2]);
 	if (strcmp(what, "forkhandler") == 0)
 		return fork_handler(argc > 2 && strcmp(argv[2], "thread") == 0);
 	if (strcmp(what, "double_free") == 0 && argc > 2)
