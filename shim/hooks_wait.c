@@ -277,3 +277,7 @@ BS_WAIT_HOOK(int, sigwait, (const sigset_t *m, int *s), 1, (m, s))
 BS_WAIT_HOOK(int, sigwaitinfo, (const sigset_t *m, siginfo_t *i), 1, (m, i))
 BS_WAIT_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const struct timespec *t),
 	     ts_blocks(t), (m, i, t))
+
+/* getpass writes its prompt to the terminal and reads the answer there,
+ * both inside the C library: what the program wrote before comes first. */
+BS_WAIT_HOOK(char *, getpass, (const char *prompt), 1, (prompt))

@@ -195,6 +195,7 @@
 	X(sigwait, int, (const sigset_t *, int *))			\
 	X(sigwaitinfo, int, (const sigset_t *, siginfo_t *))		\
 	X(sigtimedwait, int, (const sigset_t *, siginfo_t *, const struct timespec *)) \
+	X(getpass, char *, (const char *))				\
 	X(connect, int, (int, const struct sockaddr *, socklen_t))	\
 	X(pthread_cond_wait, int, (pthread_cond_t *, pthread_mutex_t *)) \
 	X(pthread_cond_timedwait, int, (pthread_cond_t *, pthread_mutex_t *, \

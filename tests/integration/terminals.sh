@@ -66,6 +66,22 @@ test_terminal_settings_changed_between_writes() {
 	same_files "$T/plain" "$T/out" || fail "$(cat "$T/out"), plain $(cat "$T/plain")"
 }
 
+# getpass writes its prompt and reads the answer on the terminal inside
+# the C library: what the program wrote before it (a partial line, held
+# in line mode) shows first, as without the library.
+test_terminal_getpass_prompt_after_earlier_output() {
+	skip_under_prefix "drives a terminal"
+	local var=LD_PRELOAD	# (under the emulator, the guest's: see run_preloaded)
+	[[ -z ${TEST_EMULATOR:-} ]] || var=GUEST_LD_PRELOAD
+	printf '%s\n' 'expect Password: ' 'send x\n' 'expect got' >"$T/script"
+	python3 "$HERE/pty_session.py" "$T/script" -- "$P/latency" getpass >"$T/plain" ||
+		fail "plain: $(cat "$T/plain")" || return 1
+	python3 "$HERE/pty_session.py" "$T/script" -- env "$var=$LIB" "$P/latency" getpass >"$T/out" ||
+		fail "$(cat "$T/out")" || return 1
+	grep -qF 'user alice, Password: ' "$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
+	same_files "$T/plain" "$T/out" || fail "$(cat "$T/out"), plain $(cat "$T/plain")"
+}
+
 # An interactive shell and a Python prompt, typed at: the same screen.
 # Each line is typed only once the prompt is back (typeahead is echoed
 # whenever it arrives, so the screen would depend on timing), and what is

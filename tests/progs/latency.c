@@ -13,6 +13,8 @@
  * latency opost                 — on a terminal: "a\nb\n", output processing
  *                                 off (tcsetattr), "c\n", on again by
  *                                 ioctl(TCSETS), "d\n"
+ * latency getpass               — "user alice, " (no newline), then
+ *                                 getpass("Password: "), then "got [...]"
  * latency partial BUSY_MS       — write "working since T" (T the monotonic
  *                                 time in s, no newline), compute BUSY_MS
  *                                 as write does, then end the line.
@@ -124,7 +126,15 @@ int main(int argc, char **argv)
 		ioctl(1, TCSETS, &t);
 		return write(1, "d\n", 2) != 2;
 	}
-	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS | opost\n",
+	if (argc == 2 && !strcmp(argv[1], "getpass")) {
+		char *p;
+
+		if (write(1, "user alice, ", 12) != 12 || !(p = getpass("Password: ")))
+			return 1;
+		printf("got [%s]\n", p);
+		return 0;
+	}
+	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS | opost | getpass\n",
 	      stderr);
 	return 2;
 }
