@@ -75,6 +75,7 @@ static int take_carried(int fd)
 }
 
 int bs_dirty BS_STARTUP;
+int bs_tty_files;	/* buffers on terminals, not closed */
 int bs_stopped BS_STARTUP;
 
 static pthread_mutex_t files_lock BS_STARTUP = PTHREAD_MUTEX_INITIALIZER;
@@ -400,7 +401,7 @@ static struct bs_file *find_alias(int fd, const struct stat *st, int fl)
 static void rejudge_passes(void)
 {
 	for (int fd = 0; fd <= fdtab_max; fd++)
-		if (bs_fdtab_get(fd) == BS_ENT_PASS)
+		if (bs_fdtab_get(fd) == BS_ENT_PASS || bs_fdtab_get(fd) == BS_ENT_LOOK_TTY)
 			fdtab_set(fd, 0);
 }
 
@@ -460,6 +461,8 @@ BS_TEXT_HOT static struct bs_file *file_new(int fd, enum bs_kind kind, enum bs_m
 	f->bound_ms = bs_cfg.flush_ms;
 	if (kind == BS_KIND_TTY && (f->bound_ms == 0 || f->bound_ms > BS_TTY_BOUND_MS))
 		f->bound_ms = BS_TTY_BOUND_MS;
+	if (kind == BS_KIND_TTY)
+		__atomic_add_fetch(&bs_tty_files, 1, __ATOMIC_RELAXED);
 	rejudge_passes();
 	if (kind == BS_KIND_FILE)
 		rejudge_reads();
@@ -553,6 +556,11 @@ BS_TEXT_HOT bs_ent bs_fd_judge(int fd)
 		goto out;
 	}
 	mode = resolve_mode(cfg_mode, kind);
+	if (!f && cfg_mode < 0 && kind == BS_KIND_TTY) {
+		e = BS_ENT_LOOK_TTY;	/* not chosen: after our terminals' bytes */
+		fdtab_set(fd, e);
+		goto out;
+	}
 	if (f)
 		f->nfds++;
 	else if (mode != BS_MODE_NONE)
@@ -624,6 +632,8 @@ BS_TEXT_HOT static void forget_locked(int fd)
 	bs_buffer_unlock(&f->buf);
 	bs_async_file_retire(f);	/* its second block given back */
 	__atomic_store_n(&f->closed, 1, __ATOMIC_RELAXED);
+	if (f->kind == BS_KIND_TTY)
+		__atomic_sub_fetch(&bs_tty_files, 1, __ATOMIC_RELAXED);
 	bs_fence_store_load();	/* a thread that takes a buffer now sees closed */
 	locals = __atomic_load_n(&f->locals, __ATOMIC_ACQUIRE);
 	if (locals) {
@@ -1209,6 +1219,19 @@ void bs_before_read_slow(int fd, int may_wait)
 		}
 	else if (k == READ_OWN_FILE)
 		deliver_files();
+	bs_leave_quiet(err);
+}
+
+void bs_before_tty_write_slow(const struct bs_file *self)
+{
+	int err;
+
+	bs_enter_quiet(err);
+	pthread_mutex_lock(&files_lock);
+	for (struct bs_file *f = files; f; f = f->next)
+		if (f != self && f->kind == BS_KIND_TTY && !f->closed && bs_file_pending(f))
+			file_deliver(f, BS_DELIVER_SYNC, 0);
+	pthread_mutex_unlock(&files_lock);
 	bs_leave_quiet(err);
 }
 

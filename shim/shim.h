@@ -169,6 +169,9 @@ struct bs_file {
 typedef uintptr_t bs_ent;
 #define BS_ENT_PASS ((bs_ent)1)
 #define BS_ENT_LOOK ((bs_ent)2)
+/* an fd on a terminal that is not chosen (/dev/tty, say, while stdout is
+ * the same terminal): straight through after what we hold for terminals */
+#define BS_ENT_LOOK_TTY ((bs_ent)3)
 
 /* A buffered fd costs its buffer, its file and its table entry: the
  * benchmarks promise at most the buffer size + 256 bytes. */
@@ -308,6 +311,18 @@ static inline void bs_before_look(int fd)
 {
 	if (bs_holding() && fd >= 0)
 		bs_before_read_slow(fd, 0);
+}
+
+/* A write to a terminal through an fd not chosen, or through a buffer of
+ * its own beside another terminal's (/dev/tty and stdout, both chosen):
+ * what we hold for the other terminals goes first (a partial line held in
+ * line mode would come after it). self: the buffer written, or NULL. */
+extern int bs_tty_files;
+void bs_before_tty_write_slow(const struct bs_file *self);
+static inline void bs_before_tty_write(const struct bs_file *self)
+{
+	if (bs_holding())
+		bs_before_tty_write_slow(self);
 }
 
 /* The program looks at the regular file (dev, ino) another way than by
@@ -456,8 +471,14 @@ static inline struct bs_file *bs_write_begin(int fd, enum bs_mode *mode)
 		bs_leave();
 		if (e == BS_ENT_LOOK)
 			bs_before_look(fd);
+		else if (e == BS_ENT_LOOK_TTY)
+			bs_before_tty_write(NULL);
 		return NULL;
 	}
+	if (bs_unlikely(bs_ent_file(e)->kind == BS_KIND_TTY) &&
+	    __atomic_load_n(&bs_tty_files, __ATOMIC_RELAXED) > 1 &&
+	    __atomic_load_n(&bs_dirty, __ATOMIC_RELAXED))
+		bs_before_tty_write_slow(bs_ent_file(e));	/* (inside) */
 	*mode = bs_ent_mode(e);
 	return bs_ent_file(e);
 }

@@ -478,6 +478,8 @@ BS_TEXT_HOT static inline void before_fd_write(int fd)
 	}
 	if (bs_unlikely(e == BS_ENT_LOOK))
 		bs_before_look(fd);
+	else if (bs_unlikely(e == BS_ENT_LOOK_TTY))
+		bs_before_tty_write(NULL);
 	f = bs_ent_file(e);
 	if (bs_unlikely(f != NULL) && bs_file_pending(f))
 		bs_fd_deliver(fd, 0);

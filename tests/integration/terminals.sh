@@ -66,20 +66,27 @@ test_terminal_settings_changed_between_writes() {
 	same_files "$T/plain" "$T/out" || fail "$(cat "$T/out"), plain $(cat "$T/plain")"
 }
 
-# getpass writes its prompt and reads the answer on the terminal inside
-# the C library: what the program wrote before it (a partial line, held
-# in line mode) shows first, as without the library.
-test_terminal_getpass_prompt_after_earlier_output() {
+# A prompt written to the terminal by another way than stdout: getpass
+# (inside the C library), or the program's own write to /dev/tty (an fd
+# not chosen, or with a buffer of its own under -f all): what the program
+# wrote to stdout before it (a partial line, held in line mode) shows
+# first, as without the library.
+test_terminal_prompt_elsewhere_after_earlier_output() {
 	skip_under_prefix "drives a terminal"
-	local var=LD_PRELOAD	# (under the emulator, the guest's: see run_preloaded)
+	local var=LD_PRELOAD how fds	# (under the emulator, the guest's: see run_preloaded)
 	[[ -z ${TEST_EMULATOR:-} ]] || var=GUEST_LD_PRELOAD
 	printf '%s\n' 'expect Password: ' 'send x\n' 'expect got' >"$T/script"
-	python3 "$HERE/pty_session.py" "$T/script" -- "$P/latency" getpass >"$T/plain" ||
-		fail "plain: $(cat "$T/plain")" || return 1
-	python3 "$HERE/pty_session.py" "$T/script" -- env "$var=$LIB" "$P/latency" getpass >"$T/out" ||
-		fail "$(cat "$T/out")" || return 1
-	grep -qF 'user alice, Password: ' "$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
-	same_files "$T/plain" "$T/out" || fail "$(cat "$T/out"), plain $(cat "$T/plain")"
+	for how in getpass devtty; do
+		python3 "$HERE/pty_session.py" "$T/script" -- "$P/latency" $how >"$T/plain" ||
+			fail "plain: $(cat "$T/plain")" || return 1
+		grep -qF 'user alice, Password: ' "$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
+		for fds in 1,2 all; do
+			python3 "$HERE/pty_session.py" "$T/script" -- env "$var=$LIB" BUFSHIM_FDS=$fds \
+				"$P/latency" $how >"$T/out" || fail "$(cat "$T/out")" || return 1
+			same_files "$T/plain" "$T/out" || fail "$how, -f $fds: $(cat "$T/out"), plain $(cat "$T/plain")" ||
+				return 1
+		done
+	done
 }
 
 # An interactive shell and a Python prompt, typed at: the same screen.

@@ -15,11 +15,14 @@
  *                                 ioctl(TCSETS), "d\n"
  * latency getpass               — "user alice, " (no newline), then
  *                                 getpass("Password: "), then "got [...]"
+ * latency devtty                — the same with "Password: " written to
+ *                                 /dev/tty and the answer read there
  * latency partial BUSY_MS       — write "working since T" (T the monotonic
  *                                 time in s, no newline), compute BUSY_MS
  *                                 as write does, then end the line.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +137,21 @@ int main(int argc, char **argv)
 		printf("got [%s]\n", p);
 		return 0;
 	}
-	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS | opost | getpass\n",
+	if (argc == 2 && !strcmp(argv[1], "devtty")) {
+		char p[64];
+		int fd = open("/dev/tty", O_RDWR);
+		ssize_t n;
+
+		if (write(1, "user alice, ", 12) != 12 || fd < 0 || write(fd, "Password: ", 10) != 10)
+			return 1;
+		n = read(fd, p, sizeof p - 1);
+		if (n <= 0)
+			return 1;
+		p[n - 1] = 0;
+		printf("got [%s]\n", p);
+		return 0;
+	}
+	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS | opost | getpass | devtty\n",
 	      stderr);
 	return 2;
 }
