@@ -56,6 +56,40 @@ static inline int stopped_only(unsigned stops, unsigned handled)
 		return r_;						\
 	}
 
+/*
+ * A handler that ran while we delivered before the wait (its signal
+ * waited for the delivery to end) interrupted the program's call: a call
+ * the kernel never restarts after a handler (signal(7): the waits for
+ * fds, for signals, sleeps, System V IPC) then says EINTR at once, as it
+ * would have, instead of waiting its whole time (Python's time.sleep
+ * after a SIGINT slept on).
+ */
+static inline int handled_meanwhile(unsigned handled)
+{
+	return bs_unlikely(bs_self.handled != handled);
+}
+
+/* Such a wait; made again after our own stop action if again. */
+#define BS_WAIT_INTR_HOOK(ret, name, params, blocks, args, again)	\
+	BS_EXPORT ret name params					\
+	{								\
+		unsigned stops_, handled_ = bs_self.handled;		\
+		ret r_;							\
+									\
+		before_wait(blocks);					\
+		if (handled_meanwhile(handled_) && (blocks)) {		\
+			errno = EINTR;					\
+			return -1;					\
+		}							\
+		do {							\
+			stops_ = bs_self.stops;				\
+			handled_ = bs_self.handled;			\
+			r_ = BS_REAL(name) args;			\
+		} while ((again) && r_ == -1 && errno == EINTR &&	\
+			 stopped_only(stops_, handled_));		\
+		return r_;						\
+	}
+
 /* Declared by the C library's headers only when fortifying. */
 ssize_t __pread_chk(int fd, void *b, size_t n, off_t o, size_t bl);
 ssize_t __pread64_chk(int fd, void *b, size_t n, off64_t o, size_t bl);
@@ -112,22 +146,22 @@ BS_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int fl)
 
 /* A zero timeout waits too: a program that writes to its own pipe and
  * asks whether it is readable must find it so. */
-BS_WAIT_AGAIN_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), 1, (p, n, t))
-BS_WAIT_AGAIN_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), 1, (p, n, t, l))
-BS_WAIT_AGAIN_HOOK(int, ppoll, (struct pollfd *p, nfds_t n, const struct timespec *t,
-			  const sigset_t *m), 1, (p, n, t, m))
-BS_WAIT_AGAIN_HOOK(int, __ppoll_chk, (struct pollfd *p, nfds_t n, const struct timespec *t,
-				const sigset_t *m, size_t l), 1, (p, n, t, m, l))
-BS_WAIT_AGAIN_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t), 1,
-	     (n, r, w, e, t))
-BS_WAIT_AGAIN_HOOK(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
-			    const struct timespec *t, const sigset_t *m), 1, (n, r, w, e, t, m))
-BS_WAIT_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1,
-	     (fd, ev, n, t))
-BS_WAIT_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
-				const sigset_t *m), 1, (fd, ev, n, t, m))
-BS_WAIT_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
-				 const struct timespec *t, const sigset_t *m), 1, (fd, ev, n, t, m))
+BS_WAIT_INTR_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), 1, (p, n, t), 1)
+BS_WAIT_INTR_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), 1, (p, n, t, l), 1)
+BS_WAIT_INTR_HOOK(int, ppoll, (struct pollfd *p, nfds_t n, const struct timespec *t,
+			  const sigset_t *m), 1, (p, n, t, m), 1)
+BS_WAIT_INTR_HOOK(int, __ppoll_chk, (struct pollfd *p, nfds_t n, const struct timespec *t,
+				const sigset_t *m, size_t l), 1, (p, n, t, m, l), 1)
+BS_WAIT_INTR_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t), 1,
+	     (n, r, w, e, t), 1)
+BS_WAIT_INTR_HOOK(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
+			    const struct timespec *t, const sigset_t *m), 1, (n, r, w, e, t, m), 1)
+BS_WAIT_INTR_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1,
+	     (fd, ev, n, t), 0)
+BS_WAIT_INTR_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
+				const sigset_t *m), 1, (fd, ev, n, t, m), 0)
+BS_WAIT_INTR_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
+				 const struct timespec *t, const sigset_t *m), 1, (fd, ev, n, t, m), 0)
 
 /* A blocking connect waits for its peer. */
 BS_WAIT_HOOK(int, connect, (int fd, const struct sockaddr *a, socklen_t al), 1, (fd, a, al))
@@ -182,13 +216,13 @@ BS_WAIT_HOOK(int, pthread_barrier_wait, (pthread_barrier_t *b), 1, (b))
 BS_WAIT_HOOK(int, flock, (int fd, int op), 1, (fd, op))
 BS_WAIT_HOOK(int, lockf, (int fd, int cmd, off_t len), cmd != F_TEST, (fd, cmd, len))
 BS_WAIT_HOOK(int, lockf64, (int fd, int cmd, off64_t len), cmd != F_TEST, (fd, cmd, len))
-BS_WAIT_AGAIN_HOOK(ssize_t, msgrcv, (int id, void *p, size_t n, long type, int fl),
-	     !(fl & IPC_NOWAIT), (id, p, n, type, fl))
-BS_WAIT_AGAIN_HOOK(int, msgsnd, (int id, const void *p, size_t n, int fl), !(fl & IPC_NOWAIT),
-	     (id, p, n, fl))
-BS_WAIT_HOOK(int, semop, (int id, struct sembuf *ops, size_t n), 1, (id, ops, n))
-BS_WAIT_HOOK(int, semtimedop, (int id, struct sembuf *ops, size_t n, const struct timespec *t),
-	     1, (id, ops, n, t))
+BS_WAIT_INTR_HOOK(ssize_t, msgrcv, (int id, void *p, size_t n, long type, int fl),
+	     !(fl & IPC_NOWAIT), (id, p, n, type, fl), 1)
+BS_WAIT_INTR_HOOK(int, msgsnd, (int id, const void *p, size_t n, int fl), !(fl & IPC_NOWAIT),
+	     (id, p, n, fl), 1)
+BS_WAIT_INTR_HOOK(int, semop, (int id, struct sembuf *ops, size_t n), 1, (id, ops, n), 0)
+BS_WAIT_INTR_HOOK(int, semtimedop, (int id, struct sembuf *ops, size_t n, const struct timespec *t),
+	     1, (id, ops, n, t), 0)
 BS_WAIT_AGAIN_HOOK(ssize_t, mq_receive, (mqd_t q, char *p, size_t n, unsigned *pr), 1, (q, p, n, pr))
 BS_WAIT_AGAIN_HOOK(ssize_t, mq_timedreceive, (mqd_t q, char *p, size_t n, unsigned *pr,
 					const struct timespec *t), 1, (q, p, n, pr, t))
@@ -219,9 +253,11 @@ BS_WAIT_HOOK(int, waitid, (idtype_t t, id_t id, siginfo_t *i, int o), !(o & WNOH
 
 BS_EXPORT unsigned sleep(unsigned s)
 {
-	unsigned stops, handled;
+	unsigned stops, handled = bs_self.handled;
 
 	before_wait(s != 0);
+	if (handled_meanwhile(handled))
+		return s;	/* interrupted before a second went by */
 	do {
 		stops = bs_self.stops;
 		handled = bs_self.handled;
@@ -229,14 +265,20 @@ BS_EXPORT unsigned sleep(unsigned s)
 	} while (s && stopped_only(stops, handled));
 	return s;
 }
-BS_WAIT_AGAIN_HOOK(int, usleep, (useconds_t u), u != 0, (u))
+BS_WAIT_INTR_HOOK(int, usleep, (useconds_t u), u != 0, (u), 1)
 BS_EXPORT int nanosleep(const struct timespec *t, struct timespec *rem)
 {
 	struct timespec left;
-	unsigned stops, handled;
+	unsigned stops, handled = bs_self.handled;
 	int r;
 
 	before_wait(ts_blocks(t));
+	if (handled_meanwhile(handled) && ts_blocks(t)) {
+		if (rem)
+			*rem = *t;	/* none of it slept */
+		errno = EINTR;
+		return -1;
+	}
 	for (;;) {
 		stops = bs_self.stops;
 		handled = bs_self.handled;
@@ -254,10 +296,15 @@ BS_EXPORT int nanosleep(const struct timespec *t, struct timespec *rem)
 BS_EXPORT int clock_nanosleep(clockid_t c, int fl, const struct timespec *t, struct timespec *rem)
 {
 	struct timespec left;
-	unsigned stops, handled;
+	unsigned stops, handled = bs_self.handled;
 	int r;
 
 	before_wait(1);
+	if (handled_meanwhile(handled)) {
+		if (rem && !(fl & TIMER_ABSTIME))
+			*rem = *t;	/* none of it slept */
+		return EINTR;
+	}
 	for (;;) {
 		stops = bs_self.stops;
 		handled = bs_self.handled;
@@ -271,12 +318,12 @@ BS_EXPORT int clock_nanosleep(clockid_t c, int fl, const struct timespec *t, str
 		*rem = left;
 	return r;
 }
-BS_WAIT_AGAIN_HOOK(int, pause, (void), 1, ())
-BS_WAIT_AGAIN_HOOK(int, sigsuspend, (const sigset_t *m), 1, (m))
+BS_WAIT_INTR_HOOK(int, pause, (void), 1, (), 1)
+BS_WAIT_INTR_HOOK(int, sigsuspend, (const sigset_t *m), 1, (m), 1)
 BS_WAIT_HOOK(int, sigwait, (const sigset_t *m, int *s), 1, (m, s))
-BS_WAIT_HOOK(int, sigwaitinfo, (const sigset_t *m, siginfo_t *i), 1, (m, i))
-BS_WAIT_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const struct timespec *t),
-	     ts_blocks(t), (m, i, t))
+BS_WAIT_INTR_HOOK(int, sigwaitinfo, (const sigset_t *m, siginfo_t *i), 1, (m, i), 0)
+BS_WAIT_INTR_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const struct timespec *t),
+	     ts_blocks(t), (m, i, t), 0)
 
 /* getpass writes its prompt to the terminal and reads the answer there,
  * both inside the C library: what the program wrote before comes first. */

@@ -39,6 +39,10 @@
  *                                to stdout, one line more, then a fork while
  *                                the pipe is full (with an idle thread: the
  *                                handler waits on no lock of its own)
+ *   signals sleepsig SLEEP       32 MiB to stdout, then a SIGALRM timer of
+ *                                2 ms (a handler that does nothing), then
+ *                                3 s of SLEEP (sleep, nanosleep, poll): on
+ *                                stderr what it said and when it ended
  *   signals stopwait CALL        "waiting" to stdout, then 2 s of CALL
  *                                (epoll_wait, semtimedop, sigtimedwait),
  *                                then its result: a stop and continue
@@ -62,6 +66,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/sem.h>
@@ -507,6 +512,45 @@ static int fork_handler(int thread)
 	return 0;
 }
 
+static void noop_handler(int sig)
+{
+	(void)sig;
+}
+
+static int sleep_signal(const char *call)
+{
+	size_t n = (size_t)32 << 20, off = 0;
+	char *big = malloc(n);
+	struct sigaction sa = { .sa_handler = noop_handler };
+	struct itimerval t = { .it_value = { 0, 2000 } };
+	struct timespec three = { 3, 0 }, a, b;
+	long r = -2;
+
+	if (!big)
+		return 1;
+	memset(big, 'x', n);
+	sigaction(SIGALRM, &sa, NULL);
+	while (off < n) {
+		ssize_t w = write(1, big + off, n - off);
+
+		if (w <= 0)
+			return 1;
+		off += (size_t)w;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	setitimer(ITIMER_REAL, &t, NULL);
+	if (strcmp(call, "sleep") == 0)
+		r = (long)sleep(3);
+	else if (strcmp(call, "nanosleep") == 0)
+		r = nanosleep(&three, NULL);
+	else if (strcmp(call, "poll") == 0)
+		r = poll(NULL, 0, 3000);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	dprintf(2, "%s said %ld %s after %.1f s\n", call, r, r == -1 ? strerrorname_np(errno) : "",
+		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	return 0;
+}
+
 static int stop_wait(const char *call)
 {
 	struct timespec two = { 2, 0 };
@@ -634,6 +678,8 @@ int main(int argc, char **argv)
 		return handlers();
 	if (strcmp(what, "boundary") == 0 && argc > 2)
 		return boundary(argv[2]);
+	if (strcmp(what, "sleepsig") == 0 && argc > 2)
+		return sleep_signal(argv[2]);
 	if (strcmp(what, "stopwait") == 0 && argc > 2)
 		return stop_wait(argv[2]);
 	if (strcmp(what, "forkhandler") == 0)
