@@ -1205,10 +1205,11 @@ static void deliver_files(void)
 	pthread_mutex_unlock(&files_lock);
 }
 
-void bs_before_read_slow(int fd, int may_wait)
+int bs_before_read_slow(int fd, int may_wait)
 {
 	unsigned char k;
-	int err;
+	unsigned intr = bs_self.handled_intr;
+	int err, fl;
 
 	bs_enter_quiet(err);
 	k = read_kind_of(fd);
@@ -1220,6 +1221,14 @@ void bs_before_read_slow(int fd, int may_wait)
 	else if (k == READ_OWN_FILE)
 		deliver_files();
 	bs_leave_quiet(err);
+	/* A handler without SA_RESTART ran meanwhile (its signal waited for
+	 * our delivery): a read that would block says EINTR, as the signal
+	 * would have made it (see hooks_wait.c). */
+	if (bs_likely(bs_self.handled_intr == intr) || k != READ_MAY_BLOCK || !may_wait)
+		return 0;
+	fl = bs_sys_fcntl(fd, F_GETFL, 0);
+	errno = err;
+	return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
 void bs_before_tty_write_slow(const struct bs_file *self)

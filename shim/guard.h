@@ -39,6 +39,7 @@ struct bs_thread {
 				 * reading is not waited for (files.c) */
 	unsigned stops;		/* times our stop action ran on this thread */
 	unsigned handled;	/* times a program handler ran on this thread */
+	unsigned handled_intr;	/* of those, handlers without SA_RESTART */
 	int in_handler;		/* program handlers running on this thread (one
 				 * left by siglongjmp is never taken off: what
 				 * this guards then just stays cautious) */

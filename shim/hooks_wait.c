@@ -96,8 +96,17 @@ ssize_t __pread64_chk(int fd, void *b, size_t n, off64_t o, size_t bl);
 
 /* ---- reads ------------------------------------------------------------------------ */
 
+/* A handler without SA_RESTART that ran during the delivery before a read
+ * that would block interrupted it: -1/EINTR, as without the library. */
 #define BS_READ_HOOK(ret, name, params, args)				\
-	BS_HOOK(ret, name, params, args, bs_before_read(fd))
+	BS_EXPORT ret name params					\
+	{								\
+		if (bs_unlikely(bs_before_read(fd))) {			\
+			errno = EINTR;					\
+			return -1;					\
+		}							\
+		return BS_REAL(name) args;				\
+	}
 BS_READ_HOOK(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
 BS_READ_HOOK(ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n))
 BS_READ_HOOK(ssize_t, __read_chk, (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl))

@@ -288,8 +288,10 @@ void bs_stop_buffering(void);
  * sendfile...): deliver everything when the read may wait on something
  * outside the process (a pipe, socket, terminal), the buffers of regular
  * files when fd is on one of them, nothing otherwise. Cached per fd.
+ * 1 when a handler without SA_RESTART ran during that delivery and fd
+ * would block: the read is to say EINTR.
  */
-void bs_before_read_slow(int fd, int may_wait);
+int bs_before_read_slow(int fd, int may_wait);
 
 /* Whether something is held that this thread may deliver: one load when
  * nothing is. */
@@ -298,10 +300,11 @@ static inline int bs_holding(void)
 	return bs_unlikely(__atomic_load_n(&bs_dirty, __ATOMIC_RELAXED)) && !bs_inside();
 }
 
-static inline void bs_before_read(int fd)
+static inline int bs_before_read(int fd)
 {
 	if (bs_holding() && fd >= 0)
-		bs_before_read_slow(fd, 1);
+		return bs_before_read_slow(fd, 1);
+	return 0;
 }
 
 /* The same when the program does not wait but acts on fd's file at an
@@ -310,7 +313,7 @@ static inline void bs_before_read(int fd)
 static inline void bs_before_look(int fd)
 {
 	if (bs_holding() && fd >= 0)
-		bs_before_read_slow(fd, 0);
+		(void)bs_before_read_slow(fd, 0);
 }
 
 /* A write to a terminal through an fd not chosen, or through a buffer of

@@ -401,6 +401,8 @@ static void dispatch(int sig, siginfo_t *info, void *ctx)
 	}
 	errno = err;
 	bs_self.handled++;
+	if (!(flags & SA_RESTART))
+		bs_self.handled_intr++;
 	bs_self.in_handler++;
 	if (fault && bs_inside())
 		run_from_a_fault_inside(sig, handler, flags, info, ctx);

@@ -41,8 +41,10 @@
  *                                handler waits on no lock of its own)
  *   signals sleepsig SLEEP       32 MiB to stdout, then a SIGALRM timer of
  *                                2 ms (a handler that does nothing), then
- *                                3 s of SLEEP (sleep, nanosleep, poll): on
- *                                stderr what it said and when it ended
+ *                                3 s of SLEEP (sleep, nanosleep, poll, or
+ *                                read of stdin, a pipe with nothing for a
+ *                                while): on stderr what it said and when
+ *                                it ended
  *   signals stopwait CALL        "waiting" to stdout, then 2 s of CALL
  *                                (epoll_wait, semtimedop, sigtimedwait),
  *                                then its result: a stop and continue
@@ -545,6 +547,8 @@ static int sleep_signal(const char *call)
 		r = nanosleep(&three, NULL);
 	else if (strcmp(call, "poll") == 0)
 		r = poll(NULL, 0, 3000);
+	else if (strcmp(call, "read") == 0)
+		r = read(0, &three, 1);	/* stdin: a pipe with nothing for 3 s */
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	dprintf(2, "%s said %ld %s after %.1f s\n", call, r, r == -1 ? strerrorname_np(errno) : "",
 		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
