@@ -40,14 +40,26 @@ static inline int stopped_only(unsigned stops, unsigned handled)
 	return bs_unlikely(bs_self.stops != stops) && bs_self.handled == handled;
 }
 
-/* A wait that says -1/EINTR when a handler interrupts it. */
+/* A handler without SA_RESTART ran on this thread since intr was read. */
+static inline int intr_meanwhile(unsigned intr)
+{
+	return bs_unlikely(bs_self.handled_intr != intr);
+}
+
+/* A wait that says -1/EINTR when a handler interrupts it, and that the
+ * kernel restarts after an SA_RESTART handler: one without SA_RESTART
+ * that ran during the delivery before it ends it with EINTR. */
 #define BS_WAIT_AGAIN_HOOK(ret, name, params, blocks, args)		\
 	BS_EXPORT ret name params					\
 	{								\
-		unsigned stops_, handled_;				\
+		unsigned stops_, handled_, intr_ = bs_self.handled_intr; \
 		ret r_;							\
 									\
 		before_wait(blocks);					\
+		if (intr_meanwhile(intr_) && (blocks)) {		\
+			errno = EINTR;					\
+			return -1;					\
+		}							\
 		do {							\
 			stops_ = bs_self.stops;				\
 			handled_ = bs_self.handled;			\
@@ -250,12 +262,25 @@ BS_EXPORT int io_getevents(void *ctx, long min, long n, struct io_event *ev, str
 
 /* ---- children ----------------------------------------------------------------------- */
 
-BS_WAIT_HOOK(pid_t, wait, (int *st), 1, (st))
-BS_WAIT_HOOK(pid_t, waitpid, (pid_t p, int *st, int o), !(o & WNOHANG), (p, st, o))
-BS_WAIT_HOOK(pid_t, wait3, (int *st, int o, struct rusage *r), !(o & WNOHANG), (st, o, r))
-BS_WAIT_HOOK(pid_t, wait4, (pid_t p, int *st, int o, struct rusage *r), !(o & WNOHANG),
+/* As the waits above that the kernel restarts after SA_RESTART. */
+#define BS_WAIT_RESTARTED_HOOK(ret, name, params, blocks, args)	\
+	BS_EXPORT ret name params					\
+	{								\
+		unsigned intr_ = bs_self.handled_intr;			\
+									\
+		before_wait(blocks);					\
+		if (intr_meanwhile(intr_) && (blocks)) {		\
+			errno = EINTR;					\
+			return -1;					\
+		}							\
+		return BS_REAL(name) args;				\
+	}
+BS_WAIT_RESTARTED_HOOK(pid_t, wait, (int *st), 1, (st))
+BS_WAIT_RESTARTED_HOOK(pid_t, waitpid, (pid_t p, int *st, int o), !(o & WNOHANG), (p, st, o))
+BS_WAIT_RESTARTED_HOOK(pid_t, wait3, (int *st, int o, struct rusage *r), !(o & WNOHANG), (st, o, r))
+BS_WAIT_RESTARTED_HOOK(pid_t, wait4, (pid_t p, int *st, int o, struct rusage *r), !(o & WNOHANG),
 	     (p, st, o, r))
-BS_WAIT_HOOK(int, waitid, (idtype_t t, id_t id, siginfo_t *i, int o), !(o & WNOHANG),
+BS_WAIT_RESTARTED_HOOK(int, waitid, (idtype_t t, id_t id, siginfo_t *i, int o), !(o & WNOHANG),
 	     (t, id, i, o))
 
 /* ---- time and signals ------------------------------------------------------------------ */

@@ -41,10 +41,11 @@
  *                                handler waits on no lock of its own)
  *   signals sleepsig SLEEP       32 MiB to stdout, then a SIGALRM timer of
  *                                2 ms (a handler that does nothing), then
- *                                3 s of SLEEP (sleep, nanosleep, poll, or
+ *                                3 s of SLEEP (sleep, nanosleep, poll, a
  *                                read of stdin, a pipe with nothing for a
- *                                while): on stderr what it said and when
- *                                it ended
+ *                                while, waitpid of a child asleep for 4 s,
+ *                                sem_wait that nobody posts): on stderr
+ *                                what it said and when it ended
  *   signals stopwait CALL        "waiting" to stdout, then 2 s of CALL
  *                                (epoll_wait, semtimedop, sigtimedwait),
  *                                then its result: a stop and continue
@@ -63,6 +64,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -528,8 +530,18 @@ static int sleep_signal(const char *call)
 	struct timespec three = { 3, 0 }, a, b;
 	long r = -2;
 
+	pid_t child = -1;
+	sem_t sem;
+
 	if (!big)
 		return 1;
+	if (strcmp(call, "waitpid") == 0) {
+		child = fork();
+		if (child == 0) {
+			sleep(4);
+			_exit(0);
+		}
+	}
 	memset(big, 'x', n);
 	sigaction(SIGALRM, &sa, NULL);
 	while (off < n) {
@@ -549,6 +561,14 @@ static int sleep_signal(const char *call)
 		r = poll(NULL, 0, 3000);
 	else if (strcmp(call, "read") == 0)
 		r = read(0, &three, 1);	/* stdin: a pipe with nothing for 3 s */
+	else if (strcmp(call, "waitpid") == 0)
+		r = waitpid(child, NULL, 0);	/* a child asleep for 4 s */
+	else if (strcmp(call, "sem_wait") == 0 && sem_init(&sem, 0, 0) == 0)
+		r = sem_wait(&sem);	/* nobody posts */
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	dprintf(2, "%s said %ld %s after %.1f s\n", call, r, r == -1 ? strerrorname_np(errno) : "",
 		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
