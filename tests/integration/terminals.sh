@@ -49,8 +49,13 @@ os.write(1, b"working since %f" % time.monotonic())
 t = time.monotonic()
 while time.monotonic() - t < 0.6: pass
 os.write(1, b"\n")')
-	awk -v s="$s" 'BEGIN { exit !(s + 0 == s && s < 0.3) }' ||
+	# the bound itself here, where it runs alone; a sanitized library or
+	# an emulator is slower than a person would see
+	local limit=0.05
+	[[ -z ${PRELOAD_FIRST:-}${TEST_EMULATOR:-} ]] || limit=0.3
+	awk -v s="$s" -v l=$limit 'BEGIN { exit !(s + 0 == s && s < l) }' ||
 		fail "the partial line showed $s s after it was written"
+	echo "$s s"
 }
 
 # Output processing turned off and on again (tcsetattr, then the ioctl
