@@ -362,3 +362,17 @@ BS_WAIT_INTR_HOOK(int, sigtimedwait, (const sigset_t *m, siginfo_t *i, const str
 /* getpass writes its prompt to the terminal and reads the answer there,
  * both inside the C library: what the program wrote before comes first. */
 BS_WAIT_HOOK(char *, getpass, (const char *prompt), 1, (prompt))
+
+/* sigpause as programs built for X/Open call it, and the BSD one: a wait
+ * for a signal, inside the C library's own sigsuspend */
+int __xpg_sigpause(int sig);
+int __sigpause(int sig_or_mask, int is_sig);
+BS_WAIT_INTR_HOOK(int, __xpg_sigpause, (int sig), 1, (sig), 1)
+BS_WAIT_INTR_HOOK(int, __sigpause, (int m, int is_sig), 1, (m, is_sig), 1)
+
+/* C11 threads: inside the C library, on its own pthread calls */
+BS_WAIT_HOOK(int, thrd_sleep, (const struct timespec *t, struct timespec *rem), ts_blocks(t),
+	     (t, rem))
+BS_WAIT_HOOK(int, thrd_join, (thrd_t th, int *r), 1, (th, r))
+BS_WAIT_HOOK(int, cnd_wait, (cnd_t *c, mtx_t *m), 1, (c, m))
+BS_WAIT_HOOK(int, cnd_timedwait, (cnd_t *c, mtx_t *m, const struct timespec *t), 1, (c, m, t))

@@ -196,6 +196,12 @@
 	X(sigwaitinfo, int, (const sigset_t *, siginfo_t *))		\
 	X(sigtimedwait, int, (const sigset_t *, siginfo_t *, const struct timespec *)) \
 	X(getpass, char *, (const char *))				\
+	X(__xpg_sigpause, int, (int))					\
+	X(__sigpause, int, (int, int))					\
+	X(thrd_sleep, int, (const struct timespec *, struct timespec *)) \
+	X(thrd_join, int, (thrd_t, int *))				\
+	X(cnd_wait, int, (cnd_t *, mtx_t *))				\
+	X(cnd_timedwait, int, (cnd_t *, mtx_t *, const struct timespec *)) \
 	X(connect, int, (int, const struct sockaddr *, socklen_t))	\
 	X(pthread_cond_wait, int, (pthread_cond_t *, pthread_mutex_t *)) \
 	X(pthread_cond_timedwait, int, (pthread_cond_t *, pthread_mutex_t *, \
@@ -262,6 +268,10 @@
 	X(fgetwc, wint_t, (FILE *))					\
 	X(getwc, wint_t, (FILE *))					\
 	X(getwchar, wint_t, (void))					\
+	X(fgetwc_unlocked, wint_t, (FILE *))				\
+	X(getwc_unlocked, wint_t, (FILE *))				\
+	X(getwchar_unlocked, wint_t, (void))				\
+	X(fgetws_unlocked, wchar_t *, (wchar_t *, int, FILE *))		\
 	X(fgetws, wchar_t *, (wchar_t *, int, FILE *))			\
 	X(__wuflow, wint_t, (FILE *))					\
 	X(__wunderflow, wint_t, (FILE *))				\

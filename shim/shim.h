@@ -37,6 +37,7 @@
 #include <stdarg.h>
 #include <time.h>
 #include <utime.h>
+#include <threads.h>
 #include <wchar.h>
 #include <linux/aio_abi.h>
 #include <mqueue.h>

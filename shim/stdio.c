@@ -41,6 +41,9 @@
 #undef getc_unlocked
 #undef getchar_unlocked
 #undef fgetc_unlocked
+#undef getwc_unlocked
+#undef fgetwc_unlocked
+#undef getwchar_unlocked
 #undef fileno_unlocked
 #undef fread_unlocked
 #undef fwrite_unlocked
@@ -413,6 +416,11 @@ BS_STDIO_READ(wint_t, fgetwc, (FILE *fp), fp, (fp))
 BS_STDIO_READ(wint_t, getwc, (FILE *fp), fp, (fp))
 BS_STDIO_READ(wint_t, getwchar, (void), stdin, ())
 BS_STDIO_READ(wchar_t *, fgetws, (wchar_t *s, int n, FILE *fp), fp, (s, n, fp))
+/* (these call the C library's own __wuflow, which no hook sees) */
+BS_STDIO_READ(wint_t, fgetwc_unlocked, (FILE *fp), fp, (fp))
+BS_STDIO_READ(wint_t, getwc_unlocked, (FILE *fp), fp, (fp))
+BS_STDIO_READ(wint_t, getwchar_unlocked, (void), stdin, ())
+BS_STDIO_READ(wchar_t *, fgetws_unlocked, (wchar_t *s, int n, FILE *fp), fp, (s, n, fp))
 BS_STDIO_READ(wint_t, __wuflow, (FILE *fp), fp, (fp))
 BS_STDIO_READ(wint_t, __wunderflow, (FILE *fp), fp, (fp))
 BS_STDIO_READ(int, __isoc99_vscanf, (const char *f, va_list ap), stdin, (f, ap))

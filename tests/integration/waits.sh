@@ -153,7 +153,8 @@ late() {
 SLOW+=(test_waits_other_threads_deliver_first)
 test_waits_other_threads_deliver_first() {
 	skip_under_prefix "measures arrival times"
-	late cond cond_timed cond_clock sem sem_timed sem_clock join join_timed barrier futex
+	late cond cond_timed cond_clock sem sem_timed sem_clock join join_timed barrier futex \
+		cnd_wait thrd_sleep getwc_unlocked sigpause
 }
 
 SLOW+=(test_waits_locks_and_ipc_deliver_first)

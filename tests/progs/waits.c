@@ -8,7 +8,8 @@
  * The first line is "before T", T the CLOCK_MONOTONIC time it was written
  * (s, to compare with when it arrives); the last is "after". KIND:
  * cond, cond_timed, cond_clock, sem, sem_timed, sem_clock, join, join_timed,
- * barrier, flock, lockf, setlkw, ofd_setlkw, msgrcv, semop, mq_receive,
+ * cnd_wait (C11), thrd_sleep (C11), getwc_unlocked (a pipe a child writes),
+ * sigpause, barrier, flock, lockf, setlkw, ofd_setlkw, msgrcv, semop, mq_receive,
  * futex, fifo_open, poll0 (no wait: a zero-timeout poll must see our own
  * pipe readable), select0 (the same with select), fionread0 (the same
  * asked by ioctl(FIONREAD): "readable: 1" when its byte is there), selfpipe (a thread
@@ -44,8 +45,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 static double secs = 2.0;
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
@@ -53,6 +56,10 @@ static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 static sem_t sem;
 static pthread_barrier_t barrier;
 static int futex_word;
+static mtx_t c11_m;
+static cnd_t c11_c;
+static int wide_pipe[2];
+static pid_t self;
 
 static double now(void)
 {
@@ -93,6 +100,11 @@ static struct timespec deadline(clockid_t clk)
 	return ts;
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
 /* Another thread that, after the nap, does what ends the wait. */
 static void *later(void *what)
 {
@@ -105,6 +117,12 @@ static void *later(void *what)
 		sem_post(&sem);
 	} else if (strcmp(what, "barrier") == 0) {
 		pthread_barrier_wait(&barrier);
+	} else if (strcmp(what, "c11") == 0) {
+		mtx_lock(&c11_m);
+		cnd_signal(&c11_c);
+		mtx_unlock(&c11_m);
+	} else if (strcmp(what, "kill") == 0) {
+		kill(self, SIGUSR1);
 	} else if (strcmp(what, "futex") == 0) {
 		__atomic_store_n(&futex_word, 1, __ATOMIC_RELEASE);
 		syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -308,6 +326,48 @@ static int run_wait(const char *kind)
 			ts = deadline(CLOCK_REALTIME);
 			pthread_timedjoin_np(t, NULL, &ts);
 		}
+	} else if (strcmp(kind, "cnd_wait") == 0) {
+		mtx_init(&c11_m, mtx_plain);
+		cnd_init(&c11_c);
+		mtx_lock(&c11_m);
+		start("c11");
+		before();
+		cnd_wait(&c11_c, &c11_m);
+		mtx_unlock(&c11_m);
+	} else if (strcmp(kind, "thrd_sleep") == 0) {
+		ts.tv_sec = (time_t)secs;
+		ts.tv_nsec = 0;
+		before();
+		thrd_sleep(&ts, NULL);
+	} else if (strcmp(kind, "getwc_unlocked") == 0) {
+		FILE *f;
+
+		/* the writer another process (a thread of this one writing a pipe it
+		 * reads is not yet delivered while it waits) */
+		if (pipe(wide_pipe) < 0 || !(f = fdopen(wide_pipe[0], "r")))
+			return 2;
+		if (fork() == 0) {
+			nap();
+			(void)!write(wide_pipe[1], "x", 1);
+			_exit(0);
+		}
+		before();
+		(void)getwc_unlocked(f);
+		wait(NULL);
+	} else if (strcmp(kind, "sigpause") == 0) {
+		sigset_t usr1;
+
+		signal(SIGUSR1, on_usr1);
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &usr1, NULL);
+		self = getpid();
+		start("kill");
+		before();
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+		sigpause(SIGUSR1);	/* (what programs built for X/Open call) */
+#pragma GCC diagnostic pop
 	} else if (strcmp(kind, "barrier") == 0) {
 		pthread_barrier_init(&barrier, NULL, 2);
 		start("barrier");
