@@ -613,12 +613,26 @@ BS_HOOK(int, syncfs, (int fd), (fd), bs_deliver_all_now(BS_DELIVER_SYNC, 0))
  * under, before the change, as without us. The terminal may be reached
  * through another fd than the one written (tcsetattr on fd 0): all go.
  */
+/* The termios2 requests (any speed), whose struct <termios.h> cannot be
+ * included beside: the same layout, so the same request numbers
+ * (asm-generic, as on x86-64 and aarch64). */
+struct bs_termios2 {
+	tcflag_t c_iflag, c_oflag, c_cflag, c_lflag;
+	cc_t c_line, c_cc[19];
+	speed_t c_ispeed, c_ospeed;
+};
+#define BS_TCSETS2 _IOW('T', 0x2B, struct bs_termios2)
+#define BS_TCSETSW2 _IOW('T', 0x2C, struct bs_termios2)
+#define BS_TCSETSF2 _IOW('T', 0x2D, struct bs_termios2)
+_Static_assert(sizeof(struct bs_termios2) == 44, "struct termios2 is 44 bytes");
+
 static int terminal_request(unsigned long req)
 {
 	switch (req) {
 	case TCSETS: case TCSETSW: case TCSETSF:
 	case TCSETA: case TCSETAW: case TCSETAF:
 	case TCSBRK: case TCSBRKP: case TIOCSBRK: case TCXONC: case TCFLSH:
+	case BS_TCSETS2: case BS_TCSETSW2: case BS_TCSETSF2:
 		return 1;
 	default:
 		return 0;

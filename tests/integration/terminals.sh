@@ -64,11 +64,14 @@ os.write(1, b"\n")')
 test_terminal_settings_changed_between_writes() {
 	local var=LD_PRELOAD	# (under the emulator, the guest's: see run_preloaded)
 	[[ -z ${TEST_EMULATOR:-} ]] || var=GUEST_LD_PRELOAD
-	python3 "$HERE/arrival.py" --pty --bytes -- "$P/latency" opost >"$T/plain"
-	python3 "$HERE/arrival.py" --pty --bytes "$var=$LIB" BUFSHIM_MODE=full -- \
-		"$P/latency" opost >"$T/out"
-	grep -qF "b'a\\r\\nb\\r\\nc\\nd\\r\\n'" "$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
-	same_files "$T/plain" "$T/out" || fail "$(cat "$T/out"), plain $(cat "$T/plain")"
+	local how
+	for how in opost opost2; do	# (opost2: the termios2 requests)
+		python3 "$HERE/arrival.py" --pty --bytes -- "$P/latency" $how >"$T/plain"
+		python3 "$HERE/arrival.py" --pty --bytes "$var=$LIB" BUFSHIM_MODE=full -- \
+			"$P/latency" $how >"$T/out"
+		grep -qF "b'a\\r\\nb\\r\\nc\\nd\\r\\n'" "$T/plain" || fail "plain: $(cat "$T/plain")" || return 1
+		same_files "$T/plain" "$T/out" || fail "$how: $(cat "$T/out"), plain $(cat "$T/plain")" || return 1
+	done
 }
 
 # A prompt written to the terminal by another way than stdout: getpass

@@ -13,6 +13,8 @@
  * latency opost                 — on a terminal: "a\nb\n", output processing
  *                                 off (tcsetattr), "c\n", on again by
  *                                 ioctl(TCSETS), "d\n"
+ * latency opost2                — the same with the termios2 requests
+ *                                 (TCGETS2, TCSETS2 both ways)
  * latency getpass               — "user alice, " (no newline), then
  *                                 getpass("Password: "), then "got [...]"
  * latency devtty                — the same with "Password: " written to
@@ -129,6 +131,24 @@ int main(int argc, char **argv)
 		ioctl(1, TCSETS, &t);
 		return write(1, "d\n", 2) != 2;
 	}
+	if (argc == 2 && !strcmp(argv[1], "opost2")) {
+		/* struct termios2, which <termios.h> cannot sit beside */
+		struct t2 {
+			tcflag_t c_iflag, c_oflag, c_cflag, c_lflag;
+			cc_t c_line, c_cc[19];
+			speed_t c_ispeed, c_ospeed;
+		} t, raw;
+
+		if (write(1, "a\nb\n", 4) != 4 || ioctl(1, _IOR('T', 0x2A, struct t2), &t) < 0)
+			return 1;
+		raw = t;
+		raw.c_oflag &= ~(tcflag_t)OPOST;
+		ioctl(1, _IOW('T', 0x2B, struct t2), &raw);
+		if (write(1, "c\n", 2) != 2)
+			return 1;
+		ioctl(1, _IOW('T', 0x2B, struct t2), &t);
+		return write(1, "d\n", 2) != 2;
+	}
 	if (argc == 2 && !strcmp(argv[1], "getpass")) {
 		char *p;
 
@@ -151,7 +171,7 @@ int main(int argc, char **argv)
 		printf("got [%s]\n", p);
 		return 0;
 	}
-	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS | opost | getpass | devtty\n",
+	fputs("usage: latency write MS [fork] | read | busy MS | idle MS | partial MS | opost | opost2 | getpass | devtty\n",
 	      stderr);
 	return 2;
 }
