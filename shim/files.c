@@ -653,8 +653,18 @@ static void file_forget(int fd)
 {
 	if ((unsigned)fd >= BS_FD_LIMIT)
 		return;
-	if ((unsigned)fd < FDTAB_CHUNK)
+	if ((unsigned)fd < FDTAB_CHUNK) {
 		__atomic_store_n(&read_kind[fd], 0, __ATOMIC_RELAXED);
+		if (carried_err[fd]) {	/* the fd is another file now */
+			int err;
+
+			pthread_mutex_lock(&files_lock);
+			err = take_carried(fd);
+			pthread_mutex_unlock(&files_lock);
+			if (err)
+				say_lost_fd(NULL, fd, err);
+		}
+	}
 	if (!bs_fdtab_get(fd))
 		return;
 	pthread_mutex_lock(&files_lock);
@@ -1231,16 +1241,20 @@ int bs_before_read_slow(int fd, int may_wait)
 	return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
+static void deliver_other_tty(struct bs_file *f, void *self)
+{
+	if (f != self && f->kind == BS_KIND_TTY && bs_file_pending(f))
+		file_deliver(f, BS_DELIVER_SYNC, 0);
+}
+
+/* Outside files_lock: a terminal stopped with ^S, or whose reader does not
+ * read, blocks the delivery, and other threads' waits need the lock. */
 void bs_before_tty_write_slow(const struct bs_file *self)
 {
 	int err;
 
 	bs_enter_quiet(err);
-	pthread_mutex_lock(&files_lock);
-	for (struct bs_file *f = files; f; f = f->next)
-		if (f != self && f->kind == BS_KIND_TTY && !f->closed && bs_file_pending(f))
-			file_deliver(f, BS_DELIVER_SYNC, 0);
-	pthread_mutex_unlock(&files_lock);
+	bs_files_each_batched(deliver_other_tty, (void *)self);
 	bs_leave_quiet(err);
 }
 

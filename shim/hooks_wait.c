@@ -81,15 +81,16 @@ static inline int handled_meanwhile(unsigned handled)
 	return bs_unlikely(bs_self.handled != handled);
 }
 
-/* Such a wait; made again after our own stop action if again. */
-#define BS_WAIT_INTR_HOOK(ret, name, params, blocks, args, again)	\
+/* Such a wait; made again after our own stop action if again. waits: it
+ * may block (a zero timeout delivers first too, and does not block). */
+#define BS_WAIT_INTR_HOOK_T(ret, name, params, blocks, waits, args, again) \
 	BS_EXPORT ret name params					\
 	{								\
 		unsigned stops_, handled_ = bs_self.handled;		\
 		ret r_;							\
 									\
 		before_wait(blocks);					\
-		if (handled_meanwhile(handled_) && (blocks)) {		\
+		if (handled_meanwhile(handled_) && (waits)) {		\
 			errno = EINTR;					\
 			return -1;					\
 		}							\
@@ -101,6 +102,8 @@ static inline int handled_meanwhile(unsigned handled)
 			 stopped_only(stops_, handled_));		\
 		return r_;						\
 	}
+#define BS_WAIT_INTR_HOOK(ret, name, params, blocks, args, again)	\
+	BS_WAIT_INTR_HOOK_T(ret, name, params, blocks, blocks, args, again)
 
 /* Declared by the C library's headers only when fortifying. */
 ssize_t __pread_chk(int fd, void *b, size_t n, off_t o, size_t bl);
@@ -167,22 +170,25 @@ BS_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int fl)
 
 /* A zero timeout waits too: a program that writes to its own pipe and
  * asks whether it is readable must find it so. */
-BS_WAIT_INTR_HOOK(int, poll, (struct pollfd *p, nfds_t n, int t), 1, (p, n, t), 1)
-BS_WAIT_INTR_HOOK(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), 1, (p, n, t, l), 1)
-BS_WAIT_INTR_HOOK(int, ppoll, (struct pollfd *p, nfds_t n, const struct timespec *t,
-			  const sigset_t *m), 1, (p, n, t, m), 1)
-BS_WAIT_INTR_HOOK(int, __ppoll_chk, (struct pollfd *p, nfds_t n, const struct timespec *t,
-				const sigset_t *m, size_t l), 1, (p, n, t, m, l), 1)
-BS_WAIT_INTR_HOOK(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t), 1,
-	     (n, r, w, e, t), 1)
-BS_WAIT_INTR_HOOK(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
-			    const struct timespec *t, const sigset_t *m), 1, (n, r, w, e, t, m), 1)
-BS_WAIT_INTR_HOOK(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1,
-	     (fd, ev, n, t), 0)
-BS_WAIT_INTR_HOOK(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
-				const sigset_t *m), 1, (fd, ev, n, t, m), 0)
-BS_WAIT_INTR_HOOK(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
-				 const struct timespec *t, const sigset_t *m), 1, (fd, ev, n, t, m), 0)
+BS_WAIT_INTR_HOOK_T(int, poll, (struct pollfd *p, nfds_t n, int t), 1, t != 0, (p, n, t), 1)
+BS_WAIT_INTR_HOOK_T(int, __poll_chk, (struct pollfd *p, nfds_t n, int t, size_t l), 1, t != 0,
+		    (p, n, t, l), 1)
+BS_WAIT_INTR_HOOK_T(int, ppoll, (struct pollfd *p, nfds_t n, const struct timespec *t,
+			    const sigset_t *m), 1, ts_blocks(t), (p, n, t, m), 1)
+BS_WAIT_INTR_HOOK_T(int, __ppoll_chk, (struct pollfd *p, nfds_t n, const struct timespec *t,
+				  const sigset_t *m, size_t l), 1, ts_blocks(t), (p, n, t, m, l), 1)
+BS_WAIT_INTR_HOOK_T(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t), 1,
+		    !t || t->tv_sec || t->tv_usec, (n, r, w, e, t), 1)
+BS_WAIT_INTR_HOOK_T(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e,
+			      const struct timespec *t, const sigset_t *m), 1, ts_blocks(t),
+		    (n, r, w, e, t, m), 1)
+BS_WAIT_INTR_HOOK_T(int, epoll_wait, (int fd, struct epoll_event *ev, int n, int t), 1, t != 0,
+		    (fd, ev, n, t), 0)
+BS_WAIT_INTR_HOOK_T(int, epoll_pwait, (int fd, struct epoll_event *ev, int n, int t,
+				  const sigset_t *m), 1, t != 0, (fd, ev, n, t, m), 0)
+BS_WAIT_INTR_HOOK_T(int, epoll_pwait2, (int fd, struct epoll_event *ev, int n,
+				   const struct timespec *t, const sigset_t *m), 1, ts_blocks(t),
+		    (fd, ev, n, t, m), 0)
 
 /* A blocking connect waits for its peer. */
 BS_WAIT_HOOK(int, connect, (int fd, const struct sockaddr *a, socklen_t al), 1, (fd, a, al))

@@ -33,7 +33,8 @@ BS_TEXT_START void bs_end_process(void)
  * delivery can wait on a reader) runs in the parent once fork is done,
  * not on buffers held half-way or locked by its own thread. The child's
  * leave only unblocks: a child starts with no signal pending. */
-static int fork_guarded;
+static BS_TLS int fork_guarded;	/* (_Fork and clone reach these too,
+					 * outside the C library's fork lock) */
 
 void bs_fork_prepare(void)
 {
@@ -60,6 +61,9 @@ void bs_fork_parent(void)
 
 void bs_fork_child(void)
 {
+	/* a hurry a fatal signal started in the parent is not the child's */
+	bs_self.hurry_until = 0;
+	bs_self.restart = 0;
 	bs_files_fork_release(1);
 	bs_timer_fork_child();
 	bs_async_fork_child();

@@ -325,7 +325,7 @@ extern int bs_tty_files;
 void bs_before_tty_write_slow(const struct bs_file *self);
 static inline void bs_before_tty_write(const struct bs_file *self)
 {
-	if (bs_holding())
+	if (bs_holding() && __atomic_load_n(&bs_tty_files, __ATOMIC_RELAXED))
 		bs_before_tty_write_slow(self);
 }
 

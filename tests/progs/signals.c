@@ -39,14 +39,16 @@
  *                                to stdout, one line more, then a fork while
  *                                the pipe is full (with an idle thread: the
  *                                handler waits on no lock of its own)
- *   signals sleepsig SLEEP       32 MiB to stdout, then a SIGALRM timer of
- *                                2 ms (a handler that does nothing), then
+ *   signals sleepsig SLEEP       2 MiB to stdout (a file) under a file size
+ *                                limit of 1 MiB, SIGXFSZ handled (a handler
+ *                                that does nothing, no SA_RESTART), then
  *                                3 s of SLEEP (sleep, nanosleep, poll, a
+ *                                zero-timeout poll0 of a readable pipe, a
  *                                read of stdin, a pipe with nothing for a
  *                                while, waitpid of a child asleep for 4 s,
  *                                sem_wait that nobody posts): on stderr
  *                                what it said and when it ended
- *   signals stopwait CALL        "waiting" to stdout, then 2 s of CALL
+ *   signals stopwait CALL        "waiting" to stdout, then 5 s of CALL
  *                                (epoll_wait, semtimedop, sigtimedwait),
  *                                then its result: a stop and continue
  *                                meanwhile ends these three with EINTR
@@ -73,6 +75,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -523,17 +526,16 @@ static void noop_handler(int sig)
 
 static int sleep_signal(const char *call)
 {
-	size_t n = (size_t)32 << 20, off = 0;
+	size_t n = (size_t)2 << 20, off = 0;
 	char *big = malloc(n);
 	struct sigaction sa = { .sa_handler = noop_handler };
-	struct itimerval t = { .it_value = { 0, 2000 } };
+	struct rlimit lim;
 	struct timespec three = { 3, 0 }, a, b;
 	long r = -2;
-
 	pid_t child = -1;
 	sem_t sem;
 
-	if (!big)
+	if (!big || getrlimit(RLIMIT_FSIZE, &lim) < 0)
 		return 1;
 	if (strcmp(call, "waitpid") == 0) {
 		child = fork();
@@ -543,41 +545,53 @@ static int sleep_signal(const char *call)
 		}
 	}
 	memset(big, 'x', n);
-	sigaction(SIGALRM, &sa, NULL);
+	/* stdout a file that may hold 1 MiB: the delivery of the second
+	 * raises SIGXFSZ, inside the wait's delivery, every time */
+	sigaction(SIGXFSZ, &sa, NULL);
+	lim.rlim_cur = (rlim_t)1 << 20;
+	setrlimit(RLIMIT_FSIZE, &lim);
 	while (off < n) {
 		ssize_t w = write(1, big + off, n - off);
 
 		if (w <= 0)
-			return 1;
+			break;
 		off += (size_t)w;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	setitimer(ITIMER_REAL, &t, NULL);
 	if (strcmp(call, "sleep") == 0)
 		r = (long)sleep(3);
 	else if (strcmp(call, "nanosleep") == 0)
 		r = nanosleep(&three, NULL);
 	else if (strcmp(call, "poll") == 0)
 		r = poll(NULL, 0, 3000);
-	else if (strcmp(call, "read") == 0)
+	else if (strcmp(call, "poll0") == 0) {	/* no wait: a pipe with a byte */
+		int p[2];
+		struct pollfd pfd = { .events = POLLIN };
+
+		if (pipe(p) < 0 || write(p[1], "b", 1) != 1)
+			return 1;
+		pfd.fd = p[0];
+		r = poll(&pfd, 1, 0);
+	} else if (strcmp(call, "read") == 0)
 		r = read(0, &three, 1);	/* stdin: a pipe with nothing for 3 s */
 	else if (strcmp(call, "waitpid") == 0)
 		r = waitpid(child, NULL, 0);	/* a child asleep for 4 s */
 	else if (strcmp(call, "sem_wait") == 0 && sem_init(&sem, 0, 0) == 0)
 		r = sem_wait(&sem);	/* nobody posts */
+	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	dprintf(2, "%s said %ld %s after %.1f s\n", call, r, r == -1 ? strerrorname_np(errno) : "",
-		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	dprintf(2, "%s said %ld %s after %.1f s (%zu B written)\n", call, r,
+		r == -1 ? strerrorname_np(errno) : "",
+		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9, off);
 	return 0;
 }
 
 static int stop_wait(const char *call)
 {
-	struct timespec two = { 2, 0 };
+	struct timespec five = { 5, 0 };
 	long r = -2;
 
 	say(1, "waiting\n");
@@ -585,12 +599,12 @@ static int stop_wait(const char *call)
 		struct epoll_event ev;
 		int ep = epoll_create1(0);
 
-		r = epoll_wait(ep, &ev, 1, 2000);
+		r = epoll_wait(ep, &ev, 1, 5000);
 	} else if (strcmp(call, "semtimedop") == 0) {
 		int id = semget(IPC_PRIVATE, 1, 0600);
 		struct sembuf op = { .sem_num = 0, .sem_op = -1 };
 
-		r = semtimedop(id, &op, 1, &two);
+		r = semtimedop(id, &op, 1, &five);
 		if (r < 0) {
 			int err = errno;
 
@@ -603,7 +617,7 @@ static int stop_wait(const char *call)
 		sigemptyset(&set);
 		sigaddset(&set, SIGUSR2);
 		sigprocmask(SIG_BLOCK, &set, NULL);
-		r = sigtimedwait(&set, NULL, &two);
+		r = sigtimedwait(&set, NULL, &five);
 	}
 	printf("%s: %ld %s\n", call, r, r < 0 ? strerrorname_np(errno) : "");
 	return 0;
