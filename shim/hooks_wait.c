@@ -40,41 +40,16 @@ static inline int stopped_only(unsigned stops, unsigned handled)
 	return bs_unlikely(bs_self.stops != stops) && bs_self.handled == handled;
 }
 
-/* A handler without SA_RESTART ran on this thread since intr was read. */
-static inline int intr_meanwhile(unsigned intr)
-{
-	return bs_unlikely(bs_self.handled_intr != intr);
-}
-
-/* A wait that says -1/EINTR when a handler interrupts it, and that the
- * kernel restarts after an SA_RESTART handler: one without SA_RESTART
- * that ran during the delivery before it ends it with EINTR. */
-#define BS_WAIT_AGAIN_HOOK(ret, name, params, blocks, args)		\
-	BS_EXPORT ret name params					\
-	{								\
-		unsigned stops_, handled_, intr_ = bs_self.handled_intr; \
-		ret r_;							\
-									\
-		before_wait(blocks);					\
-		if (intr_meanwhile(intr_) && (blocks)) {		\
-			errno = EINTR;					\
-			return -1;					\
-		}							\
-		do {							\
-			stops_ = bs_self.stops;				\
-			handled_ = bs_self.handled;			\
-			r_ = BS_REAL(name) args;			\
-		} while (r_ == -1 && errno == EINTR && stopped_only(stops_, handled_)); \
-		return r_;						\
-	}
-
 /*
  * A handler that ran while we delivered before the wait (its signal
- * waited for the delivery to end) interrupted the program's call: a call
- * the kernel never restarts after a handler (signal(7): the waits for
- * fds, for signals, sleeps, System V IPC) then says EINTR at once, as it
- * would have, instead of waiting its whole time (Python's time.sleep
- * after a SIGINT slept on).
+ * waited for the delivery to end) interrupted the program's call: it then
+ * says EINTR at once, as it would have, instead of waiting its whole time
+ * (Python's time.sleep after a SIGINT slept on). Which handlers count is
+ * the counter `seen` of bs_self: handled, for the calls the kernel never
+ * restarts after a handler (signal(7): the waits for fds, for signals,
+ * sleeps, System V IPC); handled_intr, handlers without SA_RESTART, for
+ * those it restarts after one with it (semaphores, message queues, the
+ * wait family).
  */
 static inline int handled_meanwhile(unsigned handled)
 {
@@ -83,14 +58,14 @@ static inline int handled_meanwhile(unsigned handled)
 
 /* Such a wait; made again after our own stop action if again. waits: it
  * may block (a zero timeout delivers first too, and does not block). */
-#define BS_WAIT_INTR_HOOK_T(ret, name, params, blocks, waits, args, again) \
+#define BS_WAIT_EINTR_HOOK(ret, name, params, blocks, waits, args, seen, again) \
 	BS_EXPORT ret name params					\
 	{								\
-		unsigned stops_, handled_ = bs_self.handled;		\
+		unsigned stops_, handled_, seen_ = bs_self.seen;	\
 		ret r_;							\
 									\
 		before_wait(blocks);					\
-		if (handled_meanwhile(handled_) && (waits)) {		\
+		if (bs_unlikely(bs_self.seen != seen_) && (waits)) {	\
 			errno = EINTR;					\
 			return -1;					\
 		}							\
@@ -102,8 +77,18 @@ static inline int handled_meanwhile(unsigned handled)
 			 stopped_only(stops_, handled_));		\
 		return r_;						\
 	}
+
+/* never restarted after a handler */
+#define BS_WAIT_INTR_HOOK_T(ret, name, params, blocks, waits, args, again) \
+	BS_WAIT_EINTR_HOOK(ret, name, params, blocks, waits, args, handled, again)
 #define BS_WAIT_INTR_HOOK(ret, name, params, blocks, args, again)	\
 	BS_WAIT_INTR_HOOK_T(ret, name, params, blocks, blocks, args, again)
+/* restarted after an SA_RESTART handler; made again after our stop */
+#define BS_WAIT_AGAIN_HOOK(ret, name, params, blocks, args)		\
+	BS_WAIT_EINTR_HOOK(ret, name, params, blocks, blocks, args, handled_intr, 1)
+/* the same, left to the kernel after a stop (the wait family) */
+#define BS_WAIT_RESTARTED_HOOK(ret, name, params, blocks, args)	\
+	BS_WAIT_EINTR_HOOK(ret, name, params, blocks, blocks, args, handled_intr, 0)
 
 /* Declared by the C library's headers only when fortifying. */
 ssize_t __pread_chk(int fd, void *b, size_t n, off_t o, size_t bl);
@@ -268,19 +253,6 @@ BS_EXPORT int io_getevents(void *ctx, long min, long n, struct io_event *ev, str
 
 /* ---- children ----------------------------------------------------------------------- */
 
-/* As the waits above that the kernel restarts after SA_RESTART. */
-#define BS_WAIT_RESTARTED_HOOK(ret, name, params, blocks, args)	\
-	BS_EXPORT ret name params					\
-	{								\
-		unsigned intr_ = bs_self.handled_intr;			\
-									\
-		before_wait(blocks);					\
-		if (intr_meanwhile(intr_) && (blocks)) {		\
-			errno = EINTR;					\
-			return -1;					\
-		}							\
-		return BS_REAL(name) args;				\
-	}
 BS_WAIT_RESTARTED_HOOK(pid_t, wait, (int *st), 1, (st))
 BS_WAIT_RESTARTED_HOOK(pid_t, waitpid, (pid_t p, int *st, int o), !(o & WNOHANG), (p, st, o))
 BS_WAIT_RESTARTED_HOOK(pid_t, wait3, (int *st, int o, struct rusage *r), !(o & WNOHANG), (st, o, r))
