@@ -41,6 +41,15 @@ enum {
 };
 static unsigned char read_kind[FDTAB_CHUNK];
 
+int bs_dirty BS_STARTUP;
+int bs_tty_files;	/* buffers on terminals, not closed */
+int bs_stopped BS_STARTUP;
+
+static pthread_mutex_t files_lock BS_STARTUP = PTHREAD_MUTEX_INITIALIZER;
+static struct bs_file *files BS_STARTUP;	/* every buffer, newest first */
+static struct bs_file *free_files;	/* retired, ready for reuse */
+static BS_TLS int fork_held;		/* this thread's fork holds the locks */
+
 /* A delivery error of a buffer that an fd left while staying open
  * (F_SETFL, FIONBIO: judged anew): it goes to the fd's next buffer, or to
  * its next close or fsync, so that a call still reports it (invariant 3).
@@ -74,14 +83,33 @@ static int take_carried(int fd)
 	return err;
 }
 
-int bs_dirty BS_STARTUP;
-int bs_tty_files;	/* buffers on terminals, not closed */
-int bs_stopped BS_STARTUP;
+/* The same, files_lock not held: taken only when there is one. */
+static int take_carried_unlocked(int fd)
+{
+	int err = 0;
 
-static pthread_mutex_t files_lock BS_STARTUP = PTHREAD_MUTEX_INITIALIZER;
-static struct bs_file *files BS_STARTUP;	/* every buffer, newest first */
-static struct bs_file *free_files;	/* retired, ready for reuse */
-static BS_TLS int fork_held;		/* this thread's fork holds the locks */
+	if ((unsigned)fd < FDTAB_CHUNK && carried_err[fd]) {
+		pthread_mutex_lock(&files_lock);
+		err = take_carried(fd);
+		pthread_mutex_unlock(&files_lock);
+	}
+	return err;
+}
+
+/* The failure fd leaves unreported as it closes: err (its delivery's),
+ * else its carried error, else, with buffer_too, what waits in f when fd
+ * is its last member. The carried one is taken in any case. files_lock
+ * held. */
+static int closing_error(struct bs_file *f, int fd, int err, int buffer_too)
+{
+	int carried = take_carried(fd);
+
+	if (!err)
+		err = carried;
+	if (!err && buffer_too && f && f->nfds == 1)
+		err = take_error(f);
+	return err;
+}
 
 /* ---- the fd table ------------------------------------------------------------ */
 
@@ -655,15 +683,10 @@ static void file_forget(int fd)
 		return;
 	if ((unsigned)fd < FDTAB_CHUNK) {
 		__atomic_store_n(&read_kind[fd], 0, __ATOMIC_RELAXED);
-		if (carried_err[fd]) {	/* the fd is another file now */
-			int err;
+		int err = take_carried_unlocked(fd);	/* the fd is another file now */
 
-			pthread_mutex_lock(&files_lock);
-			err = take_carried(fd);
-			pthread_mutex_unlock(&files_lock);
-			if (err)
-				say_lost_fd(NULL, fd, err);
-		}
+		if (err)
+			say_lost_fd(NULL, fd, err);
 	}
 	if (!bs_fdtab_get(fd))
 		return;
@@ -675,7 +698,7 @@ static void file_forget(int fd)
 BS_TEXT_HOT int bs_fd_release(int fd, int report)
 {
 	struct bs_file *f;
-	int err = 0, carried;
+	int err = 0;
 
 	bs_stats_keep_stderr(fd);
 	if (bs_inside() || (unsigned)fd >= BS_FD_LIMIT)
@@ -696,11 +719,7 @@ BS_TEXT_HOT int bs_fd_release(int fd, int report)
 		bs_enter();
 	}
 	pthread_mutex_lock(&files_lock);
-	carried = take_carried(fd);
-	if (!err)
-		err = carried;
-	if (!report && f && f->nfds == 1 && !err)
-		err = take_error(f);
+	err = closing_error(f, fd, err, !report);
 	/* dup2, dup3, freopen: no call is left to report it */
 	if (!report && err)
 		say_lost_fd(f, fd, err);
@@ -790,14 +809,8 @@ int bs_fd_deliver(int fd, int report)
 	if (bs_inside())
 		return 0;
 	f = bs_ent_file(bs_fdtab_get(fd));
-	if (!f) {
-		if (report && (unsigned)fd < FDTAB_CHUNK && carried_err[fd]) {
-			pthread_mutex_lock(&files_lock);
-			err = take_carried(fd);
-			pthread_mutex_unlock(&files_lock);
-		}
-		return err;
-	}
+	if (!f)
+		return report ? take_carried_unlocked(fd) : 0;
 	bs_enter();
 	for (;;) {
 		int rc = file_deliver(f, BS_DELIVER_SYNC, (report ? BS_REPORT : 0) | BS_YIELD);
@@ -1345,9 +1358,7 @@ void bs_fd_range_release(unsigned first, unsigned last, int closing)
 			continue;
 		/* closed: no call is left to report a failure */
 		pthread_mutex_lock(&files_lock);
-		err = take_carried((int)fd);
-		if (!err && f && f->nfds == 1)
-			err = take_error(f);
+		err = closing_error(f, (int)fd, 0, 1);
 		if (err)
 			say_lost_fd(f, (int)fd, err);
 		if (e)
