@@ -388,9 +388,15 @@ SLOW+=(test_signals_handler_during_a_fork_delivery)
 test_signals_handler_during_a_fork_delivery() {
 	skip_under_prefix "relies on a reader that starts late"
 	local how st
+	# each reader starts 0.5 s after its program armed the 0.2 s alarm
+	# (a mark it makes), so that the alarm always lands in the wait, on a
+	# busy machine too (a slow start once let a reader go first, the fork
+	# never waited, and the program ended before its alarm)
 	for how in alone thread; do
-		"$P/signals" forkhandler $how | (sleep 0.6; cat) >"$T/plain-$how" &
-		( shim_within 10 "$P/signals" forkhandler $how | (sleep 0.6; cat) >"$T/shim-$how"
+		"$P/signals" forkhandler $how "$T/mark-plain-$how" |
+			(wait_until 10 test -e "$T/mark-plain-$how"; sleep 0.5; cat) >"$T/plain-$how" &
+		( shim_within 10 "$P/signals" forkhandler $how "$T/mark-shim-$how" |
+			(wait_until 10 test -e "$T/mark-shim-$how"; sleep 0.5; cat) >"$T/shim-$how"
 		  echo "${PIPESTATUS[0]}" >"$T/st-$how" ) &
 	done
 	wait

@@ -34,7 +34,8 @@
  *                                SIGALRM in a second, one line more, then a
  *                                sleep or a close: the handler says when it
  *                                ran (s), and the program when it ended
- *   signals forkhandler [thread] 64 KiB to stdout (a pipe read later), a
+ *   signals forkhandler alone|thread [MARK]
+ *                                64 KiB to stdout (a pipe read later), a
  *                                SIGALRM in 0.2 s whose handler writes a line
  *                                to stdout, one line more, then a fork while
  *                                the pipe is full (with an idle thread: the
@@ -494,7 +495,7 @@ static void *idle_thread(void *arg)
 	return NULL;
 }
 
-static int fork_handler(int thread)
+static int fork_handler(int thread, const char *mark)
 {
 	struct itimerval t = { .it_value = { 0, 200000 } };
 	struct sigaction sa = { .sa_handler = alarm_line, .sa_flags = SA_RESTART };
@@ -508,6 +509,8 @@ static int fork_handler(int thread)
 	memset(big, 'x', 65536);
 	(void)!write(1, big, 65536);
 	setitimer(ITIMER_REAL, &t, NULL);
+	if (mark)	/* the reader starts after this, and after the alarm */
+		close(open(mark, O_WRONLY | O_CREAT, 0644));
 	say(1, "tail\n");
 	pid = fork();
 	if (pid == 0) {
@@ -721,7 +724,8 @@ int main(int argc, char **argv)
 	if (strcmp(what, "stopwait") == 0 && argc > 2)
 		return stop_wait(argv[2]);
 	if (strcmp(what, "forkhandler") == 0)
-		return fork_handler(argc > 2 && strcmp(argv[2], "thread") == 0);
+		return fork_handler(argc > 2 && strcmp(argv[2], "thread") == 0,
+				    argc > 3 ? argv[3] : NULL);
 	if (strcmp(what, "double_free") == 0 && argc > 2)
 		return double_free(atol(argv[2]));
 	if (strcmp(what, "overflow") == 0)
